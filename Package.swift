@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Causeway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "causeway", targets: ["causeway"]),
+        .library(name: "CausewayCore", targets: ["CausewayCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // The core: object model, query language, planner, evaluator, connector protocol, configuration.
+        // No HTTP framework and no source-specific code.
+        .target(
+            name: "CausewayCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Embedded store and SQLite-backed collections.
+        .target(
+            name: "CausewaySQLite",
+            dependencies: [
+                "CausewayCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Parse REST dialect over Hummingbird 2.
+        .target(
+            name: "CausewayHTTP",
+            dependencies: [
+                "CausewayCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Thin executable: the only place that knows every connector kind.
+        .executableTarget(
+            name: "causeway",
+            dependencies: [
+                "CausewayCore",
+                "CausewayHTTP",
+                "CausewaySQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "CausewayCoreTests", dependencies: ["CausewayCore"]),
+        .testTarget(
+            name: "CausewaySQLiteTests",
+            dependencies: ["CausewayCore", "CausewaySQLite"]
+        ),
+        .testTarget(
+            name: "CausewayHTTPTests",
+            dependencies: [
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

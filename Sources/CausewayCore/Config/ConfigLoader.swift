@@ -1,0 +1,88 @@
+import Foundation
+
+/// Everything configuration produces: the gateway settings and the connectors.
+public struct LoadedConfiguration: Sendable {
+    public var gateway: GatewayConfig
+    public var connectors: [any Connector]
+}
+
+/// Loads `causeway.yaml` and every `*.yaml` in the connectors directory, collecting all problems.
+public enum ConfigLoader {
+    public static func load(configPath: String, factories: [any ConnectorFactory],
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> LoadedConfiguration {
+        var errors: [ConfigError] = []
+        let baseDirectory = (configPath as NSString).deletingLastPathComponent.isEmpty ? "." : (configPath as NSString).deletingLastPathComponent
+        let gateway: GatewayConfig
+        do {
+            let text = try readFile(configPath)
+            let reader = try YAMLReader.load(file: configPath, text: text, resolver: SecretResolver(environment: environment, baseDirectory: baseDirectory))
+            gateway = try GatewayConfig.read(reader, baseDirectory: baseDirectory)
+        } catch {
+            throw ConfigErrors([error])
+        }
+        var connectors: [any Connector] = []
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: gateway.connectorsDirectory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        } catch {
+            throw ConfigErrors([ConfigError(ConfigLocation(file: configPath, line: 0, column: 0, keyPath: "connectorsDirectory"),
+                                            "connectors directory \(gateway.connectorsDirectory) cannot be read")])
+        }
+        var connectorNames: [String: String] = [:]
+        var classes: [String: ConfigLocation] = [:]
+        for file in files {
+            let path = gateway.connectorsDirectory + "/" + file
+            do {
+                let connector = try loadConnector(path: path, factories: factories, environment: environment)
+                if let other = connectorNames[connector.name] {
+                    throw ConfigError(ConfigLocation(file: path, line: 1, column: 1, keyPath: "name"),
+                                      "connector name '\(connector.name)' is already used by \(other)")
+                }
+                connectorNames[connector.name] = path
+                for collection in connector.collections {
+                    if let first = classes[collection.className] {
+                        throw ConfigError(collection.origin, "class '\(collection.className)' is already served by \(first.file):\(first.line); each class must come from exactly one connector")
+                    }
+                    classes[collection.className] = collection.origin
+                }
+                connectors.append(connector)
+            } catch let error as ConfigError {
+                errors.append(error)
+            } catch {
+                errors.append(ConfigError(ConfigLocation(file: path, line: 0, column: 0, keyPath: ""), "\(error)"))
+            }
+        }
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return LoadedConfiguration(gateway: gateway, connectors: connectors)
+    }
+
+    public static func loadConnector(path: String, factories: [any ConnectorFactory],
+                                     environment: [String: String]) throws(ConfigError) -> any Connector {
+        let text = try readFile(path)
+        let base = (path as NSString).deletingLastPathComponent
+        let reader = try YAMLReader.load(file: path, text: text, resolver: SecretResolver(environment: environment, baseDirectory: base))
+        let defaultName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let name = try reader.optionalString("name") ?? defaultName
+        guard CollectionSchemaReader.isValidClassName(name.replacingOccurrences(of: "-", with: "_")) else {
+            throw reader.error("name", "connector names use letters, digits, - and _, found '\(name)'")
+        }
+        let kind = try reader.string("kind")
+        guard let factory = factories.first(where: { $0.kind == kind }) else {
+            throw reader.error("kind", "unknown connector kind '\(kind)' (expected one of: \(factories.map(\.kind).joined(separator: ", ")))")
+        }
+        let connector = try factory.makeConnector(name: name, reader: reader, baseDirectory: base)
+        try reader.finish()
+        return connector
+    }
+
+    static func readFile(_ path: String) throws(ConfigError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(ConfigLocation(file: path, line: 0, column: 0, keyPath: ""), "file cannot be read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(ConfigLocation(file: path, line: 0, column: 0, keyPath: ""), "file is not UTF-8 text")
+        }
+        return text
+    }
+}

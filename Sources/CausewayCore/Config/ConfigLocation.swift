@@ -1,0 +1,41 @@
+/// A place in a configuration file: file, line, column and key path.
+public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var keyPath: String
+
+    public init(file: String, line: Int, column: Int, keyPath: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.keyPath = keyPath
+    }
+
+    public static let unknown = ConfigLocation(file: "<none>", line: 0, column: 0, keyPath: "")
+
+    public var description: String {
+        let key = keyPath.isEmpty ? "(top level)" : keyPath
+        return "\(file):\(line):\(column): \(key)"
+    }
+}
+
+/// A configuration problem, always naming where it is and what was expected.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var location: ConfigLocation
+    public var message: String
+
+    public init(_ location: ConfigLocation, _ message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(message)" }
+}
+
+/// Several configuration problems found in one pass.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

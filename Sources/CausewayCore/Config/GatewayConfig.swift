@@ -1,0 +1,111 @@
+/// `Config/causeway.yaml`: everything about the gateway itself.
+public struct GatewayConfig: Sendable {
+    public struct Server: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 1337
+        /// Where the Parse API is mounted, e.g. `/parse`.
+        public var mountPath = "/parse"
+        /// The externally visible URL of the mount path, used in `Location` headers.
+        public var publicURL: String?
+        public init() {}
+    }
+
+    public struct App: Sendable {
+        public var applicationId = ""
+        /// Configured client keys by header: clientKey, javascriptKey, restAPIKey, dotNetKey.
+        public var clientKeys: [String: String] = [:]
+        public var masterKey: String?
+        /// Addresses (exact IPs) allowed to use the master key; empty means any.
+        public var masterKeyIPs: [String] = []
+        public init() {}
+    }
+
+    public struct Limits: Sendable {
+        public var maxBodyBytes = 1_048_576
+        public var defaultLimit = 100
+        public var maxLimit = 1000
+        public var maxBatchRequests = 50
+        public init() {}
+    }
+
+    public var server = Server()
+    public var app = App()
+    /// The embedded metadata store (users, sessions, roles): a SQLite file.
+    public var metadataStorePath = "data/metadata.sqlite"
+    public var limits = Limits()
+    public var logLevel = "info"
+    /// Directory holding one YAML file per connector.
+    public var connectorsDirectory = "Connectors"
+    /// Where this configuration came from.
+    public var file = ""
+
+    public init() {}
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads and validates `causeway.yaml`. Relative paths are resolved against the file's directory.
+    public static func read(_ r: YAMLReader, baseDirectory: String) throws(ConfigError) -> GatewayConfig {
+        var c = GatewayConfig()
+        c.file = r.file
+        if let s = try r.optionalChild("server") {
+            c.server.host = try s.optionalString("host") ?? c.server.host
+            c.server.port = try s.int("port", default: c.server.port, range: 0...65535)
+            if let mount = try s.optionalString("mountPath") {
+                guard mount.hasPrefix("/"), !mount.contains(" "), !mount.contains("?") else {
+                    throw s.error("mountPath", "expected a path starting with '/', found '\(mount)'")
+                }
+                c.server.mountPath = mount.count > 1 && mount.hasSuffix("/") ? String(mount.dropLast()) : mount
+            }
+            c.server.publicURL = try s.optionalString("publicURL")
+            if let url = c.server.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                throw s.error("publicURL", "expected an http:// or https:// URL, found '\(url)'")
+            }
+            try s.finish()
+        }
+        let app = try r.child("app")
+        c.app.applicationId = try app.string("applicationId")
+        if c.app.applicationId.isEmpty { throw app.error("applicationId", "must not be empty") }
+        for key in ["clientKey", "javascriptKey", "restAPIKey", "dotNetKey"] {
+            if let v = try app.optionalString(key), !v.isEmpty { c.app.clientKeys[key] = v }
+        }
+        if let master = try app.optionalString("masterKey"), !master.isEmpty {
+            if master.count < 12 { throw app.error("masterKey", "must be at least 12 characters long") }
+            c.app.masterKey = master
+        }
+        c.app.masterKeyIPs = try app.optionalStringList("masterKeyIps") ?? []
+        try app.finish()
+        if let m = try r.optionalChild("metadataStore") {
+            let path = try m.string("sqlite")
+            c.metadataStorePath = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+            try m.finish()
+        } else {
+            c.metadataStorePath = baseDirectory + "/../data/metadata.sqlite"
+        }
+        if let providers = try r.optionalList("identityProviders"), let first = providers.first {
+            throw ConfigError(first.location, "identity providers are not available in this build yet; remove the entries (the API runs with application keys and the master key)")
+        }
+        if let l = try r.optionalChild("limits") {
+            c.limits.maxBodyBytes = try l.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 1024...1_073_741_824)
+            c.limits.defaultLimit = try l.int("defaultLimit", default: c.limits.defaultLimit, range: 1...100_000)
+            c.limits.maxLimit = try l.int("maxLimit", default: c.limits.maxLimit, range: 1...1_000_000)
+            c.limits.maxBatchRequests = try l.int("maxBatchRequests", default: c.limits.maxBatchRequests, range: 1...10_000)
+            if c.limits.defaultLimit > c.limits.maxLimit {
+                throw l.error("defaultLimit", "must not exceed maxLimit (\(c.limits.maxLimit))")
+            }
+            try l.finish()
+        }
+        if let log = try r.optionalChild("logging") {
+            if let level = try log.optionalString("level") {
+                guard GatewayConfig.logLevels.contains(level) else {
+                    throw log.error("level", "expected one of \(GatewayConfig.logLevels.joined(separator: ", ")), found '\(level)'")
+                }
+                c.logLevel = level
+            }
+            try log.finish()
+        }
+        let dir = try r.optionalString("connectorsDirectory") ?? "../Connectors"
+        c.connectorsDirectory = dir.hasPrefix("/") ? dir : baseDirectory + "/" + dir
+        try r.finish()
+        return c
+    }
+}

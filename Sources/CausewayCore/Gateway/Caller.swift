@@ -1,0 +1,24 @@
+/// Who is making a request, as established by the HTTP layer.
+public struct Caller: Sendable {
+    public struct User: Sendable, Hashable {
+        public var objectId: String
+        public var username: String
+        public init(objectId: String, username: String) {
+            self.objectId = objectId
+            self.username = username
+        }
+    }
+
+    public var isMaster: Bool
+    public var user: User?
+    public var roles: Set<String>
+
+    public init(isMaster: Bool = false, user: User? = nil, roles: Set<String> = []) {
+        self.isMaster = isMaster
+        self.user = user
+        self.roles = roles
+    }
+
+    public static let anonymous = Caller()
+    public static let master = Caller(isMaster: true)
+}
