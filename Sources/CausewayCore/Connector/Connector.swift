@@ -34,7 +34,8 @@ public protocol Connector: Sendable {
     /// Whether one condition can be pushed down for this collection (beyond the operator being declared,
     /// a connector may refuse a condition because of the field's storage).
     func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool
-    /// Checks that what the collections map really exists in the source.
+    /// Checks that what the collections map really exists in the source. It connects by itself when the
+    /// connector is not started and never changes the source.
     func verify(logger: Logger) async -> [CheckFinding]
 }
 

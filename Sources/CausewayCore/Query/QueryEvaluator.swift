@@ -94,14 +94,18 @@ public enum QueryEvaluator {
     }
 
     /// Sorts by the keys, then by `objectId` so that ties are stable and the same everywhere.
-    public static func sort(_ objects: [ParseObject], by keys: [SortKey]) -> [ParseObject] {
-        objects.sorted { a, b in compare(a, b, by: keys) < 0 }
+    /// - Parameter numericIds: the source's keys are integers, so ids order numerically.
+    public static func sort(_ objects: [ParseObject], by keys: [SortKey], numericIds: Bool = false) -> [ParseObject] {
+        objects.sorted { a, b in compare(a, b, by: keys, numericIds: numericIds) < 0 }
     }
 
-    public static func compare(_ a: ParseObject, _ b: ParseObject, by keys: [SortKey]) -> Int {
+    public static func compare(_ a: ParseObject, _ b: ParseObject, by keys: [SortKey], numericIds: Bool = false) -> Int {
         for key in keys {
             let c: Int
             switch key {
+            case .field("objectId", let descending):
+                let raw = compareIds(a.objectId, b.objectId, numericIds)
+                c = descending ? -raw : raw
             case .field(let path, let descending):
                 let raw = ValueOrdering.sortCompare(normalized(a.value(forPath: path)), normalized(b.value(forPath: path)))
                 c = descending ? -raw : raw
@@ -111,7 +115,13 @@ public enum QueryEvaluator {
             }
             if c != 0 { return c }
         }
-        return ValueOrdering.compareUTF8(a.objectId ?? "", b.objectId ?? "")
+        return compareIds(a.objectId, b.objectId, numericIds)
+    }
+
+    static func compareIds(_ a: String?, _ b: String?, _ numeric: Bool) -> Int {
+        let x = a ?? "", y = b ?? ""
+        if numeric, let i = Int64(x), let j = Int64(y) { return i < j ? -1 : (i == j ? 0 : 1) }
+        return ValueOrdering.compareUTF8(x, y)
     }
 
     private static func normalized(_ v: ParseValue?) -> ParseValue? {
@@ -125,9 +135,10 @@ public enum QueryEvaluator {
     }
 
     /// Runs a complete query over objects: filter, sort, skip, limit.
-    public static func run(_ objects: [ParseObject], filter: QueryFilter?, sort: [SortKey], skip: Int, limit: Int?) -> [ParseObject] {
+    public static func run(_ objects: [ParseObject], filter: QueryFilter?, sort: [SortKey], skip: Int, limit: Int?,
+                           numericIds: Bool = false) -> [ParseObject] {
         let matching = objects.filter { matches($0, filter) }
-        let sorted = QueryEvaluator.sort(matching, by: sort)
+        let sorted = QueryEvaluator.sort(matching, by: sort, numericIds: numericIds)
         let start = min(skip, sorted.count)
         let end = limit.map { min(start + $0, sorted.count) } ?? sorted.count
         return Array(sorted[start..<end])

@@ -1,0 +1,39 @@
+import CausewayCore
+import HTTPTypes
+
+/// A Parse request after the transport details are gone: method (after `_method` override),
+/// path below the mount point, parameters, JSON body and the credentials it carries.
+struct ParseCall: Sendable {
+    var method: HTTPRequest.Method
+    /// Path segments below the mount path, percent-decoded: `["classes", "Workstation", "abc"]`.
+    var segments: [String]
+    /// URL query parameters, or the body of a `POST` with `_method: GET`.
+    var parameters: [String: JSONValue]
+    /// The JSON body with the SDK's transport keys (`_ApplicationId`, …) removed.
+    var body: JSONValue?
+    var credentials: Credentials
+
+    struct Credentials: Sendable {
+        var applicationId: String?
+        var masterKey: String?
+        var clientKeys: [String: String] = [:]
+        var sessionToken: String?
+        var installationId: String?
+        var requestId: String?
+    }
+
+    /// Keys Parse SDKs put in bodies instead of headers; they are stripped before validation.
+    static let transportKeys: Set<String> = [
+        "_method", "_ApplicationId", "_JavaScriptKey", "_ClientKey", "_RestAPIKey", "_WindowsKey", "_MasterKey",
+        "_SessionToken", "_InstallationId", "_ClientVersion", "_RevocableSession", "_ContentType", "_context",
+    ]
+
+    /// The body as a JSON object (endpoints that take objects call this).
+    func bodyObject() throws(GatewayError) -> [String: JSONValue] {
+        switch body {
+        case nil: return [:]
+        case .object(let o)?: return o
+        case let other?: throw GatewayError(.invalidJSON, "The request body must be a JSON object, got \(other.parseTypeName).")
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import CausewayCore
+import HTTPTypes
+import Logging
+
+/// Routes a `ParseCall` to the endpoint that answers it.
+struct ParseEndpoints: Sendable {
+    let gateway: Gateway
+
+    var config: GatewayConfig { gateway.config }
+
+    func dispatch(_ call: ParseCall, caller: Caller, logger: Logger, inBatch: Bool = false) async throws -> ParseReply {
+        let s = call.segments
+        switch (s.first, s.count) {
+        case ("classes", 2):
+            switch call.method {
+            case .get: return try await find(call, className: s[1], caller: caller, logger: logger)
+            case .post: return try await create(call, className: s[1], caller: caller)
+            default: return methodNotAllowed(call)
+            }
+        case ("classes", 3):
+            switch call.method {
+            case .get: return try await get(call, className: s[1], objectId: s[2], caller: caller)
+            case .put: return try await update(call, className: s[1], objectId: s[2], caller: caller)
+            case .delete:
+                try await gateway.delete(s[1], objectId: s[2], caller: caller)
+                return .json(200, .object([:]))
+            default: return methodNotAllowed(call)
+            }
+        case ("batch", 1) where !inBatch:
+            guard call.method == .post else { return methodNotAllowed(call) }
+            return try await BatchEndpoint(endpoints: self).run(call, caller: caller, logger: logger)
+        case ("serverInfo", 1):
+            guard caller.isMaster else { return .masterKeyRequired }
+            return serverInfo()
+        case ("health", 1):
+            return .json(200, .object(["status": .string("ok")]))
+        case ("users", _), ("login", _), ("logout", _), ("sessions", _), ("roles", _), ("requestPasswordReset", _):
+            throw GatewayError(.commandUnavailable, "/\(s.joined(separator: "/")) is not available: this gateway has no identity provider configured yet.")
+        default:
+            return ParseReply.json(404) { w in
+                ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint for \(call.method.rawValue) \(config.server.mountPath)/\(s.joined(separator: "/"))."), &w)
+            }
+        }
+    }
+
+    private func methodNotAllowed(_ call: ParseCall) -> ParseReply {
+        ParseReply.json(405) { w in
+            ParseReply.writeError(GatewayError(.commandUnavailable, "\(call.method.rawValue) is not supported on \(config.server.mountPath)/\(call.segments.joined(separator: "/"))."), &w)
+        }
+    }
+
+    // MARK: Objects
+
+    func find(_ call: ParseCall, className: String, caller: Caller, logger: Logger) async throws -> ParseReply {
+        let query = try gateway.parseFind(className, call.parameters)
+        let result = try await gateway.find(className, query, caller: caller, logger: logger)
+        return .json(200) { w in
+            w.raw("{\"results\":[")
+            for (i, object) in result.objects.enumerated() {
+                if i > 0 { w.byte(UInt8(ascii: ",")) }
+                ParseCodec.write(object, to: &w)
+            }
+            w.raw("]")
+            if let count = result.count {
+                w.raw(",\"count\":")
+                w.writeInt(count)
+            }
+            w.raw("}")
+        }
+    }
+
+    static let getParameters: Set<String> = ["keys", "excludeKeys", "include", "readPreference"]
+
+    func get(_ call: ParseCall, className: String, objectId: String, caller: Caller) async throws -> ParseReply {
+        for key in call.parameters.keys where !ParseEndpoints.getParameters.contains(key) {
+            throw GatewayError(.invalidQuery, "Improper encode of parameter")
+        }
+        if call.parameters["include"] != nil {
+            throw GatewayError(.invalidQuery, "The query parameter include is not supported by Causeway yet; fetch pointed-to objects with their own query.")
+        }
+        let keys = try call.parameters["keys"].map { v throws(GatewayError) in Set(try names(v, "keys")) }
+        let exclude = try call.parameters["excludeKeys"].map { v throws(GatewayError) in Set(try names(v, "excludeKeys")) } ?? []
+        let object = try await gateway.get(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller)
+        return .json(200) { w in ParseCodec.write(object, to: &w) }
+    }
+
+    private func names(_ v: JSONValue, _ parameter: String) throws(GatewayError) -> [String] {
+        let list: [String]
+        switch v {
+        case .string(let s): list = s.split(separator: ",").map { String($0) }
+        case .array(let a): list = a.compactMap(\.stringValue)
+        default: throw GatewayError(.invalidQuery, "\(parameter) must be a comma-separated string.")
+        }
+        for k in list where !QueryParser.isValidKeyPath(k) { throw GatewayError(.invalidKeyName, "Invalid key name: \(k)") }
+        return list
+    }
+
+    func create(_ call: ParseCall, className: String, caller: Caller) async throws -> ParseReply {
+        let body = try call.bodyObject()
+        let stored = try await gateway.create(className, body: body, caller: caller)
+        let id = stored.objectId ?? ""
+        var reply = ParseReply.json(201) { w in
+            w.raw("{\"objectId\":")
+            w.writeString(id)
+            w.raw(",\"createdAt\":")
+            w.writeString((stored.createdAt ?? ParseDate.now()).iso8601)
+            w.raw("}")
+        }
+        reply.headers.append(("Location", "\(publicURL)/classes/\(className)/\(id)"))
+        return reply
+    }
+
+    func update(_ call: ParseCall, className: String, objectId: String, caller: Caller) async throws -> ParseReply {
+        let body = try call.bodyObject()
+        let result = try await gateway.update(className, objectId: objectId, body: body, caller: caller)
+        return .json(200) { w in
+            w.raw("{\"updatedAt\":")
+            w.writeString(result.updatedAt.iso8601)
+            for key in result.operationResults.keys.sorted() {
+                let value = result.operationResults[key]!
+                w.byte(UInt8(ascii: ","))
+                w.writeKey(key)
+                ParseCodec.write(value, to: &w)
+            }
+            w.raw("}")
+        }
+    }
+
+    var publicURL: String {
+        if let url = config.server.publicURL { return url.hasSuffix("/") ? String(url.dropLast()) : url }
+        let host = config.server.host == "0.0.0.0" || config.server.host == "::" ? "localhost" : config.server.host
+        let mount = config.server.mountPath == "/" ? "" : config.server.mountPath
+        return "http://\(host):\(config.server.port)\(mount)"
+    }
+
+    func serverInfo() -> ParseReply {
+        .json(200, .object([
+            "parseServerVersion": .string(CausewayVersion.parseServerCompatibility),
+            "causewayVersion": .string(CausewayVersion.current),
+            "features": .object([
+                "globalConfig": .object(["create": .bool(false), "read": .bool(false), "update": .bool(false), "delete": .bool(false)]),
+                "hooks": .object(["create": .bool(false), "read": .bool(false), "update": .bool(false), "delete": .bool(false)]),
+                "cloudCode": .object(["jobs": .bool(false)]),
+                "logs": .object(["level": .bool(false), "size": .bool(false), "order": .bool(false), "until": .bool(false), "from": .bool(false)]),
+                "push": .object(["immediatePush": .bool(false), "scheduledPush": .bool(false), "storedPushData": .bool(false), "pushAudiences": .bool(false), "localization": .bool(false)]),
+                "schemas": .object(["addField": .bool(false), "removeField": .bool(false), "addClass": .bool(false), "removeClass": .bool(false), "clearAllDataFromClass": .bool(false), "exportClass": .bool(false), "editClassLevelPermissions": .bool(false), "editPointerPermissions": .bool(false)]),
+            ]),
+        ]))
+    }
+}
+
+/// Version strings reported by `/serverInfo` and `causeway --version`.
+public enum CausewayVersion {
+    public static let current = "0.1.0"
+    /// The Parse Server release whose REST behaviour Causeway reproduces.
+    public static let parseServerCompatibility = "7.4.0"
+}

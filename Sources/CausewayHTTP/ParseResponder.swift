@@ -1,0 +1,172 @@
+import CausewayCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// The Parse REST API as one Hummingbird responder.
+///
+/// It owns the whole request: CORS, body limits, the SDKs' body-borne credentials and `_method`
+/// override, authentication, routing and the translation of every failure (including the framework's
+/// own) into Parse's error shape. Nothing thrown escapes as a bare 500.
+public struct ParseResponder: HTTPResponder {
+    public typealias Context = ParseRequestContext
+
+    let gateway: Gateway
+    let config: GatewayConfig
+    let authenticator: ParseAuthenticator
+    let endpoints: ParseEndpoints
+    let readiness: Readiness
+
+    public init(gateway: Gateway, readiness: Readiness) {
+        self.gateway = gateway
+        self.config = gateway.config
+        self.authenticator = ParseAuthenticator(app: gateway.config.app)
+        self.endpoints = ParseEndpoints(gateway: gateway)
+        self.readiness = readiness
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
+        var logger = context.logger
+        if let rid = request.headers[.parseRequestId] { logger[metadataKey: "request.parse_id"] = .string(String(rid.prefix(128))) }
+        let reply: ParseReply
+        do {
+            reply = try await handle(request, logger: logger)
+        } catch let error as GatewayError {
+            reply = .error(error)
+            if error.code == .internalServerError { logger.error("request failed", metadata: ["error": .string(error.description)]) }
+        } catch {
+            logger.error("unexpected failure", metadata: ["error": .string(String(describing: error))])
+            reply = .internalError
+        }
+        let elapsed = ContinuousClock.now - started
+        let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        logger.info("request", metadata: [
+            "http.method": .string(request.method.rawValue),
+            "http.path": .string(request.uri.path),
+            "http.status": .stringConvertible(reply.status),
+            "http.duration_ms": .string(String(Double(Int(ms * 100)) / 100)),
+        ])
+        return response(reply, head: request.method == .head)
+    }
+
+    func response(_ reply: ParseReply, head: Bool = false) -> Response {
+        var headers: HTTPFields = ParseResponder.corsHeaders
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "private, no-cache, no-store"
+        for (name, value) in reply.headers {
+            if let n = HTTPField.Name(name) { headers[n] = value }
+        }
+        let buffer = ByteBuffer(bytes: reply.body)
+        return Response(status: .init(code: reply.status), headers: headers, body: head ? .init() : .init(byteBuffer: buffer))
+    }
+
+    static let corsHeaders: HTTPFields = [
+        .accessControlAllowOrigin: "*",
+        .accessControlAllowMethods: "GET,PUT,POST,DELETE,OPTIONS",
+        .accessControlAllowHeaders: "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, X-Parse-Request-Id, Content-Type, Pragma, Cache-Control, X-Parse-Installation-Id, X-Parse-Client-Key, X-Parse-Windows-Key",
+        .accessControlExposeHeaders: "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id",
+    ]
+
+    private func handle(_ request: Request, logger: Logger) async throws -> ParseReply {
+        let path = request.uri.path
+        if request.method == .options { return ParseReply(status: 200, body: []) }
+        let mount = config.server.mountPath
+        let below: Substring
+        if path == "/health" || path == "/health/" {
+            below = "/health"
+        } else if mount == "/" {
+            below = Substring(path)
+        } else if path == mount || path.hasPrefix(mount + "/") {
+            below = path.dropFirst(mount.count)
+        } else {
+            return ParseReply.json(404) { w in
+                ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint at \(path); the Parse API is mounted at \(mount)."), &w)
+            }
+        }
+        var segments: [String] = []
+        for raw in below.split(separator: "/") {
+            guard let s = QueryString.unescape(raw.replacingOccurrences(of: "+", with: "%2B")[...]) else {
+                throw GatewayError(.invalidQuery, "Improper encode of parameter")
+            }
+            segments.append(s)
+        }
+        if segments == ["health"] {
+            return readiness.isReady ? .json(200, .object(["status": .string("ok")]))
+                                     : .json(503, .object(["status": .string("initialized")]))
+        }
+        // Body: bounded, then JSON whatever the content type (the JS SDK posts text/plain).
+        var bodyBytes: [UInt8] = []
+        do {
+            var buffer = try await request.body.collect(upTo: config.limits.maxBodyBytes)
+            bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw GatewayError(.objectTooLarge, "The request body is larger than the limit of \(config.limits.maxBodyBytes) bytes.")
+        }
+        var body: JSONValue?
+        if bodyBytes.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
+            do { body = try JSONParser.parse(bodyBytes) } catch {
+                throw GatewayError(.invalidJSON, "Invalid JSON: \(error.description).")
+            }
+        }
+        var call = ParseCall(method: request.method, segments: segments, parameters: [:], body: body,
+                             credentials: credentials(request.headers, body))
+        if case .object(var o)? = body {
+            let override = o["_method"]?.stringValue
+            for key in ParseCall.transportKeys { o[key] = nil }
+            call.body = .object(o)
+            if request.method == .post, let override {
+                guard let method = HTTPRequest.Method(override.uppercased()), [.get, .put, .delete, .post].contains(method) else {
+                    throw GatewayError(.invalidJSON, "Unsupported _method '\(override)'.")
+                }
+                call.method = method
+                if method == .get || method == .delete {
+                    call.parameters = o
+                    call.body = nil
+                }
+            }
+        }
+        if let query = request.uri.query, !query.isEmpty {
+            guard let decoded = QueryString.decode(query) else { throw GatewayError(.invalidQuery, "Improper encode of parameter") }
+            for (k, v) in decoded where call.parameters[k] == nil { call.parameters[k] = .string(v) }
+        }
+        switch authenticator.authenticate(call.credentials, remoteAddress: nil) {
+        case .rejected(let reply):
+            return reply
+        case .caller(let caller):
+            return try await endpoints.dispatch(call, caller: caller, logger: logger)
+        }
+    }
+
+    private func credentials(_ headers: HTTPFields, _ body: JSONValue?) -> ParseCall.Credentials {
+        var c = ParseCall.Credentials()
+        let o = body?.objectValue ?? [:]
+        c.applicationId = headers[.parseApplicationId] ?? o["_ApplicationId"]?.stringValue
+        c.masterKey = headers[.parseMasterKey] ?? o["_MasterKey"]?.stringValue
+        c.sessionToken = headers[.parseSessionToken] ?? o["_SessionToken"]?.stringValue
+        c.installationId = headers[.parseInstallationId] ?? o["_InstallationId"]?.stringValue
+        c.requestId = headers[.parseRequestId]
+        for (name, header, bodyKey) in ParseAuthenticator.clientKeyNames {
+            if let v = HTTPField.Name(header).flatMap({ headers[$0] }) ?? o[bodyKey]?.stringValue { c.clientKeys[name] = v }
+        }
+        return c
+    }
+}
+
+/// Whether the gateway has finished starting its connectors (`/health` answers 503 until then).
+public final class Readiness: Sendable {
+    private let ready = Atomic<Bool>(false)
+    public init() {}
+    public var isReady: Bool { ready.load(ordering: .acquiring) }
+    public func markReady() { ready.store(true, ordering: .releasing) }
+}
+
+extension HTTPField.Name {
+    static let parseApplicationId = HTTPField.Name("X-Parse-Application-Id")!
+    static let parseMasterKey = HTTPField.Name("X-Parse-Master-Key")!
+    static let parseSessionToken = HTTPField.Name("X-Parse-Session-Token")!
+    static let parseInstallationId = HTTPField.Name("X-Parse-Installation-Id")!
+    static let parseRequestId = HTTPField.Name("X-Parse-Request-Id")!
+}

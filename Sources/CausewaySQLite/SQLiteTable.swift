@@ -1,0 +1,77 @@
+import CausewayCore
+
+/// A collection served from one SQLite table.
+struct SQLiteTable: Sendable {
+    var schema: CollectionSchema
+    var table: String
+    /// Objects inserted when the table is created by the connector.
+    var seed: [[String: JSONValue]]
+
+    /// Every column this collection reads, in a fixed order.
+    var columns: [String] {
+        var out = [schema.objectId.column]
+        if let c = schema.createdAtColumn { out.append(c) }
+        if let u = schema.updatedAtColumn { out.append(u) }
+        for name in schema.fields.keys.sorted() { out.append(contentsOf: SQLiteTable.columns(of: schema.fields[name]!)) }
+        return out
+    }
+
+    /// Columns holding a field: two for a GeoPoint, one otherwise.
+    static func columns(of field: FieldMapping) -> [String] {
+        if field.type == .geoPoint { return [latitudeColumn(field), longitudeColumn(field)] }
+        return [field.column]
+    }
+
+    static func latitudeColumn(_ f: FieldMapping) -> String { f.latitudeColumn ?? f.column + "_latitude" }
+    static func longitudeColumn(_ f: FieldMapping) -> String { f.longitudeColumn ?? f.column + "_longitude" }
+
+    /// The column (or latitude column) a condition or sort key on a top-level field reads.
+    func column(for field: String) -> String? {
+        switch field {
+        case "objectId": return schema.objectId.column
+        case "createdAt": return schema.createdAtColumn
+        case "updatedAt": return schema.updatedAtColumn
+        default:
+            guard let f = schema.fields[field] else { return nil }
+            return f.type == .geoPoint ? SQLiteTable.latitudeColumn(f) : f.column
+        }
+    }
+
+    /// Declared column type used when the connector creates the table.
+    static func declaredType(_ type: FieldType) -> String {
+        switch type {
+        case .string, .pointer, .array, .object, .file: return "TEXT"
+        case .number: return "NUMERIC"
+        case .boolean, .date: return "INTEGER"
+        case .geoPoint: return "REAL"
+        case .bytes: return "BLOB"
+        }
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for this collection.
+    var createStatement: String {
+        var defs: [String] = []
+        let id = schema.objectId
+        switch id.type {
+        case .integer: defs.append("\(SQL.quote(id.column)) INTEGER PRIMARY KEY")
+        case .string, .uuid: defs.append("\(SQL.quote(id.column)) TEXT PRIMARY KEY NOT NULL")
+        }
+        if let c = schema.createdAtColumn { defs.append("\(SQL.quote(c)) INTEGER") }
+        if let u = schema.updatedAtColumn { defs.append("\(SQL.quote(u)) INTEGER") }
+        for name in schema.fields.keys.sorted() {
+            let f = schema.fields[name]!
+            for column in SQLiteTable.columns(of: f) {
+                defs.append("\(SQL.quote(column)) \(SQLiteTable.declaredType(f.type))")
+            }
+        }
+        return "CREATE TABLE IF NOT EXISTS \(SQL.quote(table)) (\(defs.joined(separator: ", ")))"
+    }
+}
+
+/// SQL text helpers.
+enum SQL {
+    /// Quotes an identifier that comes from configuration ("a""b" for a"b).
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import CausewayCore
+import CausewayHTTP
+import CausewaySQLite
+import Foundation
+import Hummingbird
+import Logging
+
+/// The `causeway` command. The only place that knows every connector kind.
+@main
+struct Causeway: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "causeway",
+        abstract: "An on-premise gateway that speaks the Parse Server REST dialect over your existing data sources.",
+        version: CausewayVersion.current,
+        subcommands: [Serve.self, Check.self],
+        defaultSubcommand: Serve.self)
+
+    /// Connector kinds this build supports.
+    static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory()]
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Path to causeway.yaml.")
+    var config: String = "Config/causeway.yaml"
+
+    func load() throws -> LoadedConfiguration {
+        do {
+            return try ConfigLoader.load(configPath: config, factories: Causeway.factories)
+        } catch {
+            var stderr = StandardError()
+            print("Configuration is invalid:", to: &stderr)
+            for e in error.errors { print("  \(e)", to: &stderr) }
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let loaded = try options.load()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: loaded.gateway.logLevel) ?? .info
+            return handler
+        }
+        let logger = Logger(label: "causeway")
+        logger.info("starting", metadata: [
+            "causeway.config": .string(options.config),
+            "causeway.listen": .string("\(loaded.gateway.server.host):\(loaded.gateway.server.port)\(loaded.gateway.server.mountPath)"),
+        ])
+        let app = CausewayApplication.build(configuration: loaded, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate the configuration and verify every mapped table, column and endpoint in its source.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let loaded = try options.load()
+        var logger = Logger(label: "causeway.check")
+        logger.logLevel = .warning
+        print("configuration: ok (\(loaded.gateway.file), \(loaded.connectors.count) connector(s))")
+        var errors = 0
+        for connector in loaded.connectors {
+            print("connector \(connector.name) (\(connector.kind)):")
+            // verify() connects by itself and changes nothing in the source.
+            for finding in await connector.verify(logger: logger) {
+                print("  \(finding)")
+                if finding.severity == .error { errors += 1 }
+            }
+        }
+        if errors > 0 {
+            print("check failed: \(errors) problem(s)")
+            throw ExitCode(1)
+        }
+        print("check passed")
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) { FileHandle.standardError.write(Data(string.utf8)) }
+}
