@@ -19,7 +19,12 @@ public final class YAMLReader {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw ConfigError(YAMLReader.location(of: error, file: file), "invalid YAML: \(YAMLReader.problem(of: error))")
+            var location = YAMLReader.location(of: error, file: file)
+            if case .duplicatedKeysInMapping(let duplicates, _) = error, let key = duplicates.first,
+               let line = YAMLReader.secondOccurrence(of: key, in: text) {
+                location = ConfigLocation(file: file, line: line, column: 1, keyPath: key)
+            }
+            throw ConfigError(location, "invalid YAML: \(YAMLReader.problem(of: error))")
         } catch {
             throw ConfigError(ConfigLocation(file: file, line: 1, column: 1, keyPath: ""), "invalid YAML: \(error)")
         }
@@ -80,6 +85,19 @@ public final class YAMLReader {
         default:
             return ConfigLocation(file: file, line: 1, column: 1, keyPath: "")
         }
+    }
+
+    /// The line of the second `key:` in the text (Yams reports only the mapping's position).
+    static func secondOccurrence(of key: String, in text: String) -> Int? {
+        var seen = 0
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop(while: { $0 == " " || $0 == "-" })
+            if trimmed.hasPrefix(key + ":") {
+                seen += 1
+                if seen == 2 { return i + 1 }
+            }
+        }
+        return nil
     }
 
     static func problem(of error: YamlError) -> String {

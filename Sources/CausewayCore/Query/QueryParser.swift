@@ -94,10 +94,10 @@ public struct QueryParser: Sendable {
             case "$eq": condition = .equal(try operand(value, key, type, op))
             case "$ne": condition = .notEqual(try operand(value, key, type, op))
             case "$lt", "$lte", "$gt", "$gte":
-                let v = try operand(value, key, type, op)
                 if let type, !type.isOrdered {
                     throw GatewayError(.invalidQuery, "\(op) cannot be used on \(name(key)), a \(type.parseName) field.")
                 }
+                let v = try operand(value, key, type, op)
                 if v.isNull || v.typeName == "Array" || v.typeName == "Object" || v.typeName == "GeoPoint" {
                     throw GatewayError(.invalidQuery, "\(op) on \(name(key)) needs a Number, String or Date, got \(v.typeName).")
                 }
