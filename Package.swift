@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CausewayCoreTests", dependencies: ["CausewayCore"]),
         .testTarget(
             name: "CausewaySQLiteTests",
-            dependencies: ["CausewayCore", "CausewaySQLite"]
+            dependencies: ["CausewayCore", "CausewaySQLite", .product(name: "SQLiteNIO", package: "sqlite-nio")]
         ),
         .testTarget(
             name: "CausewayHTTPTests",

@@ -1,4 +1,5 @@
 import CausewayCore
+import Foundation
 
 /// Reads `kind: sqlite` connector files.
 ///
@@ -22,7 +23,7 @@ public struct SQLiteConnectorFactory: ConnectorFactory {
     public func makeConnector(name: String, reader: YAMLReader, baseDirectory: String) throws(ConfigError) -> any Connector {
         let connection = try reader.child("connection")
         var path = try connection.string("path")
-        if path != ":memory:", !path.hasPrefix("/") { path = baseDirectory + "/" + path }
+        if path != ":memory:", !path.hasPrefix("/") { path = (baseDirectory + "/" + path as NSString).standardizingPath }
         let create = try connection.bool("createMissingTables", default: true)
         let readers = try connection.int("readConnections", default: 2, range: 1...64)
         let busy = try connection.int("busyTimeoutMs", default: 5000, range: 0...600_000)

@@ -61,16 +61,19 @@ struct SQLiteFilterTranslator {
         return "?"
     }
 
-    mutating func whereClause(_ filter: QueryFilter) -> String {
+    /// - Parameter nullSafe: every condition must be exactly true or false (never NULL), as under `NOT`:
+    ///   SQL's three-valued logic would otherwise turn `NOT (missing > 1)` into NULL where Parse says true.
+    mutating func whereClause(_ filter: QueryFilter, nullSafe: Bool = false) -> String {
         switch filter {
         case .and(let parts):
-            return parts.isEmpty ? "1" : "(" + parts.map { whereClause($0) }.joined(separator: " AND ") + ")"
+            return parts.isEmpty ? "1" : "(" + parts.map { whereClause($0, nullSafe: nullSafe) }.joined(separator: " AND ") + ")"
         case .or(let parts):
-            return "(" + parts.map { whereClause($0) }.joined(separator: " OR ") + ")"
+            return "(" + parts.map { whereClause($0, nullSafe: nullSafe) }.joined(separator: " OR ") + ")"
         case .nor(let parts):
-            return "NOT (" + parts.map { whereClause($0) }.joined(separator: " OR ") + ")"
+            return "NOT (" + parts.map { whereClause($0, nullSafe: true) }.joined(separator: " OR ") + ")"
         case .field(let path, let condition):
-            return translate(path, condition)
+            let sql = translate(path, condition)
+            return nullSafe ? "((\(sql)) IS 1)" : sql
         }
     }
 

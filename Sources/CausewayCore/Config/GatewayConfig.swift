@@ -1,3 +1,5 @@
+import Foundation
+
 /// `Config/causeway.yaml`: everything about the gateway itself.
 public struct GatewayConfig: Sendable {
     public struct Server: Sendable {
@@ -76,10 +78,10 @@ public struct GatewayConfig: Sendable {
         try app.finish()
         if let m = try r.optionalChild("metadataStore") {
             let path = try m.string("sqlite")
-            c.metadataStorePath = path.hasPrefix("/") ? path : baseDirectory + "/" + path
+            c.metadataStorePath = standardized(path.hasPrefix("/") ? path : baseDirectory + "/" + path)
             try m.finish()
         } else {
-            c.metadataStorePath = baseDirectory + "/../data/metadata.sqlite"
+            c.metadataStorePath = standardized(baseDirectory + "/../data/metadata.sqlite")
         }
         if let providers = try r.optionalList("identityProviders"), let first = providers.first {
             throw ConfigError(first.location, "identity providers are not available in this build yet; remove the entries (the API runs with application keys and the master key)")
@@ -104,8 +106,13 @@ public struct GatewayConfig: Sendable {
             try log.finish()
         }
         let dir = try r.optionalString("connectorsDirectory") ?? "../Connectors"
-        c.connectorsDirectory = dir.hasPrefix("/") ? dir : baseDirectory + "/" + dir
+        c.connectorsDirectory = standardized(dir.hasPrefix("/") ? dir : baseDirectory + "/" + dir)
         try r.finish()
         return c
     }
+}
+
+/// `a/b/../c` → `a/c`, for paths shown in messages.
+func standardized(_ path: String) -> String {
+    (path as NSString).standardizingPath
 }
