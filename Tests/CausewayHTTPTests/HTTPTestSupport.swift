@@ -1,0 +1,136 @@
+import CausewayCore
+import CausewayHTTP
+import CausewaySQLite
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// A gateway over a temporary SQLite store, driven through Hummingbird's router test client.
+struct ParseTestApp {
+    static let appId = "test-app"
+    static let masterKey = "test-master-key-0123"
+
+    static let gatewayYAML = """
+    server:
+      mountPath: /parse
+      port: 1337
+    app:
+      applicationId: \(appId)
+      masterKey: \(masterKey)
+      restAPIKey: ${REST_KEY:-}
+    limits:
+      maxBodyBytes: 4096
+      defaultLimit: 100
+      maxLimit: 500
+      maxBatchRequests: 5
+    """
+
+    static let connectorYAML = """
+    kind: sqlite
+    connection:
+      path: store.sqlite
+    collections:
+      Workstation:
+        table: workstations
+        createdAt: created_at
+        updatedAt: updated_at
+        fields:
+          name: { type: string }
+          office: { type: string }
+          floor: { type: number }
+          occupied: { type: boolean }
+          tags: { type: array }
+          location: { type: geopoint }
+          lastCleaned: { type: date }
+          serial: { type: string, readOnly: true }
+        seed:
+          - { name: "Desk A", office: "Harbour", floor: 1, occupied: false, tags: [dock], location: { __type: GeoPoint, latitude: 47.3667, longitude: 8.5410 } }
+          - { name: "Desk B", office: "Harbour", floor: 2, occupied: true, tags: [dock, monitor], location: { __type: GeoPoint, latitude: 47.3668, longitude: 8.5412 } }
+          - { name: "Desk C", office: "Oerlikon", floor: 3, occupied: false, tags: [], location: { __type: GeoPoint, latitude: 47.4111, longitude: 8.5446 } }
+          - { name: "Desk D", office: "Basel", floor: 1, occupied: false, location: { __type: GeoPoint, latitude: 47.5596, longitude: 7.5886 } }
+      Locked:
+        table: locked
+        readOnly: true
+        fields:
+          label: { type: string }
+      Private:
+        table: private
+        fields:
+          secret: { type: string }
+        permissions:
+          get: [authenticated]
+          find: ["role:Admin"]
+          count: []
+          create: []
+          update: []
+          delete: []
+    """
+
+    let root: String
+    let configuration: LoadedConfiguration
+
+    init(environment: [String: String] = [:]) throws {
+        root = NSTemporaryDirectory() + "causeway-http-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
+        try Self.gatewayYAML.write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
+        try Self.connectorYAML.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
+        configuration = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: [SQLiteConnectorFactory()], environment: environment)
+    }
+
+    func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let app = CausewayApplication.build(configuration: configuration, logger: logger)
+        try await app.test(.router) { client in
+            try await body(ParseClient(client: client))
+        }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+struct ParseResult: Sendable {
+    let status: Int
+    let headers: HTTPFields
+    let text: String
+    let json: JSONValue?
+
+    subscript(key: String) -> JSONValue? { json?[key] }
+    var code: Int64? { if case .int(let c)? = json?["code"] { return c } else { return nil } }
+    var errorMessage: String { json?["error"]?.stringValue ?? "" }
+    var results: [JSONValue] { json?["results"]?.arrayValue ?? [] }
+    func ids(_ field: String = "name") -> [String] { results.compactMap { $0[field]?.stringValue } }
+}
+
+struct ParseClient: Sendable {
+    let client: any TestClientProtocol
+
+    static let standardHeaders: [String: String] = ["X-Parse-Application-Id": ParseTestApp.appId, "Content-Type": "application/json"]
+    static let masterHeaders: [String: String] = standardHeaders.merging(["X-Parse-Master-Key": ParseTestApp.masterKey]) { $1 }
+
+    @discardableResult
+    func request(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
+                 headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
+        var fields = HTTPFields()
+        for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
+        let response = try await client.execute(uri: uri, method: method, headers: fields, body: body.map { ByteBuffer(string: $0) })
+        let text = String(buffer: response.body)
+        return ParseResult(status: Int(response.status.code), headers: response.headers, text: text, json: try? JSONParser.parse(text))
+    }
+
+    func get(_ uri: String, headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
+        try await request(.get, uri, headers: headers)
+    }
+
+    /// GET with URL-encoded query parameters.
+    func find(_ className: String, _ params: [String: String], headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
+        var allowed = CharacterSet.urlQueryAllowed
+        allowed.remove(charactersIn: "&=+")
+        let query = params.sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
+        return try await request(.get, "/parse/classes/\(className)?\(query)", headers: headers)
+    }
+}
