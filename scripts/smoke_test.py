@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""End-to-end check of the real `causeway` binary: `check`, then `serve` on the embedded demo
+configuration (copied to a temporary folder, on a free loopback port), a few Parse requests with
+curl-like HTTP calls, and a clean shutdown. Prints 'smoke: N passed' or exits non-zero."""
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+
+binary = sys.argv[1]
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+work = tempfile.mkdtemp(prefix="causeway-smoke-")
+shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
+shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+env = dict(os.environ, CAUSEWAY_PORT=str(port), CAUSEWAY_MASTER_KEY="smoke-master-key-123", CAUSEWAY_LOG_LEVEL="warning")
+config = os.path.join(work, "Config", "causeway.yaml")
+passed = 0
+
+def check(condition, what):
+    global passed
+    if not condition:
+        print(f"smoke FAILED: {what}", file=sys.stderr)
+        sys.exit(1)
+    passed += 1
+
+out = subprocess.run([binary, "check", "--config", config], env=env, capture_output=True, text=True, timeout=120)
+check(out.returncode == 0 and "check passed" in out.stdout, f"causeway check: {out.stdout}{out.stderr}")
+
+bad = os.path.join(work, "Config", "bad.yaml")
+with open(bad, "w") as f:
+    f.write("app:\n  applicationId: x\n  masterKey: ${SMOKE_UNSET_VARIABLE}\n")
+out = subprocess.run([binary, "check", "--config", bad], env=env, capture_output=True, text=True, timeout=60)
+check(out.returncode != 0 and "bad.yaml:3:" in out.stderr and "SMOKE_UNSET_VARIABLE" in out.stderr, f"bad config: {out.stderr}")
+
+server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+base = f"http://127.0.0.1:{port}/parse"
+headers = {"X-Parse-Application-Id": "causeway-demo", "Content-Type": "application/json"}
+
+def call(method, path, body=None, extra=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                 headers={**headers, **(extra or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+try:
+    for _ in range(300):
+        try:
+            status, body = call("GET", "/health")
+            if status == 200:
+                break
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.1)
+    check(status == 200 and body == {"status": "ok"}, "health")
+    where = {"occupied": False, "location": {"$nearSphere": {"__type": "GeoPoint", "latitude": 47.3670, "longitude": 8.5400}, "$maxDistanceInMiles": 2}}
+    status, body = call("GET", "/classes/Workstation?" + urllib.parse.urlencode({"where": json.dumps(where), "keys": "name"}))
+    names = [r["name"] for r in body.get("results", [])]
+    check(status == 200 and names[:2] == ["Harbour 2-01", "Harbour 1-01"] and "Basel 2-01" not in names, f"demo geo query: {names}")
+    status, body = call("POST", "/classes/Workstation", {"name": "Smoke desk", "occupied": True})
+    check(status == 201 and len(body.get("objectId", "")) == 10, f"create: {body}")
+    oid = body["objectId"]
+    status, body = call("PUT", f"/classes/Workstation/{oid}", {"floor": {"__op": "Increment", "amount": 2}})
+    check(status == 200 and body.get("floor") == 2, f"update: {body}")
+    status, body = call("GET", "/classes/Workstation?count=1&limit=0")
+    check(status == 200 and body.get("count") == 11, f"count: {body}")
+    status, body = call("GET", "/classes/Workstation", extra={"X-Parse-Application-Id": "wrong"})
+    check(status == 403 and body == {"error": "unauthorized"}, f"wrong app id: {body}")
+    status, body = call("GET", "/serverInfo", extra={"X-Parse-Master-Key": "smoke-master-key-123"})
+    check(status == 200 and "parseServerVersion" in body, f"serverInfo: {body}")
+finally:
+    server.send_signal(signal.SIGTERM)
+    try:
+        code = server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        code = None
+    log = server.stdout.read().decode(errors="replace")
+check(code == 0, f"graceful shutdown (exit {code}): {log[-2000:]}")
+check("password" not in log.lower() and "smoke-master-key-123" not in log, "no secrets in the log")
+shutil.rmtree(work, ignore_errors=True)
+print(f"smoke: {passed} passed")
