@@ -33,7 +33,7 @@ public struct ParseResponder: HTTPResponder {
         if let rid = request.headers[.parseRequestId] { logger[metadataKey: "request.parse_id"] = .string(String(rid.prefix(128))) }
         let reply: ParseReply
         do {
-            reply = try await handle(request, logger: logger)
+            reply = try await handle(request, remoteAddress: context.remoteAddress, logger: logger)
         } catch let error as GatewayError {
             reply = .error(error)
             if error.code == .internalServerError { logger.error("request failed", metadata: ["error": .string(error.description)]) }
@@ -70,7 +70,7 @@ public struct ParseResponder: HTTPResponder {
         .accessControlExposeHeaders: "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id",
     ]
 
-    private func handle(_ request: Request, logger: Logger) async throws -> ParseReply {
+    private func handle(_ request: Request, remoteAddress: String?, logger: Logger) async throws -> ParseReply {
         let path = request.uri.path
         if request.method == .options { return ParseReply(status: 200, body: []) }
         let mount = config.server.mountPath
@@ -132,7 +132,7 @@ public struct ParseResponder: HTTPResponder {
             guard let decoded = QueryString.decode(query) else { throw GatewayError(.invalidQuery, "Improper encode of parameter") }
             for (k, v) in decoded where call.parameters[k] == nil { call.parameters[k] = .string(v) }
         }
-        switch authenticator.authenticate(call.credentials, remoteAddress: nil) {
+        switch authenticator.authenticate(call.credentials, remoteAddress: remoteAddress) {
         case .rejected(let reply):
             return reply
         case .caller(let caller):
