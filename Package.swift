@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The core: object model, query language, planner, evaluator, connector protocol, configuration.
@@ -37,6 +39,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Existing PostgreSQL tables and views (PostgresNIO).
+        .target(
+            name: "CausewayPostgres",
+            dependencies: [
+                "CausewayCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Parse REST dialect over Hummingbird 2.
         .target(
             name: "CausewayHTTP",
@@ -54,16 +67,26 @@ let package = Package(
                 "CausewayCore",
                 "CausewayHTTP",
                 "CausewaySQLite",
+                "CausewayPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Test support shared by every connector's tests: sample data and the pushdown conformance check.
+        .target(
+            name: "CausewayTesting",
+            dependencies: ["CausewayCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "CausewayCoreTests", dependencies: ["CausewayCore"]),
         .testTarget(
             name: "CausewaySQLiteTests",
-            dependencies: ["CausewayCore", "CausewaySQLite", .product(name: "SQLiteNIO", package: "sqlite-nio")]
+            dependencies: ["CausewayCore", "CausewaySQLite", "CausewayTesting", .product(name: "SQLiteNIO", package: "sqlite-nio")]
+        ),
+        .testTarget(
+            name: "CausewayPostgresTests",
+            dependencies: ["CausewayCore", "CausewayPostgres", "CausewayTesting", .product(name: "PostgresNIO", package: "postgres-nio")]
         ),
         .testTarget(
             name: "CausewayHTTPTests",

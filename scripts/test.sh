@@ -19,24 +19,53 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# --- servers the integration tests talk to -------------------------------------------------------
+log "starting PostgreSQL for the integration tests (scripts/postgres.sh)"
+export CAUSEWAY_PG_DIR=${CAUSEWAY_PG_DIR:-$(mktemp -d /tmp/causeway-pg-XXXXXX)}
+chmod 755 "$CAUSEWAY_PG_DIR"
+pg_env=$(bash scripts/postgres.sh start)
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+# shellcheck disable=SC1090
+source "$pg_env"
+echo "PostgreSQL $("$CAUSEWAY_TEST_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$CAUSEWAY_TEST_PG_PORT"
+
 # --- build and unit/integration tests ------------------------------------------------------------
 log "building (first build takes a few minutes)"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -5 || true
 swift build --build-tests >/dev/null
 
-log "swift test"
-out=$(mktemp)
-set +e
-swift test 2>&1 | tee "$out" | grep -E "✘|error:|Test run with|passed after|failed after" | grep -vE "^✔ Test [a-zA-Z]" 
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" -ne 0 ]; then
-  echo "swift test failed (exit $status); full output: $out"
-  grep -E "✘" "$out" | head -50
-  exit "$status"
-fi
-swift_tests=$(grep -Eo "Test run with [0-9]+ tests" "$out" | grep -Eo "[0-9]+" | tail -1)
-if [ -z "$swift_tests" ] || [ "$swift_tests" -eq 0 ]; then echo "swift test ran no test"; exit 1; fi
+# Two runs: the PostgreSQL integration suites in a process of their own. (Run all together, the
+# Swift Testing process on this 2-core machine was seen to stall with every task suspended; see
+# Docs/testing.md.) A hung run must not eat CI's budget: each is stopped after 15 minutes and the
+# tests that started but never finished are listed.
+swift_tests=0
+run_tests() {
+  local label=$1; shift
+  log "swift test ($label)"
+  local out
+  out=$(mktemp)
+  set +e
+  timeout --kill-after=30 900 swift test --skip-build "$@" 2>&1 | tee "$out" | grep -E "✘|error:|Test run with|Suite .* (passed|failed) after"
+  local status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+    echo "swift test ($label) did not finish within 15 minutes; tests that started but did not finish:"
+    comm -23 <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) started" "$out" | sed 's/ started//' | sort -u) \
+             <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) (passed|failed)" "$out" | sed -E 's/ (passed|failed)//' | sort -u)
+    pkill -9 -f CausewayPackageTests.xctest || true
+  fi
+  if [ "$status" -ne 0 ]; then
+    echo "swift test ($label) failed (exit $status); full output: $out"
+    grep -E "✘" "$out" | head -50
+    exit "$status"
+  fi
+  local n
+  n=$(grep -Eo "Test run with [0-9]+ tests" "$out" | grep -Eo "[0-9]+" | tail -1)
+  if [ -z "$n" ] || [ "$n" -eq 0 ]; then echo "swift test ($label) ran no test"; exit 1; fi
+  swift_tests=$((swift_tests + n))
+}
+run_tests "core, HTTP, SQLite" --skip CausewayPostgresTests
+run_tests "PostgreSQL integration" --filter CausewayPostgresTests
 
 # --- end-to-end smoke test of the real binary ---------------------------------------------------
 log "smoke test: causeway check + serve on the embedded demo"

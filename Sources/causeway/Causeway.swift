@@ -1,6 +1,7 @@
 import ArgumentParser
 import CausewayCore
 import CausewayHTTP
+import CausewayPostgres
 import CausewaySQLite
 import Foundation
 import Hummingbird
@@ -17,7 +18,7 @@ struct Causeway: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 
     /// Connector kinds this build supports.
-    static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory()]
+    static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory(), PostgresConnectorFactory()]
 }
 
 struct ConfigOption: ParsableArguments {

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayTesting
 @testable import CausewaySQLite
 import Foundation
 import Logging

@@ -1,0 +1,110 @@
+import CausewayCore
+
+/// A column as PostgreSQL describes it (from `pg_attribute` / `format_type`).
+struct PostgresColumn: Sendable, Hashable {
+    var name: String
+    /// `format_type` spelling with modifiers: `integer`, `numeric(12,2)`, `character varying(20)`, `text[]`.
+    var typeName: String
+    /// The type without modifiers, used in casts: an explicit cast to `varchar(3)` or `numeric(12,2)` would silently
+    /// truncate or round, while assigning the unmodified type lets PostgreSQL refuse a value that does not fit.
+    var castType: String
+    /// `pg_type.typcategory`: S string, N numeric, B boolean, D date/time, U user (uuid, bytea's is U too), A array.
+    var category: Character
+    /// For arrays: the element type (`text`, `integer`, …) and its category.
+    var elementTypeName: String?
+    var elementCategory: Character?
+    var notNull: Bool
+    var hasDefault: Bool
+
+    var isArray: Bool { category == "A" }
+    var isJSON: Bool { typeName == "jsonb" || typeName == "json" }
+    var isText: Bool { category == "S" }
+    var isNumeric: Bool { category == "N" }
+    var baseType: String { typeName.split(separator: "(").first.map(String.init) ?? typeName }
+
+    /// Precision and scale of `numeric(p,s)`.
+    var numericPrecisionScale: (Int, Int)? {
+        guard baseType == "numeric", let open = typeName.firstIndex(of: "("), let close = typeName.firstIndex(of: ")") else { return nil }
+        let parts = typeName[typeName.index(after: open)..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard let p = parts.first else { return nil }
+        return (p, parts.count > 1 ? parts[1] : 0)
+    }
+
+    /// Whether the column can hold a field of this Parse type.
+    func fits(_ type: FieldType) -> Bool {
+        switch type {
+        case .string: return isText || typeName == "uuid" || baseType == "numeric"
+        case .number: return isNumeric
+        case .boolean: return typeName == "boolean"
+        case .date: return typeName.hasPrefix("timestamp") || typeName == "date"
+        case .array: return isArray || isJSON
+        case .object, .file: return isJSON
+        case .bytes: return typeName == "bytea"
+        case .pointer: return isText || typeName == "uuid" || (isNumeric && baseType != "numeric")
+        case .geoPoint: return isNumeric
+        }
+    }
+
+    /// Whether a key column of this type can hold objectIds of this key type.
+    func fits(_ key: ObjectIdMapping.KeyType) -> Bool {
+        switch key {
+        case .string: return isText
+        case .integer: return ["smallint", "integer", "bigint"].contains(typeName)
+        case .uuid: return typeName == "uuid"
+        }
+    }
+}
+
+/// A mapped collection and the real columns behind it.
+struct PostgresTable: Sendable {
+    var schema: CollectionSchema
+    var schemaName: String
+    var table: String
+    /// Filled by introspection: every column of the table by name.
+    var columns: [String: PostgresColumn] = [:]
+    var isView = false
+
+    var qualifiedName: String { "\(PGSQL.quote(schemaName)).\(PGSQL.quote(table))" }
+
+    /// Columns holding a field (two for a GeoPoint).
+    static func columns(of field: FieldMapping) -> [String] {
+        if field.type == .geoPoint {
+            return [field.latitudeColumn ?? field.column + "_latitude", field.longitudeColumn ?? field.column + "_longitude"]
+        }
+        return [field.column]
+    }
+
+    /// Every column the mapping reads, in a fixed order: key, createdAt, updatedAt, then fields by name.
+    func mappedColumns(fields: Set<String>? = nil) -> [String] {
+        var out = [schema.objectId.column]
+        if let c = schema.createdAtColumn { out.append(c) }
+        if let u = schema.updatedAtColumn { out.append(u) }
+        for name in schema.fields.keys.sorted() where fields?.contains(name) ?? true {
+            out.append(contentsOf: PostgresTable.columns(of: schema.fields[name]!))
+        }
+        return out
+    }
+
+    /// The column a condition on a top-level field reads (the latitude column for a GeoPoint).
+    func column(for field: String) -> String? {
+        switch field {
+        case "objectId": return schema.objectId.column
+        case "createdAt": return schema.createdAtColumn
+        case "updatedAt": return schema.updatedAtColumn
+        default:
+            guard let f = schema.fields[field] else { return nil }
+            return PostgresTable.columns(of: f)[0]
+        }
+    }
+
+    func info(_ column: String) -> PostgresColumn {
+        columns[column] ?? PostgresColumn(name: column, typeName: "text", castType: "text", category: "S", notNull: false, hasDefault: false)
+    }
+}
+
+enum PGSQL {
+    /// Quotes an identifier from configuration (`"a""b"` for `a"b`).
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,79 @@
+import CausewayCore
+import Logging
+
+extension PostgresConnector {
+    /// Introspects the database (`pg_catalog`) and reports each mapped table or column that is missing or whose
+    /// type does not fit the mapping. Connects by itself when the connector is not started; changes nothing.
+    public func verify(logger: Logger) async -> [CheckFinding] {
+        var startedHere = false
+        if (try? client()) == nil {
+            do {
+                try await start(logger: logger)
+                startedHere = true
+            } catch {
+                return [CheckFinding(.error, "connector \(name)", "cannot connect: \(error)")]
+            }
+        }
+        defer { if startedHere { Task { await self.shutdown() } } }
+        var findings: [CheckFinding] = []
+        for schema in collections {
+            let declared = PostgresTable(schema: schema, schemaName: tableName(schema).0, table: tableName(schema).1)
+            let subject = "\(name)/\(schema.className) (\(declared.schemaName).\(declared.table))"
+            let columns: [String: PostgresColumn]
+            let isView: Bool
+            do {
+                (columns, isView) = try await introspect(declared)
+            } catch {
+                return findings + [CheckFinding(.error, "connector \(name)", "cannot reach \(settings.host):\(settings.port)/\(settings.database): \(error)")]
+            }
+            if columns.isEmpty {
+                findings.append(CheckFinding(.error, subject, "table or view does not exist (or the user may not see it)"))
+                continue
+            }
+            var problems = 0
+            func report(_ severity: CheckFinding.Severity, _ message: String) {
+                findings.append(CheckFinding(severity, subject, message))
+                if severity == .error { problems += 1 }
+            }
+            let key = schema.objectId
+            if let c = columns[key.column] {
+                if !c.fits(key.type) { report(.error, "key column \(key.column) is \(c.typeName), which cannot hold \(key.type.rawValue) objectIds") }
+                if key.generation == .source, !c.hasDefault, !isView {
+                    report(.error, "key column \(key.column) has no default, so the database cannot generate ids (use generatedBy: gateway)")
+                }
+            } else {
+                report(.error, "key column \(key.column) does not exist")
+            }
+            for (label, column) in [("createdAt", schema.createdAtColumn), ("updatedAt", schema.updatedAtColumn)] {
+                guard let column else { continue }
+                if let c = columns[column] {
+                    if !c.fits(.date) { report(.error, "\(label) column \(column) is \(c.typeName), not a timestamp") }
+                } else {
+                    report(.error, "\(label) column \(column) does not exist")
+                }
+            }
+            for f in schema.fields.values.sorted(by: { $0.name < $1.name }) {
+                for column in PostgresTable.columns(of: f) {
+                    guard let c = columns[column] else { report(.error, "column \(column) (field \(f.name)) does not exist"); continue }
+                    if !c.fits(f.type) {
+                        report(.error, "column \(column) is \(c.typeName), which does not fit a \(f.type.parseName) field")
+                    } else if f.type == .number, c.baseType == "numeric" {
+                        report(.warning, "column \(column) is \(c.typeName): values with more than 15 significant digits are refused rather than rounded; map the field as type string to read them exactly")
+                    }
+                }
+            }
+            for (name, c) in columns.sorted(by: { $0.key < $1.key }) where c.notNull && !c.hasDefault {
+                let mapped = declared.mappedColumns().contains(name)
+                if !mapped, !isView, !schema.readOnly { report(.warning, "column \(name) is NOT NULL without a default but not mapped, so creates will fail") }
+            }
+            if isView, !schema.readOnly { report(.error, "\(declared.table) is a view; declare the collection readOnly: true") }
+            if problems == 0 { findings.append(CheckFinding(.ok, subject, "\(declared.mappedColumns().count) columns mapped" + (isView ? " (view)" : ""))) }
+        }
+        return findings
+    }
+
+    func tableName(_ schema: CollectionSchema) -> (String, String) {
+        let t = declaredTable(schema.className)
+        return (t?.schemaName ?? "public", t?.table ?? schema.className)
+    }
+}

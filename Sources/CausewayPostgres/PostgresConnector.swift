@@ -1,0 +1,459 @@
+import CausewayCore
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Serves existing PostgreSQL tables and views as collections. It maps onto them and never alters them.
+///
+/// Everything the `where` language can express that PostgreSQL evaluates identically is pushed into one
+/// parameterized statement with order, paging, projection and counts; updates (including `Increment`,
+/// `Add`, `AddUnique`, `Remove`, `Delete`) are single `UPDATE … RETURNING` statements, so concurrent
+/// operations on one row are serialized by PostgreSQL's row lock and none is lost.
+public final class PostgresConnector: Connector {
+    public let name: String
+    public let kind = "postgres"
+    public let capabilities: ConnectorCapabilities
+    let settings: PostgresConnectionSettings
+    private let declared: [String: PostgresTable]
+    private let state = Mutex<State>(State())
+
+    struct State {
+        var client: PostgresClient?
+        var runTask: Task<Void, Never>?
+        /// Tables with their introspected columns, once loaded.
+        var tables: [String: PostgresTable]?
+        var logger = Logger(label: "causeway.postgres")
+    }
+
+    public static let fullCapabilities = ConnectorCapabilities(
+        filterOperators: Set(FilterOperator.allCases).subtracting([.withinPolygon]),
+        nestedPaths: false, sorting: true, distanceSorting: true, paging: true, projection: true, counting: true,
+        updateOperations: Set(UpdateOperation.Kind.allCases), writes: true)
+
+    init(name: String, settings: PostgresConnectionSettings, tables: [PostgresTable],
+         capabilities: ConnectorCapabilities = PostgresConnector.fullCapabilities) {
+        self.name = name
+        self.settings = settings
+        self.capabilities = capabilities
+        var byClass: [String: PostgresTable] = [:]
+        for t in tables { byClass[t.schema.className] = t }
+        self.declared = byClass
+    }
+
+    /// The same connector with other declared capabilities (used to test pushdown against the evaluator).
+    public func withCapabilities(_ capabilities: ConnectorCapabilities) -> PostgresConnector {
+        PostgresConnector(name: name, settings: settings, tables: Array(declared.values), capabilities: capabilities)
+    }
+
+    public var collections: [CollectionSchema] { declared.values.map(\.schema).sorted { $0.className < $1.className } }
+
+    func declaredTable(_ className: String) -> PostgresTable? { declared[className] }
+
+    // MARK: Lifecycle
+
+    public func start(logger: Logger) async throws {
+        let configuration: PostgresClient.Configuration
+        do { configuration = try settings.clientConfiguration(connectorName: name) } catch {
+            throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS.", detail: "\(error)")
+        }
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let task = Task { await client.run() }
+        state.withLock {
+            $0.client = client
+            $0.runTask = task
+            $0.logger = logger
+        }
+        // Load the column types now if the database is reachable; otherwise on first use.
+        do {
+            _ = try await tables()
+        } catch let error as GatewayError where error.code == .connectionFailed || error.code == .timeout {
+            logger.warning("PostgreSQL is not reachable yet; requests will fail with a retryable error until it is", metadata: [
+                "causeway.connector": .string(name), "error": .string(error.description),
+            ])
+        } catch {
+            logger.error("the mapping does not match the database; run causeway check", metadata: [
+                "causeway.connector": .string(name), "error": .string(String(describing: error)),
+            ])
+        }
+    }
+
+    public func shutdown() async {
+        let task = state.withLock { s -> Task<Void, Never>? in
+            defer { s.client = nil; s.runTask = nil }
+            return s.runTask
+        }
+        guard let task else { return }
+        task.cancel()
+        // The client's run() returns once its connections are closed; do not let a stuck connection
+        // hold up the gateway's shutdown.
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await task.value; return true }
+            group.addTask { try? await Task.sleep(for: .seconds(5)); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !finished { logger.warning("PostgreSQL connections did not close within 5 seconds", metadata: ["causeway.connector": .string(name)]) }
+    }
+
+    func client() throws -> PostgresClient {
+        guard let c = state.withLock({ $0.client }) else {
+            throw GatewayError(.connectionFailed, "Connector '\(name)' is not started.")
+        }
+        return c
+    }
+
+    var logger: Logger { state.withLock { $0.logger } }
+
+    /// The mapped tables with their columns, introspected once.
+    func tables() async throws -> [String: PostgresTable] {
+        if let t = state.withLock({ $0.tables }) { return t }
+        var loaded = declared
+        for (className, table) in declared {
+            let (columns, isView) = try await introspect(table)
+            guard !columns.isEmpty else {
+                throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(className); run causeway check.",
+                                   detail: "table \(table.schemaName).\(table.table) not found")
+            }
+            loaded[className]!.columns = columns
+            loaded[className]!.isView = isView
+        }
+        state.withLock { $0.tables = loaded }
+        return loaded
+    }
+
+    func table(_ schema: CollectionSchema) async throws -> PostgresTable {
+        guard let t = try await tables()[schema.className] else {
+            throw GatewayError(.invalidClassName, "Connector '\(name)' does not serve class \(schema.className).")
+        }
+        return t
+    }
+
+    static let introspection = """
+        SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), t.typcategory::text,
+               format_type(NULLIF(t.typelem, 0), NULL), et.typcategory::text, a.attnotnull, a.atthasdef OR a.attidentity <> '',
+               c.relkind::text
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+        LEFT JOIN pg_catalog.pg_type et ON et.oid = NULLIF(t.typelem, 0) AND t.typcategory = 'A'
+        WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+        """
+
+    func introspect(_ table: PostgresTable) async throws -> ([String: PostgresColumn], Bool) {
+        var binds = PostgresBindings()
+        binds.append(table.schemaName)
+        binds.append(table.table)
+        let query = PostgresQuery(unsafeSQL: Self.introspection, binds: binds)
+        let rows = try await run { try await self.client().query(query, logger: self.logger).collect() }
+        var columns: [String: PostgresColumn] = [:]
+        var isView = false
+        for row in rows {
+            let (name, type, castType, category, elementType, elementCategory, notNull, hasDefault, relkind) =
+                try row.decode((String, String, String, String?, String?, String?, Bool, Bool, String).self)
+            // Casting to char(1) ("character") would cut values; text assigned to char(n)/varchar(n) is checked instead.
+            let cast = ["character", "character varying"].contains(castType) ? "text"
+                : ["character[]", "character varying[]"].contains(castType) ? "text[]" : castType
+            columns[name] = PostgresColumn(name: name, typeName: type, castType: cast, category: category?.first ?? "X",
+                                           elementTypeName: category == "A" ? elementType : nil,
+                                           elementCategory: elementCategory?.first, notNull: notNull, hasDefault: hasDefault)
+            isView = relkind == "v" || relkind == "m"
+        }
+        return (columns, isView)
+    }
+
+    // MARK: Pushdown
+
+    public func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
+        guard capabilities.filterOperators.contains(condition.filterOperator),
+              let t = state.withLock({ $0.tables?[collection.className] }) else { return false }
+        return PostgresFilterTranslator.canTranslate(path, condition, t)
+    }
+
+    // MARK: Reads
+
+    func selectList(_ t: PostgresTable, fields: Set<String>?) -> String {
+        t.mappedColumns(fields: fields).map(PGSQL.quote).joined(separator: ", ")
+    }
+
+    public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+        let t = try await table(collection)
+        var translator = PostgresFilterTranslator(table: t)
+        var sql = "SELECT \(selectList(t, fields: query.fields)) FROM \(t.qualifiedName)"
+        if let filter = query.filter { sql += " WHERE " + translator.whereClause(filter) }
+        if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
+        if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }
+        if query.skip > 0 { sql += " OFFSET \(translator.bind(String(query.skip), as: "bigint"))" }
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: query.fields)
+    }
+
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+        let t = try await table(collection)
+        var translator = PostgresFilterTranslator(table: t)
+        var sql = "SELECT count(*) FROM \(t.qualifiedName)"
+        if let filter { sql += " WHERE " + translator.whereClause(filter) }
+        let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
+        logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
+        return try await run {
+            let rows = try await self.client().query(query, logger: self.logger).collect()
+            return Int(try rows.first?.decode(Int64.self) ?? 0)
+        }
+    }
+
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+        let t = try await table(collection)
+        let key = t.info(t.schema.objectId.column)
+        guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
+        var translator = PostgresFilterTranslator(table: t)
+        let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(PGSQL.quote(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields).first
+    }
+
+    func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
+        logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(query.sql)])
+        return try await run {
+            let sequence: PostgresRowSequence
+            if let connection {
+                sequence = try await connection.query(query, logger: self.logger)
+            } else {
+                sequence = try await self.client().query(query, logger: self.logger)
+            }
+            var out: [ParseObject] = []
+            for try await row in sequence { out.append(try self.decode(row, t, fields: fields)) }
+            return out
+        }
+    }
+
+    func decode(_ row: PostgresRow, _ t: PostgresTable, fields: Set<String>?) throws -> ParseObject {
+        var cells = row.makeIterator()
+        func next() throws -> PostgresCell {
+            guard let c = cells.next() else { throw GatewayError(.internalServerError, "Internal server error.", detail: "row has too few columns") }
+            return c
+        }
+        var object = ParseObject()
+        do {
+            switch try PostgresValueCodec.decode(try next(), as: .string) {
+            case .string(let s): object.objectId = s
+            case .int(let i): object.objectId = String(i)
+            default: break
+            }
+            if t.schema.createdAtColumn != nil, case .date(let d) = try PostgresValueCodec.decode(try next(), as: .date) { object.createdAt = d }
+            if t.schema.updatedAtColumn != nil, case .date(let d) = try PostgresValueCodec.decode(try next(), as: .date) { object.updatedAt = d }
+            for name in t.schema.fields.keys.sorted() where fields?.contains(name) ?? true {
+                let f = t.schema.fields[name]!
+                if f.type == .geoPoint {
+                    let lat = try PostgresValueCodec.decode(try next(), as: .number), lon = try PostgresValueCodec.decode(try next(), as: .number)
+                    if let la = lat.doubleValue, let lo = lon.doubleValue { object.fields[name] = .geoPoint(GeoPoint(latitude: la, longitude: lo)) }
+                    continue
+                }
+                let cell = try next()
+                let value: ParseValue
+                do {
+                    value = try PostgresValueCodec.decode(cell, as: f.type, targetClass: f.targetClass)
+                } catch PostgresValueCodec.DecodeError.imprecise(let text) {
+                    throw GatewayError(.incorrectType, "\(t.schema.className).\(name) holds \(text), which a JSON number cannot represent exactly; map the field as type string to read it.")
+                }
+                if !value.isNull { object.fields[name] = value }
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError(.internalServerError, "Internal server error.", detail: "decoding a row of \(t.qualifiedName): \(error)")
+        }
+        return object
+    }
+
+    // MARK: Writes
+
+    private func writable(_ t: PostgresTable) throws {
+        if t.isView { throw GatewayError(.operationForbidden, "Class \(t.schema.className) is served from a view and is read-only.") }
+    }
+
+    public func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
+        try await create(object, in: collection, on: nil)
+    }
+
+    func create(_ object: ParseObject, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject {
+        let t = try await table(collection)
+        try writable(t)
+        var translator = PostgresFilterTranslator(table: t)
+        var columns: [String] = []
+        var values: [String] = []
+        if let id = object.objectId {
+            let key = t.info(t.schema.objectId.column)
+            columns.append(t.schema.objectId.column)
+            values.append(translator.bind(id, as: key.castType))
+        }
+        for (column, date) in [(t.schema.createdAtColumn, object.createdAt), (t.schema.updatedAtColumn, object.updatedAt)] {
+            guard let column, let date else { continue }
+            columns.append(column)
+            values.append(translator.bind(.date(date), for: t.info(column)))
+        }
+        for name in object.fields.keys.sorted() {
+            let f = t.schema.fields[name]!
+            let v = object.fields[name]!
+            try checkEncodable(v, f, t)
+            let cols = PostgresTable.columns(of: f)
+            if f.type == .geoPoint, case .geoPoint(let p) = v {
+                columns += cols
+                values.append(translator.bind(.double(p.latitude), for: t.info(cols[0])))
+                values.append(translator.bind(.double(p.longitude), for: t.info(cols[1])))
+            } else {
+                columns.append(cols[0])
+                values.append(translator.bind(v, for: t.info(cols[0])))
+            }
+        }
+        let sql = columns.isEmpty
+            ? "INSERT INTO \(t.qualifiedName) DEFAULT VALUES RETURNING \(selectList(t, fields: nil))"
+            : "INSERT INTO \(t.qualifiedName) (\(columns.map(PGSQL.quote).joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(selectList(t, fields: nil))"
+        guard let stored = try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: nil, on: connection).first else {
+            throw GatewayError(.internalServerError, "Internal server error.", detail: "INSERT returned no row")
+        }
+        return stored
+    }
+
+    /// Refuses values the column cannot hold with a Parse type error instead of a database error.
+    private func checkEncodable(_ v: ParseValue, _ f: FieldMapping, _ t: PostgresTable) throws {
+        let column = t.info(PostgresTable.columns(of: f)[0])
+        var ok = true
+        switch (f.type, v) {
+        case (.array, .array(let items)): ok = PostgresValueCodec.elementsEncodable(items, for: column)
+        case (.geoPoint, _), (.object, _), (.file, _), (.bytes, _), (.pointer, _): ok = true
+        default: ok = PostgresValueCodec.encodable(v, for: column)
+        }
+        if !ok {
+            throw GatewayError(.incorrectType, "schema mismatch for \(t.schema.className).\(f.name); the column is \(column.typeName) and cannot hold \(JSONWriter.string(ParseCodec.encode(v)).prefix(60))")
+        }
+    }
+
+    public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                       in collection: CollectionSchema) async throws -> ParseObject? {
+        try await update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: nil)
+    }
+
+    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
+        let t = try await table(collection)
+        try writable(t)
+        let key = t.info(t.schema.objectId.column)
+        guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
+        var translator = PostgresFilterTranslator(table: t)
+        var sets: [String] = []
+        for name in operations.keys.sorted() {
+            let f = t.schema.fields[name]!
+            let op = operations[name]!
+            if case .set(let v) = op { try checkEncodable(v, f, t) }
+            sets += try assignments(f, op, t, &translator)
+        }
+        if let u = t.schema.updatedAtColumn {
+            sets.append("\(PGSQL.quote(u)) = \(translator.bind(.date(updatedAt), for: t.info(u)))")
+        }
+        let idColumn = PGSQL.quote(t.schema.objectId.column)
+        let condition = "\(idColumn) = \(translator.bind(literal, as: key.castType))"
+        let sql = sets.isEmpty
+            ? "SELECT \(selectList(t, fields: nil)) FROM \(t.qualifiedName) WHERE \(condition)"
+            : "UPDATE \(t.qualifiedName) SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(selectList(t, fields: nil))"
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: nil, on: connection).first
+    }
+
+    /// `SET` terms for one field operation, evaluated by PostgreSQL on the current row.
+    private func assignments(_ f: FieldMapping, _ op: UpdateOperation, _ t: PostgresTable,
+                             _ tr: inout PostgresFilterTranslator) throws -> [String] {
+        let cols = PostgresTable.columns(of: f)
+        let c = PGSQL.quote(cols[0])
+        let info = t.info(cols[0])
+        switch op {
+        case .set(let v):
+            if f.type == .geoPoint {
+                guard case .geoPoint(let p) = v else { return ["\(c) = NULL", "\(PGSQL.quote(cols[1])) = NULL"] }
+                return ["\(c) = \(tr.bind(.double(p.latitude), for: info))", "\(PGSQL.quote(cols[1])) = \(tr.bind(.double(p.longitude), for: t.info(cols[1])))"]
+            }
+            return ["\(c) = \(tr.bind(v, for: info))"]
+        case .delete:
+            return cols.map { "\(PGSQL.quote($0)) = NULL" }
+        case .increment(let amount):
+            guard PostgresValueCodec.encodable(amount, for: info) else {
+                throw GatewayError(.incorrectType, "Cannot increment \(t.schema.className).\(f.name) by \(JSONWriter.string(ParseCodec.encode(amount))): the column is \(info.typeName).")
+            }
+            return ["\(c) = COALESCE(\(c), 0) + \(tr.bind(amount, for: info))"]
+        case .add(let items), .addUnique(let items), .remove(let items):
+            guard PostgresValueCodec.elementsEncodable(items, for: info) else {
+                throw GatewayError(.incorrectType, "The values cannot be stored in \(t.schema.className).\(f.name) (\(info.typeName)).")
+            }
+            if info.isJSON {
+                let arg = tr.bind(JSONWriter.string(.array(items.map(ParseCodec.encode))), as: "jsonb")
+                let current = "COALESCE(\(c), '[]'::jsonb)"
+                let value: String
+                switch op {
+                case .add: value = "\(current) || \(arg)"
+                case .addUnique:
+                    value = "\(current) || COALESCE((SELECT jsonb_agg(e ORDER BY i) FROM (SELECT e, min(i) AS i FROM jsonb_array_elements(\(arg)) WITH ORDINALITY AS u(e, i) WHERE NOT (\(current) @> jsonb_build_array(e)) GROUP BY e) AS s), '[]'::jsonb)"
+                default:
+                    value = "COALESCE((SELECT jsonb_agg(e ORDER BY i) FROM jsonb_array_elements(\(current)) WITH ORDINALITY AS u(e, i) WHERE NOT (\(arg) @> jsonb_build_array(e))), '[]'::jsonb)"
+                }
+                return ["\(c) = \(value)::\(info.castType)"]
+            }
+            let arg = tr.bind(PostgresValueCodec.arrayLiteral(items), as: info.castType)
+            let current = "COALESCE(\(c), '{}'::\(info.castType))"
+            switch op {
+            case .add: return ["\(c) = \(current) || \(arg)"]
+            case .addUnique:
+                return ["\(c) = \(current) || ARRAY(SELECT e FROM unnest(\(arg)) WITH ORDINALITY AS u(e, i) WHERE e IS NOT NULL AND e <> ALL(\(current)) GROUP BY e ORDER BY min(i))"]
+            default:
+                return ["\(c) = ARRAY(SELECT e FROM unnest(\(current)) WITH ORDINALITY AS u(e, i) WHERE e IS NULL OR e <> ALL(\(arg)) ORDER BY i)"]
+            }
+        }
+    }
+
+    public func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
+        try await delete(objectId: objectId, in: collection, on: nil)
+    }
+
+    func delete(objectId: String, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Bool {
+        let t = try await table(collection)
+        try writable(t)
+        let key = t.info(t.schema.objectId.column)
+        guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return false }
+        var translator = PostgresFilterTranslator(table: t)
+        let idColumn = PGSQL.quote(t.schema.objectId.column)
+        let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
+        let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
+        return try await run {
+            let sequence: PostgresRowSequence
+            if let connection {
+                sequence = try await connection.query(query, logger: self.logger)
+            } else {
+                sequence = try await self.client().query(query, logger: self.logger)
+            }
+            return try await !sequence.collect().isEmpty
+        }
+    }
+
+    // MARK: Errors
+
+    /// Runs database work with a deadline, translating failures into Parse errors at this boundary.
+    func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let deadline = Duration.milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000)
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.")
+                }
+                return value
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch let error as PSQLError {
+            throw PostgresErrorTranslator.translate(error, connector: name)
+        } catch is CancellationError {
+            throw GatewayError(.timeout, "PostgreSQL did not answer in time; retry the request.")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import CausewayCore
+import PostgresNIO
+
+/// Maps PostgreSQL failures to Parse errors with client-safe messages; details go to logs only.
+enum PostgresErrorTranslator {
+    static func translate(_ error: PSQLError, connector: String) -> GatewayError {
+        let detail = String(reflecting: error)
+        guard error.code == .server, let info = error.serverInfo else {
+            switch error.code {
+            case .queryCancelled:
+                return GatewayError(.timeout, "The PostgreSQL statement was cancelled; retry the request.", detail: detail)
+            default:
+                return GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(connector)' is unreachable; retry the request.", detail: detail)
+            }
+        }
+        let state = info[.sqlState] ?? ""
+        let column = info[.columnName].map { " (\($0))" } ?? ""
+        let constraint = info[.constraintName].map { " (\($0))" } ?? ""
+        switch state {
+        case "23505":
+            return GatewayError(.duplicateValue, "A duplicate value for a field with unique values was provided", detail: detail)
+        case "23502":
+            return GatewayError(.validationError, "A required field is missing\(column).", detail: detail)
+        case "23503":
+            return GatewayError(.validationError, "The value refers to a row that does not exist\(constraint).", detail: detail)
+        case "23514", "23P01":
+            return GatewayError(.validationError, "The values violate a rule of the source\(constraint).", detail: detail)
+        case "22P02", "22003", "22007", "22008", "22001", "22023", "2202E":
+            return GatewayError(.incorrectType, "A value does not fit its column: \(info[.message] ?? "invalid input").", detail: detail)
+        case "57014":
+            return GatewayError(.timeout, "The PostgreSQL statement timed out; retry the request or narrow the query.", detail: detail)
+        case "40001", "40P01", "55P03":
+            return GatewayError(.timeout, "PostgreSQL could not serialize the request; retry it.", detail: detail)
+        case "42P01", "42703", "42883":
+            return GatewayError(.internalServerError, "The source no longer matches the mapping; run causeway check.", detail: detail)
+        case "42501":
+            return GatewayError(.operationForbidden, "The database user of connector '\(connector)' may not do this.", detail: detail)
+        case _ where state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53"):
+            return GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(connector)' is unavailable; retry the request.", detail: detail)
+        default:
+            return GatewayError(.internalServerError, "Internal server error.", detail: detail)
+        }
+    }
+}

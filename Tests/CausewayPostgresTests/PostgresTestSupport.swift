@@ -1,0 +1,141 @@
+import CausewayCore
+@testable import CausewayPostgres
+import CausewayTesting
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// Connection settings of the test server that `scripts/postgres.sh start` launches.
+struct TestDatabase {
+    let host: String, port: Int, user: String, password: String, database: String, caFile: String, bin: String
+
+    static func fromEnvironment() throws -> TestDatabase {
+        let env = ProcessInfo.processInfo.environment
+        guard let host = env["CAUSEWAY_TEST_PG_HOST"], let port = env["CAUSEWAY_TEST_PG_PORT"].flatMap(Int.init),
+              let user = env["CAUSEWAY_TEST_PG_USER"], let password = env["CAUSEWAY_TEST_PG_PASSWORD"],
+              let database = env["CAUSEWAY_TEST_PG_DATABASE"] else {
+            throw MissingServer()
+        }
+        return TestDatabase(host: host, port: port, user: user, password: password, database: database,
+                            caFile: env["CAUSEWAY_TEST_PG_CA_FILE"] ?? "", bin: env["CAUSEWAY_TEST_PG_BIN"] ?? "")
+    }
+
+    struct MissingServer: Error, CustomStringConvertible {
+        var description: String {
+            "CAUSEWAY_TEST_PG_* is not set: PostgreSQL integration tests need the server that scripts/test.sh starts (scripts/postgres.sh start, then source the env file it prints)"
+        }
+    }
+
+    /// A `connection:` block for a connector file.
+    func connectionYAML(tls: String = "disable", extra: String = "", caFile: String? = nil) -> String {
+        """
+        connection:
+          host: \(host)
+          port: \(port)
+          database: \(database)
+          user: \(user)
+          password: ${PGPASS}
+          tls: \(tls)
+          caFile: \(caFile ?? self.caFile)
+        \(extra)
+        """
+    }
+}
+
+/// A private schema in the test database, an admin client for setup, and a connector built from YAML.
+final class PostgresFixture: Sendable {
+    let db: TestDatabase
+    let schemaName: String
+    let admin: PostgresClient
+    let adminTask: Task<Void, Never>
+    let logger: Logger
+    let connectorBox = Mutex<PostgresConnector?>(nil)
+
+    init(setupSQL: String) async throws {
+        db = try TestDatabase.fromEnvironment()
+        schemaName = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        var logger = Logger(label: "test.postgres")
+        logger.logLevel = ProcessInfo.processInfo.environment["CAUSEWAY_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        self.logger = logger
+        let config = PostgresClient.Configuration(host: db.host, port: db.port, username: db.user, password: db.password, database: db.database, tls: .disable)
+        admin = PostgresClient(configuration: config, backgroundLogger: logger)
+        let client = admin
+        adminTask = Task { await client.run() }
+        do {
+            try await execute("CREATE SCHEMA \(schemaName)")
+            try await execute("SET search_path TO \(schemaName); " + setupSQL, simple: true)
+        } catch {
+            adminTask.cancel()
+            throw error
+        }
+    }
+
+    /// Runs SQL as the admin user (several statements when `simple`).
+    func execute(_ sql: String, simple: Bool = false) async throws {
+        if simple {
+            let logger = self.logger
+            try await admin.withConnection { conn in
+                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+            }
+        } else {
+            try await admin.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        }
+    }
+
+    func scalar(_ sql: String) async throws -> String? {
+        let rows = try await admin.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+        return try rows.first?.decode(String?.self)
+    }
+
+    /// Builds a connector from `collectionsYAML` (indented under `collections:`), with this fixture's schema.
+    func connector(_ collectionsYAML: String, name: String = "pg", tls: String = "disable", connectionExtra: String = "",
+                   caFile: String? = nil, logger: Logger? = nil) async throws -> PostgresConnector {
+        let yaml = """
+        kind: postgres
+        \(db.connectionYAML(tls: tls, extra: connectionExtra, caFile: caFile))
+        collections:
+        \(collectionsYAML.replacingOccurrences(of: "SCHEMA", with: schemaName))
+        """
+        let dir = NSTemporaryDirectory() + "causeway-pg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try yaml.write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
+        let c = try ConfigLoader.loadConnector(path: dir + "/\(name).yaml", factories: [PostgresConnectorFactory()],
+                                              environment: ["PGPASS": db.password]) as! PostgresConnector
+        try await c.start(logger: logger ?? self.logger)
+        return c
+    }
+
+    func close(_ connectors: PostgresConnector...) async {
+        for c in connectors { await c.shutdown() }
+        try? await execute("DROP SCHEMA \(schemaName) CASCADE")
+        adminTask.cancel()
+        await adminTask.value
+    }
+}
+
+func gateway(_ connector: any Connector) -> Gateway {
+    Gateway(config: GatewayConfig(), connectors: [connector])
+}
+
+/// Records the SQL statements a connector logs at debug level.
+final class StatementRecorder: LogHandler, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _statements: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    var statements: [String] { lock.withLock { _statements } }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        if case .string(let sql)? = metadata?["causeway.sql"] { lock.withLock { _statements.append(sql) } }
+    }
+}
