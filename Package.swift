@@ -86,7 +86,11 @@ let package = Package(
         ),
         .testTarget(
             name: "CausewayPostgresTests",
-            dependencies: ["CausewayCore", "CausewayPostgres", "CausewayTesting", .product(name: "PostgresNIO", package: "postgres-nio")]
+            dependencies: [
+                "CausewayCore", "CausewayPostgres", "CausewayTesting", "CausewayHTTP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(
             name: "CausewayHTTPTests",

@@ -15,9 +15,6 @@ struct BatchEndpoint: Sendable {
         guard requests.count <= max else {
             throw GatewayError(.invalidJSON, "A batch may hold at most \(max) requests; this one has \(requests.count).")
         }
-        if case .bool(true)? = body["transaction"] {
-            throw GatewayError(.operationForbidden, "Transactional batches (\"transaction\": true) are not supported yet; send the batch without it.")
-        }
         // Validate every sub-request before running any, as Parse does for routing errors.
         var calls: [ParseCall] = []
         for (i, item) in requests.enumerated() {
@@ -28,6 +25,9 @@ struct BatchEndpoint: Sendable {
             }
             guard case .string(let path)? = r["path"] else { throw GatewayError(.invalidJSON, "requests[\(i)].path must be a string.") }
             calls.append(try subCall(path: path, method: method, body: r["body"], parent: call))
+        }
+        if case .bool(true)? = body["transaction"] {
+            return try await runTransaction(calls, caller: caller, logger: logger)
         }
         var w = JSONWriter(capacity: 128 * calls.count)
         w.byte(UInt8(ascii: "["))
@@ -50,6 +50,38 @@ struct BatchEndpoint: Sendable {
         }
         w.byte(UInt8(ascii: "]"))
         return ParseReply(status: 200, body: w.bytes)
+    }
+
+    /// All-or-nothing: every sub-request runs in one transaction of the one connector the classes belong to.
+    /// The first failure rolls everything back and is the batch's answer.
+    private func runTransaction(_ calls: [ParseCall], caller: Caller, logger: Logger) async throws -> ParseReply {
+        struct Abort: Error { let reply: ParseReply }
+        let classes = Set(calls.map { $0.segments[1] })
+        do {
+            let body = try await endpoints.gateway.withTransaction(classNames: classes) { gateway in
+                let scoped = ParseEndpoints(gateway: gateway)
+                var w = JSONWriter(capacity: 128 * calls.count)
+                w.byte(UInt8(ascii: "["))
+                for (i, sub) in calls.enumerated() {
+                    let reply: ParseReply
+                    do {
+                        reply = try await scoped.dispatch(sub, caller: caller, logger: logger, inBatch: true)
+                    } catch let error as GatewayError {
+                        reply = .error(error)
+                    }
+                    guard reply.isSuccess else { throw Abort(reply: reply) }
+                    if i > 0 { w.byte(UInt8(ascii: ",")) }
+                    w.raw("{\"success\":")
+                    w.bytes.append(contentsOf: reply.body)
+                    w.raw("}")
+                }
+                w.byte(UInt8(ascii: "]"))
+                return w.bytes
+            }
+            return ParseReply(status: 200, body: body)
+        } catch let abort as Abort {
+            return abort.reply
+        }
     }
 
     /// Accepts `/parse/classes/…` (with the mount path) and `/classes/…` (without).

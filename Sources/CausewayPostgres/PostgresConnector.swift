@@ -178,6 +178,10 @@ public final class PostgresConnector: Connector {
     }
 
     public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+        try await find(query, in: collection, on: nil)
+    }
+
+    func find(_ query: SourceQuery, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> [ParseObject] {
         let t = try await table(collection)
         var translator = PostgresFilterTranslator(table: t)
         var sql = "SELECT \(selectList(t, fields: query.fields)) FROM \(t.qualifiedName)"
@@ -185,10 +189,14 @@ public final class PostgresConnector: Connector {
         if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
         if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }
         if query.skip > 0 { sql += " OFFSET \(translator.bind(String(query.skip), as: "bigint"))" }
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: query.fields)
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: query.fields, on: connection)
     }
 
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+        try await count(filter, in: collection, on: nil)
+    }
+
+    func count(_ filter: QueryFilter?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Int {
         let t = try await table(collection)
         var translator = PostgresFilterTranslator(table: t)
         var sql = "SELECT count(*) FROM \(t.qualifiedName)"
@@ -196,18 +204,28 @@ public final class PostgresConnector: Connector {
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
         return try await run {
-            let rows = try await self.client().query(query, logger: self.logger).collect()
+            let sequence: PostgresRowSequence
+            if let connection {
+                sequence = try await connection.query(query, logger: self.logger)
+            } else {
+                sequence = try await self.client().query(query, logger: self.logger)
+            }
+            let rows = try await sequence.collect()
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
 
     public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+        try await get(objectId: objectId, fields: fields, in: collection, on: nil)
+    }
+
+    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
         let t = try await table(collection)
         let key = t.info(t.schema.objectId.column)
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
         var translator = PostgresFilterTranslator(table: t)
         let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(PGSQL.quote(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields).first
+        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields, on: connection).first
     }
 
     func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {

@@ -4,6 +4,11 @@ import Foundation
 public struct LoadedConfiguration: Sendable {
     public var gateway: GatewayConfig
     public var connectors: [any Connector]
+
+    public init(gateway: GatewayConfig, connectors: [any Connector]) {
+        self.gateway = gateway
+        self.connectors = connectors
+    }
 }
 
 /// Loads `causeway.yaml` and every `*.yaml` in the connectors directory, collecting all problems.

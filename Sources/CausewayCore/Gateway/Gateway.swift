@@ -37,6 +37,25 @@ public final class Gateway: Sendable {
 
     public var classNames: [String] { routes.keys.sorted() }
 
+    /// Runs `body` with a gateway whose classes of one connector all go through one transaction.
+    /// - Throws: 119 when the classes span several connectors or the connector has no transactions.
+    public func withTransaction<T: Sendable>(classNames: Set<String>, _ body: @Sendable (Gateway) async throws -> T) async throws -> T {
+        var connectorNames: Set<String> = []
+        for name in classNames { connectorNames.insert(try route(name).connector.name) }
+        guard connectorNames.count <= 1 else {
+            throw GatewayError(.operationForbidden, "A transactional batch must target classes of one connector; this one spans \(connectorNames.sorted().joined(separator: ", ")).")
+        }
+        guard let name = connectorNames.first else { return try await body(self) }
+        guard let connector = connectors.first(where: { $0.name == name }) as? any TransactionalConnector else {
+            throw GatewayError(.operationForbidden, "Connector '\(name)' does not support transactional batches; send the batch without \"transaction\": true.")
+        }
+        let config = self.config
+        let others = connectors.filter { $0.name != name }
+        return try await connector.withTransaction { bound in
+            try await body(Gateway(config: config, connectors: others + [bound]))
+        }
+    }
+
     public func schema(for className: String) throws(GatewayError) -> CollectionSchema {
         try route(className).schema
     }
