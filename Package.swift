@@ -74,6 +74,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Benchmark reference: a bare Hummingbird route encoding a similar object (no database).
+        .executableTarget(
+            name: "causeway-baseline",
+            dependencies: ["CausewayCore", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         // Test support shared by every connector's tests: sample data and the pushdown conformance check.
         .target(
             name: "CausewayTesting",

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmark: Causeway's PostgreSQL connector against pgbench on the same table, and against a bare
+# Hummingbird route (the framework's ceiling), all in one run on this machine. Not a test: it prints
+# numbers and ratios. Needs wrk (Debian package) and a release build, which it makes.
+#
+#   scripts/benchmark-postgres.sh [seconds-per-run] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNS=${2:-32}
+ROWS=${BENCH_ROWS:-100000}
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+swift build -c release --product causeway >/dev/null
+swift build -c release --product causeway-baseline >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+
+export CAUSEWAY_PG_DIR=$(mktemp -d /tmp/causeway-bench-pg-XXXXXX); chmod 755 "$CAUSEWAY_PG_DIR"
+source "$(bash scripts/postgres.sh start)"
+WORK=$(mktemp -d /tmp/causeway-bench-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; bash scripts/postgres.sh stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+export PGPASSWORD=$CAUSEWAY_TEST_PG_PASSWORD
+PSQL=("$CAUSEWAY_TEST_PG_BIN/psql" -h 127.0.0.1 -p "$CAUSEWAY_TEST_PG_PORT" -U causeway -d causeway_test -qAt)
+
+echo "loading $ROWS rows"
+"${PSQL[@]}" <<SQL
+CREATE TABLE bench_items (id bigint PRIMARY KEY, name text NOT NULL, category text NOT NULL, score integer NOT NULL,
+                          active boolean NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);
+INSERT INTO bench_items SELECT g, 'item ' || g, 'c-' || (g % 1000), (g::bigint * 7919 % 10000)::integer, g % 3 = 0,
+       timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second'
+  FROM generate_series(1, $ROWS) AS g;
+CREATE INDEX bench_items_category_score ON bench_items (category, score DESC, id);
+VACUUM ANALYZE bench_items;
+SQL
+"$CAUSEWAY_TEST_PG_BIN/pgbench" -h 127.0.0.1 -p "$CAUSEWAY_TEST_PG_PORT" -U causeway -i -q -s 10 causeway_test >/dev/null 2>&1
+
+mkdir -p "$WORK/Config" "$WORK/Connectors"
+PORT_C=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT_B=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$WORK/Config/causeway.yaml" <<YAML
+server: { port: $PORT_C }
+app: { applicationId: bench }
+logging: { level: warning }
+connectorsDirectory: ../Connectors
+YAML
+cat > "$WORK/Connectors/bench.yaml" <<YAML
+kind: postgres
+connection: { host: 127.0.0.1, port: $CAUSEWAY_TEST_PG_PORT, database: causeway_test, user: causeway, password: \${PGPASSWORD}, poolSize: $CONNS }
+collections:
+  Item:
+    table: bench_items
+    objectId: { column: id, type: integer }
+    createdAt: created_at
+    updatedAt: updated_at
+    fields:
+      name: { type: string }
+      category: { type: string }
+      score: { type: number }
+      active: { type: boolean }
+YAML
+"$BIN/causeway" serve --config "$WORK/Config/causeway.yaml" >"$WORK/causeway.log" 2>&1 & PID_C=$!; PIDS+=($PID_C)
+"$BIN/causeway-baseline" "$PORT_B" >"$WORK/baseline.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_C/parse/health" >/dev/null && curl -sf "http://127.0.0.1:$PORT_B/object" >/dev/null && break; sleep 0.1; done
+
+cat > "$WORK/byid.lua" <<LUA
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/parse/classes/Item/" .. math.random(1, $ROWS), {["X-Parse-Application-Id"] = "bench"})
+end
+LUA
+cat > "$WORK/filter.lua" <<LUA
+math.randomseed(43)
+request = function()
+  local w = '%7B%22category%22%3A%22c-' .. math.random(0, 999) .. '%22%2C%22score%22%3A%7B%22%24gte%22%3A5000%7D%7D'
+  return wrk.format("GET", "/parse/classes/Item?where=" .. w .. "&order=-score&limit=10", {["X-Parse-Application-Id"] = "bench"})
+end
+LUA
+cat > "$WORK/byid.sql" <<SQL
+\set id random(1, $ROWS)
+SELECT id, created_at, updated_at, active, category, name, score FROM bench_items WHERE id = :id;
+SQL
+cat > "$WORK/filter.sql" <<SQL
+\set c random(0, 999)
+SELECT id, created_at, updated_at, active, category, name, score FROM bench_items WHERE category = 'c-' || :c AND score >= 5000 ORDER BY score DESC, id LIMIT 10;
+SQL
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+declare -A RPS CPU
+run_wrk() {  # name pid url [script]
+  local name=$1 pid=$2 url=$3 script=${4:-}
+  wrk -t2 -c"$CONNS" -d2s ${script:+-s "$script"} "$url" >/dev/null 2>&1   # warm-up
+  local before after out requests
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${script:+-s "$script"} "$url")
+  after=$(cpu_ticks "$pid")
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
+  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses: $(echo "$out" | grep Non-2xx)"; fi
+}
+run_pgbench() {  # name [script]
+  local name=$1 script=${2:-}
+  local out
+  out=$("$CAUSEWAY_TEST_PG_BIN/pgbench" -h 127.0.0.1 -p "$CAUSEWAY_TEST_PG_PORT" -U causeway -n -M prepared -c "$CONNS" -j 2 -T "$DURATION" \
+        ${script:+-f "$script"} ${script:--S} causeway_test 2>/dev/null)
+  RPS[$name]=$(echo "$out" | awk -F'= ' '/^tps/ {printf "%.0f", $2}')
+}
+
+echo "measuring ($DURATION s each, $CONNS connections)"
+run_wrk baseline "$PID_B" "http://127.0.0.1:$PORT_B/object"
+run_wrk byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
+run_wrk filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
+run_pgbench pgbench_S
+run_pgbench pgbench_byid "$WORK/byid.sql"
+run_pgbench pgbench_filter "$WORK/filter.sql"
+
+ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
+echo
+echo "| run | requests/s | server CPU µs/request |"
+echo "|---|---:|---:|"
+echo "| bare Hummingbird route (no database) | ${RPS[baseline]} | ${CPU[baseline]} |"
+echo "| Causeway GET by id | ${RPS[byid]} | ${CPU[byid]} |"
+echo "| Causeway filtered find (category + score, order, limit 10) | ${RPS[filter]} | ${CPU[filter]} |"
+echo "| pgbench -S -M prepared (pgbench_accounts, scale 10) | ${RPS[pgbench_S]} | |"
+echo "| pgbench -M prepared, the by-id select on bench_items | ${RPS[pgbench_byid]} | |"
+echo "| pgbench -M prepared, the filtered select on bench_items | ${RPS[pgbench_filter]} | |"
+echo
+echo "by-id GET / bare route:            $(ratio "${RPS[byid]}" "${RPS[baseline]}")   (aim: 60%)"
+echo "by-id GET / pgbench -S:            $(ratio "${RPS[byid]}" "${RPS[pgbench_S]}")   (aim: 30%)"
+echo "by-id GET / same select (pgbench): $(ratio "${RPS[byid]}" "${RPS[pgbench_byid]}")"
+echo "filtered find / same select:       $(ratio "${RPS[filter]}" "${RPS[pgbench_filter]}")   (aim: 25%)"
