@@ -67,12 +67,7 @@ struct PostgresTable: Sendable {
     var qualifiedName: String { "\(PGSQL.quote(schemaName)).\(PGSQL.quote(table))" }
 
     /// Columns holding a field (two for a GeoPoint).
-    static func columns(of field: FieldMapping) -> [String] {
-        if field.type == .geoPoint {
-            return [field.latitudeColumn ?? field.column + "_latitude", field.longitudeColumn ?? field.column + "_longitude"]
-        }
-        return [field.column]
-    }
+    static func columns(of field: FieldMapping) -> [String] { field.storageColumns }
 
     /// Every column the mapping reads, in a fixed order: key, createdAt, updatedAt, then fields by name.
     func mappedColumns(fields: Set<String>? = nil) -> [String] {

@@ -204,13 +204,7 @@ public final class PostgresConnector: Connector {
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
         return try await run {
-            let sequence: PostgresRowSequence
-            if let connection {
-                sequence = try await connection.query(query, logger: self.logger)
-            } else {
-                sequence = try await self.client().query(query, logger: self.logger)
-            }
-            let rows = try await sequence.collect()
+            let rows = try await self.execute(query, on: connection).collect()
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
@@ -228,15 +222,16 @@ public final class PostgresConnector: Connector {
         return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields, on: connection).first
     }
 
+    /// Sends one statement on the transaction's connection, or on a pooled one.
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
+        if let connection { return try await connection.query(query, logger: logger) }
+        return try await client().query(query, logger: logger)
+    }
+
     func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(query.sql)])
         return try await run {
-            let sequence: PostgresRowSequence
-            if let connection {
-                sequence = try await connection.query(query, logger: self.logger)
-            } else {
-                sequence = try await self.client().query(query, logger: self.logger)
-            }
+            let sequence = try await self.execute(query, on: connection)
             var out: [ParseObject] = []
             for try await row in sequence { out.append(try self.decode(row, t, fields: fields)) }
             return out
@@ -438,13 +433,7 @@ public final class PostgresConnector: Connector {
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
         return try await run {
-            let sequence: PostgresRowSequence
-            if let connection {
-                sequence = try await connection.query(query, logger: self.logger)
-            } else {
-                sequence = try await self.client().query(query, logger: self.logger)
-            }
-            return try await !sequence.collect().isEmpty
+            return try await !self.execute(query, on: connection).collect().isEmpty
         }
     }
 

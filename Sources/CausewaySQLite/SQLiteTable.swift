@@ -17,13 +17,10 @@ struct SQLiteTable: Sendable {
     }
 
     /// Columns holding a field: two for a GeoPoint, one otherwise.
-    static func columns(of field: FieldMapping) -> [String] {
-        if field.type == .geoPoint { return [latitudeColumn(field), longitudeColumn(field)] }
-        return [field.column]
-    }
+    static func columns(of field: FieldMapping) -> [String] { field.storageColumns }
 
-    static func latitudeColumn(_ f: FieldMapping) -> String { f.latitudeColumn ?? f.column + "_latitude" }
-    static func longitudeColumn(_ f: FieldMapping) -> String { f.longitudeColumn ?? f.column + "_longitude" }
+    static func latitudeColumn(_ f: FieldMapping) -> String { f.storageColumns[0] }
+    static func longitudeColumn(_ f: FieldMapping) -> String { f.storageColumns[1] }
 
     /// The column (or latitude column) a condition or sort key on a top-level field reads.
     func column(for field: String) -> String? {

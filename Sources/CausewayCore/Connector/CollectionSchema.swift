@@ -62,6 +62,13 @@ public struct FieldMapping: Sendable, Hashable {
     public var targetClass: String?
     public var readOnly: Bool
 
+    /// The source columns holding this field: two (latitude, longitude) for a GeoPoint, one otherwise.
+    /// A GeoPoint without explicit columns uses `<column>_latitude` and `<column>_longitude`.
+    public var storageColumns: [String] {
+        if type == .geoPoint { return [latitudeColumn ?? column + "_latitude", longitudeColumn ?? column + "_longitude"] }
+        return [column]
+    }
+
     public init(name: String, type: FieldType, column: String, latitudeColumn: String? = nil, longitudeColumn: String? = nil,
                 targetClass: String? = nil, readOnly: Bool = false) {
         self.name = name

@@ -76,22 +76,8 @@ public struct FindRequestParser: Sendable {
         if query.sort.isEmpty, let near = FindRequestParser.nearSphere(in: query.filter) {
             query.sort = [.distance(field: near.field, from: near.point)]
         }
-        if let v = params["keys"] {
-            var keys: Set<String> = []
-            for key in try list(v, "keys") {
-                guard QueryParser.isValidKeyPath(key) else { throw GatewayError(.invalidKeyName, "Invalid key name: \(key)") }
-                keys.insert(key)
-            }
-            query.keys = keys
-        }
-        if let v = params["excludeKeys"] {
-            var keys: Set<String> = []
-            for key in try list(v, "excludeKeys") {
-                guard QueryParser.isValidKeyPath(key) else { throw GatewayError(.invalidKeyName, "Invalid key name: \(key)") }
-                keys.insert(key)
-            }
-            query.excludeKeys = keys
-        }
+        if let v = params["keys"] { query.keys = try keyPaths(v, "keys") }
+        if let v = params["excludeKeys"] { query.excludeKeys = try keyPaths(v, "excludeKeys") }
         return query
     }
 
@@ -110,6 +96,15 @@ public struct FindRequestParser: Sendable {
         case .string(let s): return Int(s.trimmingSpaces())
         default: return nil
         }
+    }
+
+    private func keyPaths(_ v: JSONValue, _ name: String) throws(GatewayError) -> Set<String> {
+        var keys: Set<String> = []
+        for key in try list(v, name) {
+            guard QueryParser.isValidKeyPath(key) else { throw GatewayError(.invalidKeyName, "Invalid key name: \(key)") }
+            keys.insert(key)
+        }
+        return keys
     }
 
     /// A comma-separated string or a JSON array of strings.
