@@ -47,7 +47,13 @@ connectorsDirectory: ../Connectors
 YAML
 cat > "$WORK/Connectors/bench.yaml" <<YAML
 kind: postgres
-connection: { host: 127.0.0.1, port: $CAUSEWAY_TEST_PG_PORT, database: causeway_test, user: causeway, password: \${PGPASSWORD}, poolSize: $CONNS }
+connection:
+  host: 127.0.0.1
+  port: $CAUSEWAY_TEST_PG_PORT
+  database: causeway_test
+  user: causeway
+  password: \${PGPASSWORD}
+  poolSize: $CONNS
 collections:
   Item:
     table: bench_items
@@ -91,7 +97,7 @@ TICK=$(getconf CLK_TCK)
 declare -A RPS CPU
 run_wrk() {  # name pid url [script]
   local name=$1 pid=$2 url=$3 script=${4:-}
-  wrk -t2 -c"$CONNS" -d2s ${script:+-s "$script"} "$url" >/dev/null 2>&1   # warm-up
+  wrk -t2 -c"$CONNS" -d2s ${script:+-s "$script"} "$url" >"$WORK/warmup-$name.log" 2>&1 || { echo "wrk failed for $name:"; cat "$WORK/warmup-$name.log"; tail -20 "$WORK/causeway.log"; exit 1; }   # warm-up
   local before after out requests
   before=$(cpu_ticks "$pid")
   out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${script:+-s "$script"} "$url")
@@ -103,15 +109,21 @@ run_wrk() {  # name pid url [script]
 }
 run_pgbench() {  # name [script]
   local name=$1 script=${2:-}
-  local out
+  local out mode=(-S)
+  [ -n "$script" ] && mode=(-f "$script")
   out=$("$CAUSEWAY_TEST_PG_BIN/pgbench" -h 127.0.0.1 -p "$CAUSEWAY_TEST_PG_PORT" -U causeway -n -M prepared -c "$CONNS" -j 2 -T "$DURATION" \
-        ${script:+-f "$script"} ${script:--S} causeway_test 2>/dev/null)
+        "${mode[@]}" causeway_test 2>/dev/null)
   RPS[$name]=$(echo "$out" | awk -F'= ' '/^tps/ {printf "%.0f", $2}')
 }
 
 echo "measuring ($DURATION s each, $CONNS connections)"
 run_wrk baseline "$PID_B" "http://127.0.0.1:$PORT_B/object"
+if [ -n "${BENCH_PERF:-}" ]; then  # profile the by-id path: BENCH_PERF=/tmp/perf.data
+  perf record -F 999 -g -p "$PID_C" -o "$BENCH_PERF" -- sleep 8 >/dev/null 2>&1 &
+  PERF_PID=$!
+fi
 run_wrk byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
+[ -n "${BENCH_PERF:-}" ] && wait "$PERF_PID" || true
 run_wrk filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
 run_pgbench pgbench_S
 run_pgbench pgbench_byid "$WORK/byid.sql"

@@ -88,7 +88,9 @@ public struct ParseResponder: HTTPResponder {
         }
         var segments: [String] = []
         for raw in below.split(separator: "/") {
-            guard let s = QueryString.unescape(raw.replacingOccurrences(of: "+", with: "%2B")[...]) else {
+            // In a path, `+` is a plus sign (only query strings use it for spaces).
+            guard raw.utf8.contains(where: { $0 == UInt8(ascii: "%") }) else { segments.append(String(raw)); continue }
+            guard let s = QueryString.unescape(raw, plusIsSpace: false) else {
                 throw GatewayError(.invalidQuery, "Improper encode of parameter")
             }
             segments.append(s)

@@ -15,13 +15,13 @@ enum QueryString {
         return out
     }
 
-    static func unescape(_ s: Substring) -> String? {
+    static func unescape(_ s: Substring, plusIsSpace: Bool = true) -> String? {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(s.utf8.count)
         var it = s.utf8.makeIterator()
         while let b = it.next() {
             switch b {
-            case UInt8(ascii: "+"): bytes.append(0x20)
+            case UInt8(ascii: "+") where plusIsSpace: bytes.append(0x20)
             case UInt8(ascii: "%"):
                 guard let h = it.next().flatMap(hex), let l = it.next().flatMap(hex) else { return nil }
                 bytes.append(h << 4 | l)

@@ -439,7 +439,8 @@ public final class PostgresConnector: Connector {
 
     // MARK: Errors
 
-    /// Runs database work with a deadline, translating failures into Parse errors at this boundary.
+    /// Runs database work with a deadline (statement timeout + connect timeout + 2 s), translating failures
+    /// into Parse errors at this boundary, so no request waits forever for a server that stopped answering.
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = Duration.milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000)
         do {
