@@ -29,6 +29,8 @@ struct PostgresTransactionConnector: Connector, @unchecked Sendable {
     func start(logger: Logger) async throws {}
     func shutdown() async {}
 
+    func ready() async throws { try await base.ready() }
+
     func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
         base.canPushDown(path, condition, in: collection)
     }

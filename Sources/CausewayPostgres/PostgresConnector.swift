@@ -57,7 +57,7 @@ public final class PostgresConnector: Connector {
             throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS.", detail: "\(error)")
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let task = Task { await client.run() }
+        let task = await client.startRunning()
         state.withLock {
             $0.client = client
             $0.runTask = task
@@ -104,6 +104,11 @@ public final class PostgresConnector: Connector {
     }
 
     var logger: Logger { state.withLock { $0.logger } }
+
+    /// Loads the column types (once) before the gateway plans a query.
+    public func ready() async throws {
+        _ = try await tables()
+    }
 
     /// The mapped tables with their columns, introspected once.
     func tables() async throws -> [String: PostgresTable] {
@@ -440,22 +445,14 @@ public final class PostgresConnector: Connector {
     // MARK: Errors
 
     /// Runs database work with a deadline (statement timeout + connect timeout + 2 s), translating failures
-    /// into Parse errors at this boundary, so no request waits forever for a server that stopped answering.
+    /// into Parse errors at this boundary, so no request waits forever for a server that stopped answering
+    /// or a connection that died under it.
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = Duration.milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000)
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.")
-                }
-                return value
-            }
+            return try await withDeadline(deadline, onTimeout: {
+                GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.")
+            }, body)
         } catch let error as GatewayError {
             throw error
         } catch let error as PSQLError {

@@ -237,7 +237,7 @@ import Testing
                 table: notes
                 fields:
                   body: { type: string }
-            """, name: "dropme")
+            """, name: "dropme", connectionExtra: "  statementTimeoutMs: 2000\n  connectTimeoutMs: 1000")
         let g = gateway(connector)
         let id = try #require(try await g.create("Note", body: ["body": .string("hello")], caller: .anonymous).objectId)
         // Kill every server process serving this connector, mid-run, while requests are in flight.
@@ -264,6 +264,28 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(recovered)
+        await fx.close(connector)
+    }
+
+    @Test func aTableThatAppearsAfterStartIsQueriedWithPushdown() async throws {
+        let fx = try await PostgresFixture(setupSQL: "SELECT 1")
+        // The connector starts before its table exists (as after a restore, or a database that was down).
+        let connector = try await fx.connector("""
+              Late:
+                schema: SCHEMA
+                table: late
+                objectId: { column: id, type: integer }
+                fields:
+                  label: { type: string }
+            """, name: "late")
+        let g = gateway(connector)
+        let early = await #expect(throws: GatewayError.self) { _ = try await g.find("Late", FindQuery(), caller: .anonymous, logger: fx.logger) }
+        #expect(early?.message.contains("run causeway check") == true)
+        try await fx.execute("CREATE TABLE \(fx.schemaName).late (id integer PRIMARY KEY, label text)")
+        try await fx.execute("INSERT INTO \(fx.schemaName).late SELECT g, 'l' || g FROM generate_series(1, 50) g")
+        let result = try await g.find("Late", try g.parseFind("Late", ["where": .string(#"{"label":"l7"}"#)]), caller: .anonymous, logger: fx.logger)
+        #expect(result.objects.map(\.objectId) == ["7"])
+        #expect(result.plan?.isFullyPushed == true, "the filter ran in PostgreSQL, not over a full scan")
         await fx.close(connector)
     }
 

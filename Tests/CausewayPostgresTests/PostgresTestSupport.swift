@@ -61,8 +61,7 @@ final class PostgresFixture: Sendable {
         self.logger = logger
         let config = PostgresClient.Configuration(host: db.host, port: db.port, username: db.user, password: db.password, database: db.database, tls: .disable)
         admin = PostgresClient(configuration: config, backgroundLogger: logger)
-        let client = admin
-        adminTask = Task { await client.run() }
+        adminTask = await admin.startRunning()
         do {
             try await execute("CREATE SCHEMA \(schemaName)")
             try await execute("SET search_path TO \(schemaName); " + setupSQL, simple: true)

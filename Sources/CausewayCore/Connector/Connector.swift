@@ -16,6 +16,10 @@ public protocol Connector: Sendable {
     /// Closes connections; called once at shutdown.
     func shutdown() async
 
+    /// Called before a request is planned: a connector that learns its source's shape lazily (column
+    /// types) loads it here, so planning never falls back to a full scan for want of it.
+    func ready() async throws
+
     /// Runs the pushed-down part of a query.
     func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject]
     /// Counts rows matching a pushed-down filter (only called when `capabilities.counting`).
@@ -40,6 +44,8 @@ public protocol Connector: Sendable {
 }
 
 extension Connector {
+    public func ready() async throws {}
+
     public func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
         guard capabilities.filterOperators.contains(condition.filterOperator) else { return false }
         if path.contains(".") { return capabilities.nestedPaths }

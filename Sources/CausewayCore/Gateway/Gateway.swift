@@ -84,6 +84,7 @@ public final class Gateway: Sendable {
         let route = try route(className)
         try authorize(query.limit == 0 && query.count ? .count : .find, route, caller)
         if query.count { try authorize(.count, route, caller) }
+        try await route.connector.ready()
         let plan = QueryPlanner.plan(query, connector: route.connector, collection: route.schema)
         logger.debug("query plan", metadata: [
             "causeway.class": .string(className),
