@@ -22,11 +22,12 @@ struct StubFactory: ConnectorFactory {
     }
 }
 
+/// A connector that answers nothing: for configuration and planning tests.
 struct StubConnector: Connector {
-    let name: String
+    var name = "stub"
     let kind = "stub"
-    let capabilities = ConnectorCapabilities.scanOnly
-    let collections: [CollectionSchema]
+    var capabilities = ConnectorCapabilities.scanOnly
+    var collections: [CollectionSchema] = [testSchema]
     func start(logger: Logger) async throws {}
     func shutdown() async {}
     func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] { [] }

@@ -121,20 +121,7 @@ import Testing
 }
 
 @Suite struct QueryPlannerTests {
-    struct FakeConnector: Connector {
-        let name = "fake"
-        let kind = "fake"
-        let capabilities: ConnectorCapabilities
-        var collections: [CollectionSchema] { [testSchema] }
-        func start(logger: Logger) async throws {}
-        func shutdown() async {}
-        func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] { [] }
-        func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int { 0 }
-        func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject { object }
-        func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate, in collection: CollectionSchema) async throws -> ParseObject? { nil }
-        func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool { false }
-        func verify(logger: Logger) async -> [CheckFinding] { [] }
-    }
+    typealias FakeConnector = StubConnector
 
     @Test func pushesWhatIsDeclaredAndKeepsTheRest() throws {
         var caps = ConnectorCapabilities.scanOnly
