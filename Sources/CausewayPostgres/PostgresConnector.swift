@@ -16,6 +16,7 @@ public final class PostgresConnector: Connector {
     let settings: PostgresConnectionSettings
     private let declared: [String: PostgresTable]
     private let state = Mutex<State>(State())
+    private let watchdog = DeadlineWatchdog()
 
     struct State {
         var client: PostgresClient?
@@ -82,6 +83,7 @@ public final class PostgresConnector: Connector {
             defer { s.client = nil; s.runTask = nil }
             return s.runTask
         }
+        watchdog.stop()
         guard let task else { return }
         task.cancel()
         // The client's run() returns once its connections are closed; do not let a stuck connection
@@ -450,7 +452,7 @@ public final class PostgresConnector: Connector {
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let deadline = Duration.milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000)
         do {
-            return try await withDeadline(deadline, onTimeout: {
+            return try await watchdog.run(deadline, onTimeout: {
                 GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.")
             }, body)
         } catch let error as GatewayError {
