@@ -59,7 +59,7 @@ struct BatchEndpoint: Sendable {
         let classes = Set(calls.map { $0.segments[1] })
         do {
             let body = try await endpoints.gateway.withTransaction(classNames: classes) { gateway in
-                let scoped = ParseEndpoints(gateway: gateway)
+                let scoped = ParseEndpoints(gateway: gateway, auth: endpoints.auth)
                 var w = JSONWriter(capacity: 128 * calls.count)
                 w.byte(UInt8(ascii: "["))
                 for (i, sub) in calls.enumerated() {

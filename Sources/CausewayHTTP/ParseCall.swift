@@ -20,6 +20,8 @@ struct ParseCall: Sendable {
         var sessionToken: String?
         var installationId: String?
         var requestId: String?
+        /// The client's address (for `masterKeyIps` and login throttling).
+        var remoteAddress: String?
     }
 
     /// Keys Parse SDKs put in bodies instead of headers; they are stripped before validation.

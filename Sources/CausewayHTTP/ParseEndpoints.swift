@@ -5,11 +5,15 @@ import Logging
 /// Routes a `ParseCall` to the endpoint that answers it.
 struct ParseEndpoints: Sendable {
     let gateway: Gateway
+    let auth: AuthService?
 
     var config: GatewayConfig { gateway.config }
 
+    var users: UserEndpoints? { auth.map { UserEndpoints(auth: $0, config: config, publicURL: publicURL) } }
+
     func dispatch(_ call: ParseCall, caller: Caller, logger: Logger, inBatch: Bool = false) async throws -> ParseReply {
         let s = call.segments
+        if let reply = try await dispatchUsers(call, caller: caller) { return reply }
         switch (s.first, s.count) {
         case ("classes", 2):
             switch call.method {
@@ -34,12 +38,51 @@ struct ParseEndpoints: Sendable {
             return serverInfo()
         case ("health", 1):
             return .json(200, .object(["status": .string("ok")]))
-        case ("users", _), ("login", _), ("logout", _), ("sessions", _), ("roles", _), ("requestPasswordReset", _):
-            throw GatewayError(.commandUnavailable, "/\(s.joined(separator: "/")) is not available: this gateway has no identity provider configured yet.")
+        case ("users", _), ("login", _), ("logout", _), ("sessions", _), ("roles", _):
+            throw GatewayError(.commandUnavailable, "/\(s.joined(separator: "/")) is not available: this gateway has no identity provider configured (identityProviders in causeway.yaml).")
+        case ("requestPasswordReset", _), ("verificationEmailRequest", _), ("verifyPassword", _):
+            throw GatewayError(.commandUnavailable, "/\(s[0]) is not supported: passwords are managed by the identity provider.")
         default:
             return ParseReply.json(404) { w in
                 ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint for \(call.method.rawValue) \(config.server.mountPath)/\(s.joined(separator: "/"))."), &w)
             }
+        }
+    }
+
+    /// The user, session and role endpoints, when an identity provider is configured.
+    private func dispatchUsers(_ call: ParseCall, caller: Caller) async throws -> ParseReply? {
+        guard let users else { return nil }
+        let s = call.segments
+        let m = call.method
+        switch (s.first, s.count) {
+        case ("users", 1), ("classes", 2) where s[1] == "_User":
+            if m == .post { return try await users.signUp(call) }
+            if m == .get { return try await users.findUsers(call, caller: caller) }
+            return methodNotAllowed(call)
+        case ("users", 2) where s[1] == "me":
+            return m == .get ? try await users.me(call) : methodNotAllowed(call)
+        case ("users", 2), ("classes", 3) where s[1] == "_User":
+            let id = s[s.count - 1]
+            switch m {
+            case .get: return try await users.getUser(id, caller: caller, call: call)
+            case .put: return try await users.updateUser(id, call: call, caller: caller)
+            case .delete: return try await users.deleteUser(id, caller: caller)
+            default: return methodNotAllowed(call)
+            }
+        case ("login", 1):
+            return m == .get || m == .post ? try await users.logIn(call, remoteAddress: call.credentials.remoteAddress) : methodNotAllowed(call)
+        case ("logout", 1):
+            return m == .post ? try await users.logOut(call) : methodNotAllowed(call)
+        case ("sessions", 2) where s[1] == "me":
+            return m == .get ? try await users.sessionMe(call) : methodNotAllowed(call)
+        case ("roles", 1), ("classes", 2) where s[1] == "_Role":
+            return m == .get ? try await users.findRoles(call, caller: caller) : methodNotAllowed(call)
+        case ("sessions", _), ("classes", _) where s.count > 1 && s[1] == "_Session":
+            throw GatewayError(.commandUnavailable, "Sessions are read with GET /sessions/me and ended with POST /logout.")
+        case ("roles", _), ("classes", _) where s.count > 1 && s[1] == "_Role":
+            throw GatewayError(.operationForbidden, "Roles come from the identity providers (directory groups) and cannot be changed through the API.")
+        default:
+            return nil
         }
     }
 

@@ -19,11 +19,14 @@ public struct ParseResponder: HTTPResponder {
     let endpoints: ParseEndpoints
     let readiness: Readiness
 
-    public init(gateway: Gateway, readiness: Readiness) {
+    let auth: AuthService?
+
+    public init(gateway: Gateway, auth: AuthService? = nil, readiness: Readiness) {
         self.gateway = gateway
         self.config = gateway.config
+        self.auth = auth
         self.authenticator = ParseAuthenticator(app: gateway.config.app)
-        self.endpoints = ParseEndpoints(gateway: gateway)
+        self.endpoints = ParseEndpoints(gateway: gateway, auth: auth)
         self.readiness = readiness
     }
 
@@ -115,6 +118,7 @@ public struct ParseResponder: HTTPResponder {
         }
         var call = ParseCall(method: request.method, segments: segments, parameters: [:], body: body,
                              credentials: credentials(request.headers, body))
+        call.credentials.remoteAddress = remoteAddress
         if case .object(var o)? = body {
             let override = o["_method"]?.stringValue
             for key in ParseCall.transportKeys { o[key] = nil }
@@ -137,7 +141,13 @@ public struct ParseResponder: HTTPResponder {
         switch authenticator.authenticate(call.credentials, remoteAddress: remoteAddress) {
         case .rejected(let reply):
             return reply
-        case .caller(let caller):
+        case .caller(var caller):
+            // A session token makes the caller that user; `/login` ignores a stale one, as Parse does.
+            if let token = call.credentials.sessionToken, !caller.isMaster, segments != ["login"] {
+                guard let auth else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
+                let (user, _) = try await auth.validate(token: token)
+                caller = auth.caller(for: user)
+            }
             return try await endpoints.dispatch(call, caller: caller, logger: logger)
         }
     }

@@ -51,7 +51,7 @@ final class DeadlineWatchdog: Sendable {
         state.withLock { s in
             s.next &+= 1
             s.calls[s.next] = Call(deadline: deadline, expire: expire)
-            if s.sweeper == nil { s.sweeper = Task { [weak self] in await self?.sweep() } }
+            if s.sweeper == nil { s.sweeper = Task { [weak self] in _ = await self?.sweep() } }
             return s.next
         }
     }

@@ -19,6 +19,8 @@ struct Causeway: AsyncParsableCommand {
 
     /// Connector kinds this build supports.
     static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory(), PostgresConnectorFactory()]
+    /// Identity provider kinds this build supports.
+    static let identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory()]
 }
 
 struct ConfigOption: ParsableArguments {
@@ -27,7 +29,9 @@ struct ConfigOption: ParsableArguments {
 
     func load() throws -> LoadedConfiguration {
         do {
-            return try ConfigLoader.load(configPath: config, factories: Causeway.factories)
+            var loaded = try ConfigLoader.load(configPath: config, factories: Causeway.factories, identityFactories: Causeway.identityFactories)
+            loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
+            return loaded
         } catch {
             var stderr = StandardError()
             print("Configuration is invalid:", to: &stderr)
@@ -75,6 +79,15 @@ struct Check: AsyncParsableCommand {
             print("connector \(connector.name) (\(connector.kind)):")
             // verify() connects by itself and changes nothing in the source.
             for finding in await connector.verify(logger: logger) {
+                print("  \(finding)")
+                if finding.severity == .error { errors += 1 }
+            }
+        }
+        for provider in loaded.identityProviders {
+            print("identity provider \(provider.name) (\(provider.kind)):")
+            let findings = await provider.verify(logger: logger)
+            if findings.isEmpty { print("  ok") }
+            for finding in findings {
                 print("  \(finding)")
                 if finding.severity == .error { errors += 1 }
             }

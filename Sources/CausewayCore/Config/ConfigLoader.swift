@@ -4,24 +4,31 @@ import Foundation
 public struct LoadedConfiguration: Sendable {
     public var gateway: GatewayConfig
     public var connectors: [any Connector]
+    /// In the order logins try them.
+    public var identityProviders: [any IdentityProvider]
+    /// Opens the metadata store at a path (the executable supplies the embedded SQLite store).
+    public var makeMetadataStore: (@Sendable (String) -> any MetadataStore)?
 
-    public init(gateway: GatewayConfig, connectors: [any Connector]) {
+    public init(gateway: GatewayConfig, connectors: [any Connector], identityProviders: [any IdentityProvider] = []) {
         self.gateway = gateway
         self.connectors = connectors
+        self.identityProviders = identityProviders
     }
 }
 
 /// Loads `causeway.yaml` and every `*.yaml` in the connectors directory, collecting all problems.
 public enum ConfigLoader {
     public static func load(configPath: String, factories: [any ConnectorFactory],
+                            identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory()],
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigErrors) -> LoadedConfiguration {
         var errors: [ConfigError] = []
         let baseDirectory = (configPath as NSString).deletingLastPathComponent.isEmpty ? "." : (configPath as NSString).deletingLastPathComponent
         let gateway: GatewayConfig
+        var providers: [any IdentityProvider] = []
         do {
             let text = try readFile(configPath)
             let reader = try YAMLReader.load(file: configPath, text: text, resolver: SecretResolver(environment: environment, baseDirectory: baseDirectory))
-            gateway = try GatewayConfig.read(reader, baseDirectory: baseDirectory)
+            gateway = try GatewayConfig.read(reader, baseDirectory: baseDirectory, identityFactories: identityFactories, providers: &providers)
         } catch {
             throw ConfigErrors([error])
         }
@@ -59,7 +66,7 @@ public enum ConfigLoader {
             }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
-        return LoadedConfiguration(gateway: gateway, connectors: connectors)
+        return LoadedConfiguration(gateway: gateway, connectors: connectors, identityProviders: providers)
     }
 
     public static func loadConnector(path: String, factories: [any ConnectorFactory],

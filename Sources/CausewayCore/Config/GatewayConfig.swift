@@ -35,6 +35,7 @@ public struct GatewayConfig: Sendable {
     /// The embedded metadata store (users, sessions, roles): a SQLite file.
     public var metadataStorePath = "data/metadata.sqlite"
     public var limits = Limits()
+    public var auth = AuthSettings()
     public var logLevel = "info"
     /// Directory holding one YAML file per connector.
     public var connectorsDirectory = "Connectors"
@@ -47,6 +48,13 @@ public struct GatewayConfig: Sendable {
 
     /// Reads and validates `causeway.yaml`. Relative paths are resolved against the file's directory.
     public static func read(_ r: YAMLReader, baseDirectory: String) throws(ConfigError) -> GatewayConfig {
+        var providers: [any IdentityProvider] = []
+        return try read(r, baseDirectory: baseDirectory, identityFactories: [LocalIdentityProviderFactory()], providers: &providers)
+    }
+
+    /// Reads `causeway.yaml` including its `identityProviders`, built by the factory for each entry's kind.
+    public static func read(_ r: YAMLReader, baseDirectory: String, identityFactories: [any IdentityProviderFactory],
+                            providers: inout [any IdentityProvider]) throws(ConfigError) -> GatewayConfig {
         var c = GatewayConfig()
         c.file = r.file
         if let s = try r.optionalChild("server") {
@@ -83,9 +91,21 @@ public struct GatewayConfig: Sendable {
         } else {
             c.metadataStorePath = standardized(baseDirectory + "/../data/metadata.sqlite")
         }
-        if let providers = try r.optionalList("identityProviders"), let first = providers.first {
-            throw ConfigError(first.location, "identity providers are not available in this build yet; remove the entries (the API runs with application keys and the master key)")
+        for entry in try r.optionalList("identityProviders") ?? [] {
+            let kind = try entry.string("kind")
+            let name = try entry.optionalString("name") ?? kind
+            guard let factory = identityFactories.first(where: { $0.kind == kind }) else {
+                throw entry.error("kind", "unknown identity provider kind '\(kind)' (expected one of: \(identityFactories.map(\.kind).joined(separator: ", ")))")
+            }
+            guard CollectionSchemaReader.isValidClassName(name.replacingOccurrences(of: "-", with: "_")) else {
+                throw entry.error("name", "provider names use letters, digits, - and _, found '\(name)'")
+            }
+            if providers.contains(where: { $0.name == name }) {
+                throw entry.error("name", "another identity provider is already named '\(name)'")
+            }
+            providers.append(try factory.makeProvider(name: name, reader: entry, baseDirectory: baseDirectory))
         }
+        c.auth = try AuthSettings.read(sessions: try r.optionalChild("sessions"), throttle: try r.optionalChild("loginThrottle"))
         if let l = try r.optionalChild("limits") {
             c.limits.maxBodyBytes = try l.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 1024...1_073_741_824)
             c.limits.defaultLimit = try l.int("defaultLimit", default: c.limits.defaultLimit, range: 1...100_000)

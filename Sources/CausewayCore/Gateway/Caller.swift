@@ -12,11 +12,14 @@ public struct Caller: Sendable {
     public var isMaster: Bool
     public var user: User?
     public var roles: Set<String>
+    /// The user's attributes from their identity provider (`department`, …), for row-level rules.
+    public var attributes: [String: String]
 
-    public init(isMaster: Bool = false, user: User? = nil, roles: Set<String> = []) {
+    public init(isMaster: Bool = false, user: User? = nil, roles: Set<String> = [], attributes: [String: String] = [:]) {
         self.isMaster = isMaster
         self.user = user
         self.roles = roles
+        self.attributes = attributes
     }
 
     public static let anonymous = Caller()

@@ -27,6 +27,7 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         case .connectionFailed: return 503
         case .timeout: return 504
         case .objectTooLarge: return 413
+        case .requestLimitExceeded: return 429
         default: return 400
         }
     }

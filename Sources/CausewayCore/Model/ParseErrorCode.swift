@@ -22,6 +22,12 @@ public struct ParseErrorCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let duplicateValue = ParseErrorCode(rawValue: 137)
     public static let validationError = ParseErrorCode(rawValue: 142)
     public static let requestLimitExceeded = ParseErrorCode(rawValue: 155)
+    public static let usernameMissing = ParseErrorCode(rawValue: 200)
+    public static let passwordMissing = ParseErrorCode(rawValue: 201)
+    public static let usernameTaken = ParseErrorCode(rawValue: 202)
+    public static let emailTaken = ParseErrorCode(rawValue: 203)
+    public static let invalidEmailAddress = ParseErrorCode(rawValue: 125)
+    public static let sessionMissing = ParseErrorCode(rawValue: 206)
     public static let invalidSessionToken = ParseErrorCode(rawValue: 209)
 
     public var description: String { String(rawValue) }

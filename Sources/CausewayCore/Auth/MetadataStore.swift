@@ -1,0 +1,25 @@
+import Logging
+
+/// Where the gateway keeps its own records: users and sessions. The embedded SQLite store implements it.
+public protocol MetadataStore: Sendable {
+    func start(logger: Logger) async throws
+    func shutdown() async
+
+    func user(objectId: String) async throws -> UserRecord?
+    /// Usernames are unique across providers (compared exactly).
+    func user(username: String) async throws -> UserRecord?
+    func allUsers() async throws -> [UserRecord]
+    /// Throws 202 for a taken username and 203 for a taken email.
+    func insertUser(_ user: UserRecord) async throws
+    func updateUser(_ user: UserRecord) async throws
+    func deleteUser(objectId: String) async throws
+
+    func insertSession(_ session: SessionRecord) async throws
+    func session(tokenHash: String) async throws -> SessionRecord?
+    func deleteSession(tokenHash: String) async throws
+    func deleteSessions(userId: String) async throws
+    /// Removes expired sessions; returns how many.
+    func deleteExpiredSessions(before: ParseDate) async throws -> Int
+    /// Users with at least one unexpired session (whose roles are kept fresh).
+    func usersWithSessions(now: ParseDate) async throws -> [UserRecord]
+}
