@@ -53,6 +53,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // OpenLDAP's libldap (Debian: libldap2-dev), with a small shim for what does not import into Swift 6.
+        .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
+        // LDAP / Active Directory identity provider.
+        .target(
+            name: "CausewayLDAP",
+            dependencies: ["CausewayCore", "CLDAP", .product(name: "Logging", package: "swift-log")]
+        ),
         // Parse REST dialect over Hummingbird 2.
         .target(
             name: "CausewayHTTP",
@@ -71,6 +78,7 @@ let package = Package(
                 "CausewayHTTP",
                 "CausewaySQLite",
                 "CausewayPostgres",
+                "CausewayLDAP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CausewayCore
 import CausewayHTTP
+import CausewayLDAP
 import CausewayPostgres
 import CausewaySQLite
 import Foundation
@@ -20,7 +21,7 @@ struct Causeway: AsyncParsableCommand {
     /// Connector kinds this build supports.
     static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory(), PostgresConnectorFactory()]
     /// Identity provider kinds this build supports.
-    static let identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory()]
+    static let identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()]
 }
 
 struct ConfigOption: ParsableArguments {
