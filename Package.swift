@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "CausewayHTTPTests",
             dependencies: [
-                "CausewayCore", "CausewayHTTP", "CausewaySQLite",
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -75,8 +75,8 @@ struct ParseEndpoints: Sendable {
             return m == .post ? try await users.logOut(call) : methodNotAllowed(call)
         case ("sessions", 2) where s[1] == "me":
             return m == .get ? try await users.sessionMe(call) : methodNotAllowed(call)
-        case ("roles", 1), ("classes", 2) where s[1] == "_Role":
-            return m == .get ? try await users.findRoles(call, caller: caller) : methodNotAllowed(call)
+        case ("roles", 1) where m == .get, ("classes", 2) where s[1] == "_Role" && m == .get:
+            return try await users.findRoles(call, caller: caller)
         case ("sessions", _), ("classes", _) where s.count > 1 && s[1] == "_Session":
             throw GatewayError(.commandUnavailable, "Sessions are read with GET /sessions/me and ended with POST /logout.")
         case ("roles", _), ("classes", _) where s.count > 1 && s[1] == "_Role":

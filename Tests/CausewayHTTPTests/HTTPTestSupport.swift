@@ -1,5 +1,6 @@
 import CausewayCore
 import CausewayHTTP
+import CausewayLDAP
 import CausewaySQLite
 import Foundation
 import HTTPTypes
@@ -72,14 +73,22 @@ struct ParseTestApp {
     let root: String
     let configuration: LoadedConfiguration
 
-    init(environment: [String: String] = [:]) throws {
+    /// `identity` is appended to the gateway file (identityProviders, sessions, loginThrottle); with it the
+    /// app has users and sessions in a metadata store in the temporary folder.
+    init(environment: [String: String] = [:], identity: String = "", connectors: String = ParseTestApp.connectorYAML) throws {
         root = NSTemporaryDirectory() + "causeway-http-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
-        try Self.gatewayYAML.write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
-        try Self.connectorYAML.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
-        configuration = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: [SQLiteConnectorFactory()], environment: environment)
+        try (Self.gatewayYAML + "\n" + identity).write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
+        try connectors.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
+        var loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: [SQLiteConnectorFactory()],
+                                           identityFactories: [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()], environment: environment)
+        loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
+        configuration = loaded
     }
+
+    /// The metadata store file of this app.
+    var metadataStorePath: String { configuration.gateway.metadataStorePath }
 
     func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
         var logger = Logger(label: "test")
@@ -123,6 +132,23 @@ struct ParseClient: Sendable {
 
     func get(_ uri: String, headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
         try await request(.get, uri, headers: headers)
+    }
+
+    static func session(_ token: String) -> [String: String] {
+        standardHeaders.merging(["X-Parse-Session-Token": token]) { $1 }
+    }
+
+    /// `POST /login`; returns the whole answer.
+    func logIn(_ username: String, _ password: String) async throws -> ParseResult {
+        let body = String(decoding: JSONWriter.serialize(.object(["username": .string(username), "password": .string(password)])), as: UTF8.self)
+        return try await request(.post, "/parse/login", body)
+    }
+
+    /// `POST /login` that must succeed; returns the session token.
+    func token(_ username: String, _ password: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        let r = try await logIn(username, password)
+        #expect(r.status == 200, "login of \(username): \(r.text)", sourceLocation: sourceLocation)
+        return r["sessionToken"]?.stringValue ?? ""
     }
 
     /// GET with URL-encoded query parameters.
