@@ -17,12 +17,14 @@ BASE="dc=causeway,dc=test"
 run_slapd() {
   # shellcheck disable=SC1091
   source "$DIR/ports"
-  /usr/sbin/slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$TLS_PORT/" >"$DIR/slapd.out" 2>&1
+  # -d stats keeps slapd in the foreground and writes one line per operation (tests count BIND/SRCH).
+  nohup /usr/sbin/slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$TLS_PORT/" -d stats \
+    </dev/null >>"$DIR/slapd.log" 2>&1 &
   for _ in $(seq 100); do
     ldapsearch -x -H "ldap://127.0.0.1:$PORT" -b "" -s base namingContexts >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "slapd did not start:" >&2; cat "$DIR/slapd.out" "$DIR/slapd.log" >&2 2>/dev/null; exit 1
+  echo "slapd did not start:" >&2; tail -20 "$DIR/slapd.log" >&2; exit 1
 }
 
 stop_slapd() {
@@ -73,8 +75,7 @@ moduleload memberof
 moduleload ppolicy
 pidfile $DIR/slapd.pid
 argsfile $DIR/slapd.args
-logfile $DIR/slapd.log
-loglevel stats
+# Like Active Directory's MaxPageSize: at most 500 entries per answer, any number through paged results.
 sizelimit 500
 TLSCACertificateFile $DIR/ca.crt
 TLSCertificateFile $DIR/server.crt
@@ -90,6 +91,8 @@ index uid,memberUid,member,uniqueMember,cn eq
 overlay memberof
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,$BASE"
+ppolicy_use_lockout
+limits users size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by users read by * none
 CONF

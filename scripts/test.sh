@@ -24,10 +24,18 @@ log "starting PostgreSQL for the integration tests (scripts/postgres.sh)"
 export CAUSEWAY_PG_DIR=${CAUSEWAY_PG_DIR:-$(mktemp -d /tmp/causeway-pg-XXXXXX)}
 chmod 755 "$CAUSEWAY_PG_DIR"
 pg_env=$(bash scripts/postgres.sh start)
-trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true; bash scripts/ldap.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1090
 source "$pg_env"
 echo "PostgreSQL $("$CAUSEWAY_TEST_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$CAUSEWAY_TEST_PG_PORT"
+
+# slapd also brings libldap2-dev, which the build needs.
+log "starting OpenLDAP slapd for the directory tests (scripts/ldap.sh)"
+export CAUSEWAY_LDAP_DIR=${CAUSEWAY_LDAP_DIR:-$(mktemp -d /tmp/causeway-ldap-XXXXXX)}
+ldap_env=$(bash scripts/ldap.sh start)
+# shellcheck disable=SC1090
+source "$ldap_env"
+echo "slapd $(/usr/sbin/slapd -VV 2>&1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -1) on $CAUSEWAY_TEST_LDAP_URL and $CAUSEWAY_TEST_LDAPS_URL"
 
 # --- build and unit/integration tests ------------------------------------------------------------
 log "building (first build takes a few minutes)"
@@ -68,7 +76,7 @@ run_tests() {
   if [ -z "$n" ] || [ "$n" -eq 0 ]; then echo "swift test ($label) ran no test"; exit 1; fi
   swift_tests=$((swift_tests + n))
 }
-run_tests "core, HTTP, SQLite" --skip CausewayPostgresTests
+run_tests "core, HTTP, SQLite, LDAP" --skip CausewayPostgresTests
 run_tests "PostgreSQL integration" --filter CausewayPostgresTests
 
 # --- end-to-end smoke test of the real binary ---------------------------------------------------

@@ -55,7 +55,7 @@ struct LDAPSettings: Sendable {
     var hasServiceAccount: Bool { serviceDN != nil && !(servicePassword ?? "").isEmpty }
 
     static func read(_ r: YAMLReader) throws(ConfigError) -> LDAPSettings {
-        guard let urls = try r.optionalStringList("urls"), !urls.isEmpty else { throw r.error("urls", "missing: list the directory URLs (ldap:// or ldaps://), tried in order") }
+        guard let urls = try r.optionalStringList("urls"), !urls.isEmpty else { throw r.error("urls", "missing key 'urls': list the directory URLs (ldap:// or ldaps://), tried in order") }
         for url in urls where !(url.lowercased().hasPrefix("ldap://") || url.lowercased().hasPrefix("ldaps://")) {
             throw r.error("urls", "'\(url)' is not an ldap:// or ldaps:// URL")
         }
@@ -92,18 +92,18 @@ struct LDAPSettings: Sendable {
         s.domain = try b.optionalString("domain")
         switch s.strategy {
         case .searchThenBind:
-            guard s.serviceDN != nil else { throw b.error("serviceDN", "missing: searchThenBind needs a service account DN") }
-            guard !(s.servicePassword ?? "").isEmpty else { throw b.error("servicePassword", "missing: give the service account's password with ${ENV} or ${file:…}") }
-            guard s.baseDN != nil else { throw b.error("baseDN", "missing: where to search for users") }
+            guard s.serviceDN != nil else { throw b.error("serviceDN", "missing key 'serviceDN': searchThenBind needs a service account DN") }
+            guard !(s.servicePassword ?? "").isEmpty else { throw b.error("servicePassword", "missing key 'servicePassword': give the service account's password with ${ENV} or ${file:…}") }
+            guard s.baseDN != nil else { throw b.error("baseDN", "missing key 'baseDN': where to search for users") }
             guard s.userFilter.contains("{username}") else { throw b.error("filter", "the filter must contain {username}") }
         case .directBind:
-            guard let t = s.dnTemplate, t.contains("{username}") else { throw b.error("dnTemplate", "missing: directBind needs a DN template containing {username}") }
+            guard let t = s.dnTemplate, t.contains("{username}") else { throw b.error("dnTemplate", "missing key 'dnTemplate': directBind needs a DN template containing {username}") }
         case .userPrincipalName:
-            guard s.upnSuffix != nil else { throw b.error("upnSuffix", "missing: userPrincipalName binds as username@upnSuffix") }
-            guard s.baseDN != nil else { throw b.error("baseDN", "missing: where to find the user's entry after the bind") }
+            guard s.upnSuffix != nil else { throw b.error("upnSuffix", "missing key 'upnSuffix': userPrincipalName binds as username@upnSuffix") }
+            guard s.baseDN != nil else { throw b.error("baseDN", "missing key 'baseDN': where to find the user's entry after the bind") }
         case .downLevel:
-            guard s.domain != nil else { throw b.error("domain", "missing: downLevel binds as DOMAIN\\username") }
-            guard s.baseDN != nil else { throw b.error("baseDN", "missing: where to find the user's entry after the bind") }
+            guard s.domain != nil else { throw b.error("domain", "missing key 'domain': downLevel binds as DOMAIN\\username") }
+            guard s.baseDN != nil else { throw b.error("baseDN", "missing key 'baseDN': where to find the user's entry after the bind") }
         }
         try b.finish()
 
