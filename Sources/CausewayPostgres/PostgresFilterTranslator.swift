@@ -38,6 +38,8 @@ struct PostgresFilterTranslator {
             return type == .geoPoint
         case .withinPolygon:
             return false
+        case .aclAllows:
+            return type == .object && column.isJSON
         }
     }
 
@@ -189,6 +191,10 @@ struct PostgresFilterTranslator {
                 return "(\(latTest) AND \(lon) BETWEEN \(bindDouble(sw.longitude)) AND \(bindDouble(ne.longitude)))"
             }
             return "(\(latTest) AND (\(lon) >= \(bindDouble(sw.longitude)) OR \(lon) <= \(bindDouble(ne.longitude))))"
+        case .aclAllows(let keys, let write):
+            let each = info.castType == "jsonb" ? "jsonb_each" : "json_each"
+            let list = keys.map { bind($0, as: "text") }.joined(separator: ", ")
+            return "(\(column) IS NULL OR EXISTS (SELECT 1 FROM \(each)(\(column)) AS acl(k, v) WHERE acl.k IN (\(list)) AND (acl.v ->> '\(write ? "write" : "read")') = 'true'))"
         case .all, .containedBy, .withinPolygon:
             preconditionFailure("not translatable for a scalar field")
         }

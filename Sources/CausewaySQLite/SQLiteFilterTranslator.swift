@@ -34,6 +34,8 @@ struct SQLiteFilterTranslator {
             return type == .geoPoint
         case .withinPolygon:
             return false
+        case .aclAllows:
+            return type == .object
         }
     }
 
@@ -170,6 +172,9 @@ struct SQLiteFilterTranslator {
             return "(\(latTest) AND (\(lon) >= \(bind(.float(sw.longitude))) OR \(lon) <= \(bind(.float(ne.longitude)))))"
         case .withinPolygon:
             preconditionFailure("withinPolygon is never pushed down to SQLite")
+        case .aclAllows(let keys, let write):
+            let list = keys.map { bind(.text($0)) }.joined(separator: ", ")
+            return "(\(column) IS NULL OR EXISTS (SELECT 1 FROM json_each(\(column)) WHERE key IN (\(list)) AND json_extract(value, '$.\(write ? "write" : "read")') = 1))"
         }
     }
 

@@ -79,8 +79,59 @@ public enum CollectionSchemaReader {
             }
             try p.finish()
         }
-        return CollectionSchema(className: className, connectorName: connectorName, fields: fields, objectId: idMapping,
-                                createdAtColumn: createdAt, updatedAtColumn: updatedAt, readOnly: readOnly,
-                                permissions: permissions, origin: classLocation)
+        // Per-object ACLs, stored as a JSON object in a column of the collection.
+        if r.isMapping("acl") {
+            let a = try r.child("acl")
+            fields["ACL"] = FieldMapping(name: "ACL", type: .object, column: try a.string("column"))
+            try a.finish()
+        } else if try r.bool("acl", default: false) {
+            fields["ACL"] = FieldMapping(name: "ACL", type: .object, column: "_acl")
+        }
+        var schema = CollectionSchema(className: className, connectorName: connectorName, fields: fields, objectId: idMapping,
+                                      createdAtColumn: createdAt, updatedAtColumn: updatedAt, readOnly: readOnly,
+                                      permissions: permissions, origin: classLocation)
+        schema.access = try readAccess(r, schema: schema)
+        return schema
+    }
+
+    /// `rowLevel`, `owner` and `protectedFields`.
+    static func readAccess(_ r: YAMLReader, schema: CollectionSchema) throws(ConfigError) -> AccessPolicy {
+        var access = AccessPolicy()
+        if let rows = try r.optionalChild("rowLevel") {
+            for key in ["read", "write"] {
+                guard let rule = rows.optionalJSON(key) else { continue }
+                guard case .object = rule else { throw rows.error(key, "a rule is a where document (a mapping), e.g. { department: \"$user.department\" }") }
+                if let problem = AccessPolicy.problem(with: rule, schema: schema) { throw rows.error(key, problem) }
+                if key == "read" { access.readRule = rule } else { access.writeRule = rule }
+            }
+            access.exempt = try rows.optionalStringList("exempt") ?? []
+            for entry in access.exempt {
+                if let problem = ClassPermissions.problem(with: entry) { throw rows.error("exempt", problem) }
+            }
+            try rows.finish()
+        }
+        if r.isMapping("owner") {
+            let o = try r.child("owner")
+            access.ownerField = try o.string("field")
+            access.ownerValue = try o.choice("value", default: .username, AccessPolicy.OwnerValue.self)!
+            try o.finish()
+        } else if let field = try r.optionalString("owner") {
+            access.ownerField = field
+        }
+        if let owner = access.ownerField {
+            guard schema.fields[owner]?.type == .string else { throw r.error("owner", "the owner field '\(owner)' must be a string field of the collection") }
+        }
+        if let p = try r.optionalChild("protectedFields") {
+            for entry in p.keys {
+                if let problem = ClassPermissions.problem(with: entry) { throw p.error(entry, problem) }
+                let names = try p.optionalStringList(entry) ?? []
+                for name in names where schema.fields[name] == nil {
+                    throw p.error(entry, "'\(name)' is not a field of \(schema.className)")
+                }
+                access.protectedFields[entry] = Set(names)
+            }
+            try p.finish()
+        }
+        return access
     }
 }

@@ -273,6 +273,12 @@ public final class YAMLReader {
         return seq.map(YAMLReader.json)
     }
 
+    /// Any value converted to JSON (rules written as `where` documents).
+    public func optionalJSON(_ key: String) -> JSONValue? {
+        guard let v = rawValue(key), !YAMLReader.isNull(v) else { return nil }
+        return YAMLReader.json(v)
+    }
+
     static func json(_ node: Node) -> JSONValue {
         switch node {
         case .scalar(let s):

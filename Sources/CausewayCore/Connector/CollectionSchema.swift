@@ -9,6 +9,8 @@ public struct CollectionSchema: Sendable {
     public var updatedAtColumn: String?
     public var readOnly: Bool
     public var permissions: ClassPermissions
+    /// Row-level rules, owner field and protected fields.
+    public var access: AccessPolicy = .open
     /// Where this collection was declared, for messages.
     public var origin: ConfigLocation
 

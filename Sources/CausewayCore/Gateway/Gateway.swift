@@ -80,10 +80,17 @@ public final class Gateway: Sendable {
         try FindRequestParser(schema: route(className).schema, limits: config.limits).parse(params)
     }
 
-    public func find(_ className: String, _ query: FindQuery, caller: Caller, logger: Logger) async throws -> FindResult {
+    public func find(_ className: String, _ request: FindQuery, caller: Caller, logger: Logger) async throws -> FindResult {
         let route = try route(className)
-        try authorize(query.limit == 0 && query.count ? .count : .find, route, caller)
-        if query.count { try authorize(.count, route, caller) }
+        try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
+        if request.count { try authorize(.count, route, caller) }
+        // Row rules and ACLs become part of the filter, so they are pushed down like any other condition.
+        var query = request
+        let hidden = route.schema.access.hiddenFields(caller)
+        try refuseQueries(on: hidden, query, route.schema)
+        if let rows = try route.schema.access.readFilter(caller, schema: route.schema) {
+            query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 })
+        }
         try await route.connector.ready()
         let plan = QueryPlanner.plan(query, connector: route.connector, collection: route.schema)
         logger.debug("query plan", metadata: [
@@ -119,25 +126,62 @@ public final class Gateway: Sendable {
             let end = plan.memoryLimit.map { min(start + $0, candidates.count) } ?? candidates.count
             objects = Array(candidates[start..<end])
         }
-        if query.keys != nil || !query.excludeKeys.isEmpty {
-            objects = objects.map { $0.projected(keys: query.keys, excluding: query.excludeKeys) }
+        if query.keys != nil || !query.excludeKeys.isEmpty || !hidden.isEmpty {
+            objects = objects.map { $0.projected(keys: query.keys, excluding: query.excludeKeys.union(hidden)) }
         }
         return FindResult(objects: objects, count: count, plan: plan)
+    }
+
+    /// A protected field may not be filtered or sorted on: the answers would reveal its values.
+    private func refuseQueries(on hidden: Set<String>, _ query: FindQuery, _ schema: CollectionSchema) throws(GatewayError) {
+        guard !hidden.isEmpty else { return }
+        let used = (query.filter?.fieldPaths ?? []).union(query.sort.map(\.fieldPath))
+        for path in used {
+            let root = String(path.split(separator: ".").first ?? Substring(path))
+            if hidden.contains(root) {
+                throw GatewayError(.operationForbidden, "Permission denied: \(schema.className).\(root) is a protected field and cannot be queried.")
+            }
+        }
     }
 
     public func get(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                     caller: Caller) async throws -> ParseObject {
         let route = try route(className)
         try authorize(.get, route, caller)
-        let fields = keys.map { Set($0.map { String($0.split(separator: ".").first ?? Substring($0)) }) }
-        guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema) else {
-            throw GatewayError.objectNotFound()
+        let rows = try route.schema.access.readFilter(caller, schema: route.schema)
+        let hidden = route.schema.access.hiddenFields(caller)
+        // A row rule or ACL needs the fields it tests, so then the whole object is read.
+        let fields = rows == nil ? keys.map { Set($0.map { String($0.split(separator: ".").first ?? Substring($0)) }) } : nil
+        guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema),
+              rows.map({ QueryEvaluator.matches(object, $0) }) ?? true else {
+            throw GatewayError.objectNotFound()  // not there, or not visible to this caller: the same answer
         }
-        if keys != nil || !excludeKeys.isEmpty { return object.projected(keys: keys, excluding: excludeKeys) }
+        if keys != nil || !excludeKeys.isEmpty || !hidden.isEmpty { return object.projected(keys: keys, excluding: excludeKeys.union(hidden)) }
         return object
     }
 
     // MARK: Writes
+
+    /// For callers under row rules, an owner field or ACLs: the current object, which they must be allowed
+    /// to change (101 otherwise, so that existence does not leak). nil when no rule applies.
+    /// The check and the write are two statements: a concurrent change in between is not re-checked.
+    private func writableObject(_ objectId: String, _ route: Route, _ caller: Caller) async throws -> ParseObject? {
+        guard let rule = try route.schema.access.writeFilter(caller, schema: route.schema) else { return nil }
+        guard let current = try await route.connector.get(objectId: objectId, fields: nil, in: route.schema),
+              QueryEvaluator.matches(current, rule) else {
+            throw GatewayError.objectNotFound()
+        }
+        return current
+    }
+
+    /// A created or changed object must stay within the caller's write rule.
+    private func checkWriteRule(_ object: ParseObject, _ route: Route, _ caller: Caller, verb: String) throws(GatewayError) {
+        guard let rule = route.schema.access.writeRule, !caller.isMaster, !route.schema.access.isExempt(caller) else { return }
+        let filter = try AccessPolicy.resolve(rule, caller, route.schema)
+        guard QueryEvaluator.matches(object, filter) else {
+            throw GatewayError(.operationForbidden, "Permission denied: you may not \(verb) a \(route.schema.className) object with these values (row-level rule).")
+        }
+    }
 
     private func writable(_ route: Route) throws(GatewayError) {
         if route.schema.readOnly || !route.connector.capabilities.writes {
@@ -154,6 +198,17 @@ public final class Gateway: Sendable {
         for (field, op) in ops {
             if let value = try op.apply(to: nil, field: field) { object.fields[field] = value }
         }
+        let access = route.schema.access
+        if let owner = access.ownerField, !caller.isMaster {
+            guard let identity = access.ownerIdentity(caller) else {
+                throw GatewayError(.operationForbidden, "Permission denied: sign in to create \(className) objects.")
+            }
+            if let given = object.fields[owner], given != .string(identity) {
+                throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) is set to the signed-in user.")
+            }
+            object.fields[owner] = .string(identity)
+        }
+        try checkWriteRule(object, route, caller, verb: "create")
         let now = ParseDate.now()
         if route.schema.createdAtColumn != nil { object.createdAt = now }
         if route.schema.updatedAtColumn != nil { object.updatedAt = now }
@@ -170,6 +225,14 @@ public final class Gateway: Sendable {
         try authorize(.update, route, caller)
         try writable(route)
         let ops = try WriteRequestParser(schema: route.schema, capabilities: route.connector.capabilities).parse(body, isCreate: false)
+        if let owner = route.schema.access.ownerField, ops[owner] != nil, !caller.isMaster {
+            throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
+        }
+        if let current = try await writableObject(objectId, route, caller) {
+            var after = current
+            for (field, op) in ops { after.fields[field] = try op.apply(to: current.fields[field], field: field) }
+            try checkWriteRule(after, route, caller, verb: "update")
+        }
         let now = ParseDate.now()
         guard let stored = try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema) else {
             throw GatewayError.objectNotFound()
@@ -185,6 +248,7 @@ public final class Gateway: Sendable {
         let route = try route(className)
         try authorize(.delete, route, caller)
         try writable(route)
+        _ = try await writableObject(objectId, route, caller)
         guard try await route.connector.delete(objectId: objectId, in: route.schema) else {
             throw GatewayError.objectNotFound()
         }

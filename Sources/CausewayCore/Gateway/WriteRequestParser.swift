@@ -18,7 +18,11 @@ public struct WriteRequestParser: Sendable {
             case "objectId", "id":
                 throw GatewayError(.invalidKeyName, "\(key) is an invalid field name.")
             case "ACL":
-                throw GatewayError(.invalidACL, "Class \(schema.className) does not store ACLs: its connector maps no ACL column, so the ACL would be lost.")
+                guard schema.storesACL else {
+                    throw GatewayError(.invalidACL, "Class \(schema.className) does not store ACLs: its connector maps no ACL column, so the ACL would be lost.")
+                }
+                ops["ACL"] = value == .null ? .delete : .set(try WriteRequestParser.acl(value))
+                continue
             default:
                 break
             }
@@ -87,6 +91,26 @@ public struct WriteRequestParser: Sendable {
             throw GatewayError(.incorrectType, "schema mismatch for \(name); expected Pointer<\(target)> but got Pointer<\(cls)>")
         }
         return .set(value)
+    }
+
+    /// A Parse ACL: `{"*"|"<userId>"|"role:<name>": {"read": Bool, "write": Bool}}`, nothing else (123 otherwise).
+    static func acl(_ json: JSONValue) throws(GatewayError) -> ParseValue {
+        guard case .object(let entries) = json else { throw GatewayError(.invalidACL, "ACL must be an object.") }
+        var out: [String: ParseValue] = [:]
+        for (key, grant) in entries {
+            let validKey = key == "*" || (key.hasPrefix("role:") && key.count > 5)
+                || (!key.isEmpty && key.utf8.allSatisfy { QueryParser.isAlpha($0) || ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+            guard validKey else { throw GatewayError(.invalidACL, "Invalid ACL key \(key): use *, a user's objectId or role:NAME.") }
+            guard case .object(let g) = grant, !g.isEmpty else { throw GatewayError(.invalidACL, "The ACL entry for \(key) must be an object like {\"read\":true}.") }
+            var permissions: [String: ParseValue] = [:]
+            for (p, v) in g {
+                guard p == "read" || p == "write" else { throw GatewayError(.invalidACL, "Invalid permission \(p) in the ACL entry for \(key): only read and write.") }
+                guard case .bool(let b) = v else { throw GatewayError(.invalidACL, "ACL permissions must be true or false (\(key).\(p)).") }
+                if b { permissions[p] = .bool(true) }
+            }
+            if !permissions.isEmpty { out[key] = .object(permissions) }
+        }
+        return .object(out)
     }
 
     /// Nested object keys may not contain `$` or `.` (they would be ambiguous in queries).

@@ -54,6 +54,13 @@ public enum QueryEvaluator {
         case .withinPolygon(let polygon):
             guard case .geoPoint(let p)? = value else { return false }
             return contains(polygon, p)
+        case .aclAllows(let keys, let write):
+            guard let value, !value.isNull else { return true }
+            guard case .object(let acl) = value else { return false }
+            return keys.contains { key in
+                guard case .object(let grant)? = acl[key] else { return false }
+                return grant[write ? "write" : "read"] == .bool(true)
+            }
         }
     }
 

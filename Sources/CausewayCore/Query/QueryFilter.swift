@@ -50,6 +50,9 @@ public enum FieldCondition: Sendable, Hashable {
     case withinBox(southwest: GeoPoint, northeast: GeoPoint)
     case withinCircle(center: GeoPoint, radiusRadians: Double)
     case withinPolygon([GeoPoint])
+    /// A Parse ACL (`{"*":{"read":true},"<userId>":{…},"role:X":{…}}`) grants read (or write) to one of
+    /// `keys`; an object without an ACL is open. Added by the gateway for callers, never parsed from `where`.
+    case aclAllows(keys: [String], write: Bool)
 
     public var filterOperator: FilterOperator {
         switch self {
@@ -69,6 +72,7 @@ public enum FieldCondition: Sendable, Hashable {
         case .withinBox: return .withinBox
         case .withinCircle: return .withinCircle
         case .withinPolygon: return .withinPolygon
+        case .aclAllows: return .aclAllows
         }
     }
 }
@@ -78,6 +82,7 @@ public enum FilterOperator: String, Sendable, Hashable, CaseIterable {
     case equal, notEqual, lessThan, lessThanOrEqual, greaterThan, greaterThanOrEqual
     case isIn, notIn, exists, regex, all, containedBy
     case nearSphere, withinBox, withinCircle, withinPolygon
+    case aclAllows
     case and, or, nor
 }
 

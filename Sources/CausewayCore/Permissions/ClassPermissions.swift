@@ -15,14 +15,16 @@ public struct ClassPermissions: Sendable, Hashable {
     /// Whether a caller with these identities may run the operation.
     public func allows(_ operation: Operation, caller: Caller) -> Bool {
         if caller.isMaster { return true }
-        let entries = rules[operation] ?? []
-        for entry in entries {
-            if entry == "*" { return true }
-            guard let user = caller.user else { continue }
-            if entry == "authenticated" { return true }
-            if entry.hasPrefix("role:"), caller.roles.contains(String(entry.dropFirst(5))) { return true }
-            if entry.hasPrefix("user:"), String(entry.dropFirst(5)) == user.username { return true }
-        }
+        return (rules[operation] ?? []).contains { ClassPermissions.matches($0, caller) }
+    }
+
+    /// Whether one entry (`*`, `authenticated`, `role:NAME`, `user:NAME`) names this caller.
+    public static func matches(_ entry: String, _ caller: Caller) -> Bool {
+        if entry == "*" { return true }
+        guard let user = caller.user else { return false }
+        if entry == "authenticated" { return true }
+        if entry.hasPrefix("role:") { return caller.roles.contains(String(entry.dropFirst(5))) }
+        if entry.hasPrefix("user:") { return String(entry.dropFirst(5)) == user.username }
         return false
     }
 
