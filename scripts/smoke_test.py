@@ -46,6 +46,7 @@ def call(method, path, body=None, extra=None):
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
 
+token = ""
 try:
     for _ in range(300):
         try:
@@ -71,6 +72,17 @@ try:
     check(status == 403 and body == {"error": "unauthorized"}, f"wrong app id: {body}")
     status, body = call("GET", "/serverInfo", extra={"X-Parse-Master-Key": "smoke-master-key-123"})
     check(status == 200 and "parseServerVersion" in body, f"serverInfo: {body}")
+    status, body = call("POST", "/users", {"username": "smoke", "password": "smoke-secret-pw", "department": "QA"})
+    check(status == 201 and body.get("sessionToken", "").startswith("r:"), f"sign-up: {body}")
+    status, body = call("GET", "/login?" + urllib.parse.urlencode({"username": "smoke", "password": "smoke-secret-pw"}))
+    token = body.get("sessionToken", "")
+    check(status == 200 and body.get("department") == "QA", f"login: {body}")
+    status, body = call("POST", "/classes/Booking", {"day": "2026-12-01"}, extra={"X-Parse-Session-Token": token})
+    check(status == 201, f"booking as a user: {body}")
+    status, body = call("GET", "/classes/Booking")
+    check(status == 400 and body.get("code") == 119, f"bookings need a session: {body}")
+    status, body = call("GET", "/classes/Booking", extra={"X-Parse-Session-Token": token})
+    check(status == 200 and [b.get("bookedBy") for b in body.get("results", [])] == ["smoke"], f"own bookings: {body}")
 finally:
     server.send_signal(signal.SIGTERM)
     try:
@@ -80,6 +92,6 @@ finally:
         code = None
     log = server.stdout.read().decode(errors="replace")
 check(code == 0, f"graceful shutdown (exit {code}): {log[-2000:]}")
-check("password" not in log.lower() and "smoke-master-key-123" not in log, "no secrets in the log")
+check("smoke-secret-pw" not in log and "smoke-master-key-123" not in log and (not token or token not in log), "no secrets in the log")
 shutil.rmtree(work, ignore_errors=True)
 print(f"smoke: {passed} passed")
