@@ -1,15 +1,20 @@
 import CausewayCore
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// Builds the gateway application: connectors start before the server listens and stop after it.
 public enum CausewayApplication {
     public static func build(configuration: LoadedConfiguration, logger: Logger) -> some ApplicationProtocol {
-        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors)
+        let registry = PrometheusCollectorRegistry()
+        let caches = CacheSet(policies: configuration.cachePolicies, maxBytes: configuration.gateway.cacheMaxBytes,
+                              metricsFactory: PrometheusMetricsFactory(registry: registry))
+        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches)
         let readiness = Readiness()
         let auth = CausewayApplication.authService(configuration)
-        let responder = ParseResponder(gateway: gateway, auth: auth, readiness: readiness)
+        let metrics = configuration.gateway.metrics.enabled ? MetricsEndpoint(registry: registry, settings: configuration.gateway.metrics) : nil
+        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, readiness: readiness)
         var app = Application(
             responder: responder,
             configuration: .init(

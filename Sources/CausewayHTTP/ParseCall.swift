@@ -22,6 +22,8 @@ struct ParseCall: Sendable {
         var requestId: String?
         /// The client's address (for `masterKeyIps` and login throttling).
         var remoteAddress: String?
+        /// `X-Causeway-Cache: bypass` (honoured for the master key only).
+        var cacheBypass = false
     }
 
     /// Keys Parse SDKs put in bodies instead of headers; they are stripped before validation.

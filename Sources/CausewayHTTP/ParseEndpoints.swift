@@ -23,7 +23,7 @@ struct ParseEndpoints: Sendable {
             }
         case ("classes", 3):
             switch call.method {
-            case .get: return try await get(call, className: s[1], objectId: s[2], caller: caller)
+            case .get: return try await get(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
             case .put: return try await update(call, className: s[1], objectId: s[2], caller: caller)
             case .delete:
                 try await gateway.delete(s[1], objectId: s[2], caller: caller)
@@ -33,6 +33,16 @@ struct ParseEndpoints: Sendable {
         case ("batch", 1) where !inBatch:
             guard call.method == .post else { return methodNotAllowed(call) }
             return try await BatchEndpoint(endpoints: self).run(call, caller: caller, logger: logger)
+        case ("cache", _) where call.method == .delete:
+            guard caller.isMaster else { return .masterKeyRequired }
+            let purged: Int
+            switch (s.count, s.count > 1 ? s[1] : "") {
+            case (1, _): purged = try gateway.purgeCache(connector: nil, className: nil)
+            case (3, "connectors"): purged = try gateway.purgeCache(connector: s[2], className: nil)
+            case (3, "classes"): purged = try gateway.purgeCache(connector: nil, className: s[2])
+            default: throw GatewayError(.commandUnavailable, "Purge with DELETE /cache, /cache/connectors/NAME or /cache/classes/CLASS.")
+            }
+            return .json(200, .object(["purged": .int(Int64(purged))]))
         case ("serverInfo", 1):
             guard caller.isMaster else { return .masterKeyRequired }
             return serverInfo()
@@ -96,8 +106,8 @@ struct ParseEndpoints: Sendable {
 
     func find(_ call: ParseCall, className: String, caller: Caller, logger: Logger) async throws -> ParseReply {
         let query = try gateway.parseFind(className, call.parameters)
-        let result = try await gateway.find(className, query, caller: caller, logger: logger)
-        return .json(200) { w in
+        let result = try await gateway.find(className, query, caller: caller, logger: logger, cacheMode: cacheMode(call, caller))
+        var reply = ParseReply.json(200) { w in
             w.raw("{\"results\":[")
             for (i, object) in result.objects.enumerated() {
                 if i > 0 { w.byte(UInt8(ascii: ",")) }
@@ -110,11 +120,25 @@ struct ParseEndpoints: Sendable {
             }
             w.raw("}")
         }
+        ParseEndpoints.addCacheHeaders(result.cache, to: &reply)
+        return reply
+    }
+
+    func cacheMode(_ call: ParseCall, _ caller: Caller) -> Gateway.CacheMode {
+        call.credentials.cacheBypass && caller.isMaster ? .bypass : .use
+    }
+
+    /// `X-Causeway-Cache` says where the answer came from; a stale answer served because the source failed
+    /// also carries `Warning: 111`.
+    static func addCacheHeaders(_ outcome: CacheOutcome?, to reply: inout ParseReply) {
+        guard let outcome else { return }
+        reply.headers.append(("X-Causeway-Cache", outcome.rawValue))
+        if outcome == .staleIfError { reply.headers.append(("Warning", "111 - \"Revalidation Failed\"")) }
     }
 
     static let getParameters: Set<String> = ["keys", "excludeKeys", "include", "readPreference"]
 
-    func get(_ call: ParseCall, className: String, objectId: String, caller: Caller) async throws -> ParseReply {
+    func get(_ call: ParseCall, className: String, objectId: String, caller: Caller, logger: Logger) async throws -> ParseReply {
         for key in call.parameters.keys where !ParseEndpoints.getParameters.contains(key) {
             throw GatewayError(.invalidQuery, "Improper encode of parameter")
         }
@@ -123,8 +147,11 @@ struct ParseEndpoints: Sendable {
         }
         let keys = try call.parameters["keys"].map { v throws(GatewayError) in Set(try names(v, "keys")) }
         let exclude = try call.parameters["excludeKeys"].map { v throws(GatewayError) in Set(try names(v, "excludeKeys")) } ?? []
-        let object = try await gateway.get(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller)
-        return .json(200) { w in ParseCodec.write(object, to: &w) }
+        let (object, outcome) = try await gateway.getWithCache(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller,
+                                                               logger: logger, cacheMode: cacheMode(call, caller))
+        var reply = ParseReply.json(200) { w in ParseCodec.write(object, to: &w) }
+        ParseEndpoints.addCacheHeaders(outcome, to: &reply)
+        return reply
     }
 
     private func names(_ v: JSONValue, _ parameter: String) throws(GatewayError) -> [String] {

@@ -20,8 +20,10 @@ public struct ParseResponder: HTTPResponder {
     let readiness: Readiness
 
     let auth: AuthService?
+    let metrics: MetricsEndpoint?
 
-    public init(gateway: Gateway, auth: AuthService? = nil, readiness: Readiness) {
+    public init(gateway: Gateway, auth: AuthService? = nil, metrics: MetricsEndpoint? = nil, readiness: Readiness) {
+        self.metrics = metrics
         self.gateway = gateway
         self.config = gateway.config
         self.auth = auth
@@ -76,6 +78,10 @@ public struct ParseResponder: HTTPResponder {
     private func handle(_ request: Request, remoteAddress: String?, logger: Logger) async throws -> ParseReply {
         let path = request.uri.path
         if request.method == .options { return ParseReply(status: 200, body: []) }
+        if let metrics, path == metrics.settings.path {
+            return metrics.reply(authorization: request.headers[.authorization], masterKey: request.headers[.parseMasterKey],
+                                 configuredMasterKey: config.app.masterKey, remoteAddress: remoteAddress)
+        }
         let mount = config.server.mountPath
         let below: Substring
         if path == "/health" || path == "/health/" {
@@ -160,6 +166,7 @@ public struct ParseResponder: HTTPResponder {
         c.sessionToken = headers[.parseSessionToken] ?? o["_SessionToken"]?.stringValue
         c.installationId = headers[.parseInstallationId] ?? o["_InstallationId"]?.stringValue
         c.requestId = headers[.parseRequestId]
+        c.cacheBypass = headers[.causewayCache]?.lowercased() == "bypass"
         for (name, header, bodyKey) in ParseAuthenticator.clientKeyNames {
             if let v = HTTPField.Name(header).flatMap({ headers[$0] }) ?? o[bodyKey]?.stringValue { c.clientKeys[name] = v }
         }
@@ -181,4 +188,5 @@ extension HTTPField.Name {
     static let parseSessionToken = HTTPField.Name("X-Parse-Session-Token")!
     static let parseInstallationId = HTTPField.Name("X-Parse-Installation-Id")!
     static let parseRequestId = HTTPField.Name("X-Parse-Request-Id")!
+    static let causewayCache = HTTPField.Name("X-Causeway-Cache")!
 }

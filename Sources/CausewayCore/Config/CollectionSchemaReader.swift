@@ -91,6 +91,7 @@ public enum CollectionSchemaReader {
                                       createdAtColumn: createdAt, updatedAtColumn: updatedAt, readOnly: readOnly,
                                       permissions: permissions, origin: classLocation)
         schema.access = try readAccess(r, schema: schema)
+        schema.cacheOverride = try CachePolicy.readOverride(r)
         return schema
     }
 

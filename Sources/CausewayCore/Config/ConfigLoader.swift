@@ -6,6 +6,8 @@ public struct LoadedConfiguration: Sendable {
     public var connectors: [any Connector]
     /// In the order logins try them.
     public var identityProviders: [any IdentityProvider]
+    /// Cache policies by connector name (connectors whose file has `cache`).
+    public var cachePolicies: [String: CachePolicy] = [:]
     /// Opens the metadata store at a path (the executable supplies the embedded SQLite store).
     public var makeMetadataStore: (@Sendable (String) -> any MetadataStore)?
 
@@ -33,6 +35,7 @@ public enum ConfigLoader {
             throw ConfigErrors([error])
         }
         var connectors: [any Connector] = []
+        var cachePolicies: [String: CachePolicy] = [:]
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: gateway.connectorsDirectory)
@@ -46,7 +49,8 @@ public enum ConfigLoader {
         for file in files {
             let path = gateway.connectorsDirectory + "/" + file
             do {
-                let connector = try loadConnector(path: path, factories: factories, environment: environment)
+                let (connector, cachePolicy) = try loadConnectorAndCache(path: path, factories: factories, environment: environment)
+                if let cachePolicy { cachePolicies[connector.name] = cachePolicy }
                 if let other = connectorNames[connector.name] {
                     throw ConfigError(ConfigLocation(file: path, line: 1, column: 1, keyPath: "name"),
                                       "connector name '\(connector.name)' is already used by \(other)")
@@ -66,11 +70,19 @@ public enum ConfigLoader {
             }
         }
         if !errors.isEmpty { throw ConfigErrors(errors) }
-        return LoadedConfiguration(gateway: gateway, connectors: connectors, identityProviders: providers)
+        var loaded = LoadedConfiguration(gateway: gateway, connectors: connectors, identityProviders: providers)
+        loaded.cachePolicies = cachePolicies
+        return loaded
     }
 
     public static func loadConnector(path: String, factories: [any ConnectorFactory],
                                      environment: [String: String]) throws(ConfigError) -> any Connector {
+        try loadConnectorAndCache(path: path, factories: factories, environment: environment).0
+    }
+
+    /// A connector file: the connector and its `cache` policy (nil when off).
+    public static func loadConnectorAndCache(path: String, factories: [any ConnectorFactory],
+                                             environment: [String: String]) throws(ConfigError) -> (any Connector, CachePolicy?) {
         let text = try readFile(path)
         let base = (path as NSString).deletingLastPathComponent
         let reader = try YAMLReader.load(file: path, text: text, resolver: SecretResolver(environment: environment, baseDirectory: base))
@@ -83,9 +95,10 @@ public enum ConfigLoader {
         guard let factory = factories.first(where: { $0.kind == kind }) else {
             throw reader.error("kind", "unknown connector kind '\(kind)' (expected one of: \(factories.map(\.kind).joined(separator: ", ")))")
         }
+        let cache = try CachePolicy.read(reader)
         let connector = try factory.makeConnector(name: name, reader: reader, baseDirectory: base)
         try reader.finish()
-        return connector
+        return (connector, cache)
     }
 
     static func readFile(_ path: String) throws(ConfigError) -> String {

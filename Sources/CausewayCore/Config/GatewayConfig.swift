@@ -36,6 +36,20 @@ public struct GatewayConfig: Sendable {
     public var metadataStorePath = "data/metadata.sqlite"
     public var limits = Limits()
     public var auth = AuthSettings()
+    /// Process-wide cap on cached bytes across connectors (`cache.maxBytes`).
+    public var cacheMaxBytes = 256 * 1024 * 1024
+    public var metrics = Metrics()
+
+    /// `/metrics` (Prometheus text format).
+    public struct Metrics: Sendable {
+        public var enabled = true
+        public var path = "/metrics"
+        /// `Authorization: Bearer <token>` opens it; so does the master key.
+        public var bearerToken: String?
+        /// Client addresses allowed without a token.
+        public var allowedIPs: [String] = []
+        public init() {}
+    }
     public var logLevel = "info"
     /// Directory holding one YAML file per connector.
     public var connectorsDirectory = "Connectors"
@@ -104,6 +118,26 @@ public struct GatewayConfig: Sendable {
                 throw entry.error("name", "another identity provider is already named '\(name)'")
             }
             providers.append(try factory.makeProvider(name: name, reader: entry, baseDirectory: baseDirectory))
+        }
+        if let cache = try r.optionalChild("cache") {
+            if let text = try cache.optionalString("maxBytes") {
+                guard let bytes = CachePolicy.bytes(text), bytes >= 0 else { throw cache.error("maxBytes", "expected a size such as 268435456, 64MiB or 1GiB, found '\(text)'") }
+                c.cacheMaxBytes = bytes
+            }
+            try cache.finish()
+        }
+        if let m = try r.optionalChild("metrics") {
+            c.metrics.enabled = try m.bool("enabled", default: true)
+            if let path = try m.optionalString("path") {
+                guard path.hasPrefix("/") else { throw m.error("path", "must start with /") }
+                c.metrics.path = path
+            }
+            if let token = try m.optionalString("bearerToken"), !token.isEmpty {
+                guard token.count >= 16 else { throw m.error("bearerToken", "use at least 16 characters") }
+                c.metrics.bearerToken = token
+            }
+            c.metrics.allowedIPs = try m.optionalStringList("allowedIPs") ?? []
+            try m.finish()
         }
         c.auth = try AuthSettings.read(sessions: try r.optionalChild("sessions"), throttle: try r.optionalChild("loginThrottle"))
         if let l = try r.optionalChild("limits") {

@@ -11,6 +11,8 @@ public struct CollectionSchema: Sendable {
     public var permissions: ClassPermissions
     /// Row-level rules, owner field and protected fields.
     public var access: AccessPolicy = .open
+    /// This collection's `cache` settings over its connector's.
+    public var cacheOverride: CachePolicy.Override?
     /// Where this collection was declared, for messages.
     public var origin: ConfigLocation
 

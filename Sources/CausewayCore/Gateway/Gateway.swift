@@ -6,6 +6,7 @@ import Logging
 public final class Gateway: Sendable {
     public let config: GatewayConfig
     public let connectors: [any Connector]
+    public let caches: CacheSet
     private let routes: [String: Route]
 
     struct Route: Sendable {
@@ -17,7 +18,12 @@ public final class Gateway: Sendable {
         public var objects: [ParseObject]
         public var count: Int?
         public var plan: QueryPlan?
+        /// What the cache did (nil when the collection is not cached).
+        public var cache: CacheOutcome?
     }
+
+    /// Whether a read may use the cache (a master-key caller may bypass it).
+    public enum CacheMode: Sendable { case use, bypass }
 
     public struct UpdateResult: Sendable {
         public var updatedAt: ParseDate
@@ -25,9 +31,10 @@ public final class Gateway: Sendable {
         public var operationResults: [String: ParseValue]
     }
 
-    public init(config: GatewayConfig, connectors: [any Connector]) {
+    public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none) {
         self.config = config
         self.connectors = connectors
+        self.caches = caches
         var routes: [String: Route] = [:]
         for connector in connectors {
             for schema in connector.collections { routes[schema.className] = Route(connector: connector, schema: schema) }
@@ -50,9 +57,13 @@ public final class Gateway: Sendable {
             throw GatewayError(.operationForbidden, "Connector '\(name)' does not support transactional batches; send the batch without \"transaction\": true.")
         }
         let config = self.config
+        let caches = self.caches
         let others = connectors.filter { $0.name != name }
+        // Writes inside invalidate as they go; invalidating again after the end also drops answers
+        // read by others between a write and the commit.
+        defer { for c in classNames { caches.invalidate(className: c, connector: name) } }
         return try await connector.withTransaction { bound in
-            try await body(Gateway(config: config, connectors: others + [bound]))
+            try await body(Gateway(config: config, connectors: others + [bound], caches: caches))
         }
     }
 
@@ -80,7 +91,7 @@ public final class Gateway: Sendable {
         try FindRequestParser(schema: route(className).schema, limits: config.limits).parse(params)
     }
 
-    public func find(_ className: String, _ request: FindQuery, caller: Caller, logger: Logger) async throws -> FindResult {
+    public func find(_ className: String, _ request: FindQuery, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
         let route = try route(className)
         try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
         if request.count { try authorize(.count, route, caller) }
@@ -91,6 +102,30 @@ public final class Gateway: Sendable {
         if let rows = try route.schema.access.readFilter(caller, schema: route.schema) {
             query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 })
         }
+        let operation: CachePolicy.Operation = query.limit == 0 && query.count ? .count : .find
+        guard let (cache, policy) = caches.cache(for: route.schema, operation) else {
+            return try await runFind(route, query, hidden: hidden, logger: logger)
+        }
+        if cacheMode == .bypass {
+            var result = try await runFind(route, query, hidden: hidden, logger: logger)
+            result.cache = .bypass
+            cache.metrics.record(.bypass, className)
+            return result
+        }
+        // The key is the query as it will run, permission filters and hidden fields included: callers
+        // who may see different rows never share an entry.
+        let planned = query
+        let key = "find|\(className)|" + CanonicalQuery.text(planned, hidden: hidden)
+        let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
+            let r = try await self.runFind(route, planned, hidden: hidden, logger: logger)
+            return .objects(r.objects, count: r.count)
+        }
+        guard case .objects(let objects, let count) = answer else { throw GatewayError(.internalServerError, "Internal server error.", detail: "cache entry of the wrong kind") }
+        return FindResult(objects: objects, count: count, plan: nil, cache: outcome)
+    }
+
+    private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, logger: Logger) async throws -> FindResult {
+        let className = route.schema.className
         try await route.connector.ready()
         let plan = QueryPlanner.plan(query, connector: route.connector, collection: route.schema)
         logger.debug("query plan", metadata: [
@@ -146,10 +181,33 @@ public final class Gateway: Sendable {
 
     public func get(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                     caller: Caller) async throws -> ParseObject {
+        try await getWithCache(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller).0
+    }
+
+    public func getWithCache(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
+                             caller: Caller, logger: Logger = Logger(label: "causeway.gateway"), cacheMode: CacheMode = .use) async throws -> (ParseObject, CacheOutcome?) {
         let route = try route(className)
         try authorize(.get, route, caller)
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
         let hidden = route.schema.access.hiddenFields(caller)
+        guard let (cache, policy) = caches.cache(for: route.schema, .get) else {
+            return (try await runGet(route, objectId, keys, excludeKeys, rows, hidden), nil)
+        }
+        if cacheMode == .bypass {
+            cache.metrics.record(.bypass, className)
+            return (try await runGet(route, objectId, keys, excludeKeys, rows, hidden), .bypass)
+        }
+        let key = "get|\(className)|\(objectId)|" + CanonicalQuery.text(rows) + "|keys " + (keys.map { $0.sorted().joined(separator: ",") } ?? "*")
+            + "|exclude " + excludeKeys.union(hidden).sorted().joined(separator: ",")
+        let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
+            .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden))
+        }
+        guard case .object(let object) = answer else { throw GatewayError(.internalServerError, "Internal server error.", detail: "cache entry of the wrong kind") }
+        return (object, outcome)
+    }
+
+    private func runGet(_ route: Route, _ objectId: String, _ keys: Set<String>?, _ excludeKeys: Set<String>,
+                        _ rows: QueryFilter?, _ hidden: Set<String>) async throws -> ParseObject {
         // A row rule or ACL needs the fields it tests, so then the whole object is read.
         let fields = rows == nil ? keys.map { Set($0.map { String($0.split(separator: ".").first ?? Substring($0)) }) } : nil
         guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema),
@@ -161,6 +219,31 @@ public final class Gateway: Sendable {
     }
 
     // MARK: Writes
+
+    /// Runs a write and then drops the collection's cached answers, before the write is acknowledged
+    /// (also when the write failed: it may have reached the source).
+    private func invalidating<T: Sendable>(_ route: Route, _ write: () async throws -> T) async throws -> T {
+        defer { caches.invalidate(className: route.schema.className, connector: route.connector.name) }
+        return try await write()
+    }
+
+    /// Empties the cache of one connector (all when nil), or of one class. Returns the entries dropped.
+    public func purgeCache(connector: String?, className: String?) throws(GatewayError) -> Int {
+        if let className {
+            let r = try route(className)
+            guard let cache = caches.caches[r.connector.name] else { return 0 }
+            let before = cache.entryCount
+            cache.invalidate(className: className)
+            return before - cache.entryCount
+        }
+        if let connector {
+            guard connectors.contains(where: { $0.name == connector }) else {
+                throw GatewayError(.objectNotFound, "No connector named \(connector).")
+            }
+            return caches.caches[connector]?.purge() ?? 0
+        }
+        return caches.caches.values.reduce(0) { $0 + $1.purge() }
+    }
 
     /// For callers under row rules, an owner field or ACLs: the current object, which they must be allowed
     /// to change (101 otherwise, so that existence does not leak). nil when no rule applies.
@@ -215,7 +298,7 @@ public final class Gateway: Sendable {
         if route.schema.objectId.generation == .gateway {
             object.objectId = route.schema.objectId.type == .uuid ? UUIDGenerator.make() : ObjectIdGenerator.make()
         }
-        var stored = try await route.connector.create(object, in: route.schema)
+        var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema) }
         if stored.createdAt == nil { stored.createdAt = now }
         return stored
     }
@@ -234,7 +317,7 @@ public final class Gateway: Sendable {
             try checkWriteRule(after, route, caller, verb: "update")
         }
         let now = ParseDate.now()
-        guard let stored = try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema) else {
+        guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema) }) else {
             throw GatewayError.objectNotFound()
         }
         var echoed: [String: ParseValue] = [:]
@@ -249,7 +332,7 @@ public final class Gateway: Sendable {
         try authorize(.delete, route, caller)
         try writable(route)
         _ = try await writableObject(objectId, route, caller)
-        guard try await route.connector.delete(objectId: objectId, in: route.schema) else {
+        guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema) }) else {
             throw GatewayError.objectNotFound()
         }
     }

@@ -1,0 +1,33 @@
+import Metrics
+
+/// Every connector's cache and policy, shared by the gateway (and the gateways of its transactions).
+public struct CacheSet: Sendable {
+    public let caches: [String: ResponseCache]
+    public let policies: [String: CachePolicy]
+    public let budget: CacheBudget
+
+    public init(policies: [String: CachePolicy], maxBytes: Int, metricsFactory: (any MetricsFactory)?) {
+        let budget = CacheBudget(maxBytes: maxBytes)
+        self.budget = budget
+        self.policies = policies
+        var caches: [String: ResponseCache] = [:]
+        for (connector, policy) in policies {
+            caches[connector] = ResponseCache(connector: connector, maxBytes: policy.maxBytes, budget: budget, metricsFactory: metricsFactory)
+        }
+        self.caches = caches
+    }
+
+    public static let none = CacheSet(policies: [:], maxBytes: 0, metricsFactory: nil)
+
+    /// The cache and effective policy for a collection, when its data may be cached for `operation`.
+    func cache(for schema: CollectionSchema, _ operation: CachePolicy.Operation) -> (ResponseCache, CachePolicy)? {
+        guard let cache = caches[schema.connectorName],
+              let policy = policies[schema.connectorName]?.applying(schema.cacheOverride),
+              policy.operations.contains(operation) else { return nil }
+        return (cache, policy)
+    }
+
+    public func invalidate(className: String, connector: String) {
+        caches[connector]?.invalidate(className: className)
+    }
+}
