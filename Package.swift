@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "CausewayHTTPTests",
             dependencies: [
-                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP",
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP", "CausewayTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

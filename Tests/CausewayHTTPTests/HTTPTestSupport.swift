@@ -75,13 +75,14 @@ struct ParseTestApp {
 
     /// `identity` is appended to the gateway file (identityProviders, sessions, loginThrottle); with it the
     /// app has users and sessions in a metadata store in the temporary folder.
-    init(environment: [String: String] = [:], identity: String = "", connectors: String = ParseTestApp.connectorYAML) throws {
+    init(environment: [String: String] = [:], identity: String = "", connectors: String = ParseTestApp.connectorYAML,
+         factories: [any ConnectorFactory] = [SQLiteConnectorFactory()]) throws {
         root = NSTemporaryDirectory() + "causeway-http-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
         try (Self.gatewayYAML + "\n" + identity).write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
         try connectors.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
-        var loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: [SQLiteConnectorFactory()],
+        var loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: factories,
                                            identityFactories: [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()], environment: environment)
         loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
         configuration = loaded

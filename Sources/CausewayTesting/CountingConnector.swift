@@ -1,0 +1,92 @@
+import CausewayCore
+import Logging
+import Synchronization
+
+/// What a `CountingConnector` does and has done; shared with the test that drives it.
+public final class SourceProbe: Sendable {
+    struct State {
+        var reads = 0
+        var delay: Duration = .zero
+        var failing = false
+    }
+    private let state = Mutex(State())
+    public init() {}
+
+    /// Source reads so far (find, count, get).
+    public var reads: Int { state.withLock { $0.reads } }
+    public func set(delay: Duration) { state.withLock { $0.delay = delay } }
+    public func set(failing: Bool) { state.withLock { $0.failing = failing } }
+    public func resetReads() { state.withLock { $0.reads = 0 } }
+
+    func read() async throws {
+        let (delay, failing) = state.withLock { s -> (Duration, Bool) in
+            s.reads += 1
+            return (s.delay, s.failing)
+        }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        if failing { throw GatewayError(.connectionFailed, "The source is down (test probe).") }
+    }
+}
+
+/// A deliberately slow and countable source for cache tests: wraps a real connector, counts every read,
+/// waits a configurable time before each and can be made to fail like an unreachable source.
+public final class CountingConnector: Connector {
+    let inner: any Connector
+    public let probe: SourceProbe
+
+    public init(wrapping inner: any Connector, probe: SourceProbe) {
+        self.inner = inner
+        self.probe = probe
+    }
+
+    public var name: String { inner.name }
+    public var kind: String { "counting" }
+    public var capabilities: ConnectorCapabilities { inner.capabilities }
+    public var collections: [CollectionSchema] { inner.collections }
+    public func start(logger: Logger) async throws { try await inner.start(logger: logger) }
+    public func shutdown() async { await inner.shutdown() }
+    public func ready() async throws { try await inner.ready() }
+
+    public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+        try await probe.read()
+        return try await inner.find(query, in: collection)
+    }
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+        try await probe.read()
+        return try await inner.count(filter, in: collection)
+    }
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+        try await probe.read()
+        return try await inner.get(objectId: objectId, fields: fields, in: collection)
+    }
+    public func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
+        try await inner.create(object, in: collection)
+    }
+    public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                       in collection: CollectionSchema) async throws -> ParseObject? {
+        try await inner.update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection)
+    }
+    public func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
+        try await inner.delete(objectId: objectId, in: collection)
+    }
+    public func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
+        inner.canPushDown(path, condition, in: collection)
+    }
+    public func verify(logger: Logger) async -> [CheckFinding] { await inner.verify(logger: logger) }
+}
+
+/// `kind: counting` connector files: the rest of the file is read by `inner` (e.g. the sqlite factory).
+public struct CountingConnectorFactory: ConnectorFactory {
+    public let kind = "counting"
+    let inner: any ConnectorFactory
+    let probe: SourceProbe
+
+    public init(inner: any ConnectorFactory, probe: SourceProbe) {
+        self.inner = inner
+        self.probe = probe
+    }
+
+    public func makeConnector(name: String, reader: YAMLReader, baseDirectory: String) throws(ConfigError) -> any Connector {
+        CountingConnector(wrapping: try inner.makeConnector(name: name, reader: reader, baseDirectory: baseDirectory), probe: probe)
+    }
+}
