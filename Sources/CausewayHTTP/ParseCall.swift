@@ -12,6 +12,10 @@ struct ParseCall: Sendable {
     /// The JSON body with the SDK's transport keys (`_ApplicationId`, …) removed.
     var body: JSONValue?
     var credentials: Credentials
+    /// The URL query string when it is the only source of parameters (memo key for parsed queries).
+    var rawQuery: String?
+    /// A `find` the gateway has parsed before (its URL query was not decoded again).
+    var parsedFind: Gateway.ParsedFind?
 
     struct Credentials: Sendable {
         var applicationId: String?

@@ -105,21 +105,10 @@ struct ParseEndpoints: Sendable {
     // MARK: Objects
 
     func find(_ call: ParseCall, className: String, caller: Caller, logger: Logger) async throws -> ParseReply {
-        let query = try gateway.parseFind(className, call.parameters)
-        let result = try await gateway.find(className, query, caller: caller, logger: logger, cacheMode: cacheMode(call, caller))
-        var reply = ParseReply.json(200) { w in
-            w.raw("{\"results\":[")
-            for (i, object) in result.objects.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                ParseCodec.write(object, to: &w)
-            }
-            w.raw("]")
-            if let count = result.count {
-                w.raw(",\"count\":")
-                w.writeInt(count)
-            }
-            w.raw("}")
-        }
+        let parsed = try call.parsedFind ?? gateway.parseFind(className, call.parameters, rawQuery: call.rawQuery)
+        let result = try await gateway.find(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode(call, caller))
+        var reply = result.body.map { ParseReply(status: 200, body: $0) }
+            ?? ParseReply.json(200) { w in ParseCodec.writeFindResponse(result.objects, count: result.count, to: &w) }
         ParseEndpoints.addCacheHeaders(result.cache, to: &reply)
         return reply
     }
@@ -147,9 +136,9 @@ struct ParseEndpoints: Sendable {
         }
         let keys = try call.parameters["keys"].map { v throws(GatewayError) in Set(try names(v, "keys")) }
         let exclude = try call.parameters["excludeKeys"].map { v throws(GatewayError) in Set(try names(v, "excludeKeys")) } ?? []
-        let (object, outcome) = try await gateway.getWithCache(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller,
-                                                               logger: logger, cacheMode: cacheMode(call, caller))
-        var reply = ParseReply.json(200) { w in ParseCodec.write(object, to: &w) }
+        let (body, outcome) = try await gateway.getEncoded(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller,
+                                                           logger: logger, cacheMode: cacheMode(call, caller))
+        var reply = ParseReply(status: 200, body: body)
         ParseEndpoints.addCacheHeaders(outcome, to: &reply)
         return reply
     }

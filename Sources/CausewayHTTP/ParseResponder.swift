@@ -140,7 +140,12 @@ public struct ParseResponder: HTTPResponder {
                 }
             }
         }
-        if let query = request.uri.query, !query.isEmpty {
+        if let query = request.uri.query, !query.isEmpty, call.parameters.isEmpty, call.method == .get, segments.count == 2,
+           segments[0] == "classes", let parsed = gateway.rememberedFind(segments[1], rawQuery: query) {
+            // A repeated find: the gateway has its parsed form, so the query string is not decoded again.
+            call.parsedFind = parsed
+        } else if let query = request.uri.query, !query.isEmpty {
+            if call.parameters.isEmpty { call.rawQuery = query }
             guard let decoded = QueryString.decode(query) else { throw GatewayError(.invalidQuery, "Improper encode of parameter") }
             for (k, v) in decoded where call.parameters[k] == nil { call.parameters[k] = .string(v) }
         }

@@ -154,19 +154,7 @@ struct UserEndpoints: Sendable {
         var page = QueryEvaluator.run(all, filter: query.filter, sort: query.sort, skip: query.skip, limit: query.limit)
         if query.keys != nil || !query.excludeKeys.isEmpty { page = page.map { $0.projected(keys: query.keys, excluding: query.excludeKeys) } }
         let count = query.count ? QueryEvaluator.run(all, filter: query.filter, sort: [], skip: 0, limit: nil).count : nil
-        return .json(200) { w in
-            w.raw("{\"results\":[")
-            for (i, object) in page.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                ParseCodec.write(object, to: &w)
-            }
-            w.raw("]")
-            if let count {
-                w.raw(",\"count\":")
-                w.writeInt(count)
-            }
-            w.raw("}")
-        }
+        return .json(200) { w in ParseCodec.writeFindResponse(page, count: count, to: &w) }
     }
 
     func deleteUser(_ objectId: String, caller: Caller) async throws -> ParseReply {
@@ -281,21 +269,12 @@ struct UserEndpoints: Sendable {
         let limit = try UserEndpoints.integer(call.parameters["limit"], "limit") ?? config.limits.defaultLimit
         let page = Array(results.dropFirst(max(0, skip)).prefix(max(0, limit)))
         let wantsCount = ["1", "true"].contains(call.parameters["count"]?.stringValue ?? "") || call.parameters["count"] == .int(1) || call.parameters["count"] == .bool(true)
-        return .json(200) { w in
-            w.raw("{\"results\":[")
-            for (i, role) in page.enumerated() {
-                if i > 0 { w.byte(UInt8(ascii: ",")) }
-                var role = role
-                role.fields["ACL"] = .object(["*": .object(["read": .bool(true)])])
-                ParseCodec.write(role, to: &w)
-            }
-            w.raw("]")
-            if wantsCount {
-                w.raw(",\"count\":")
-                w.writeInt(total)
-            }
-            w.raw("}")
+        let roles = page.map { role -> ParseObject in
+            var role = role
+            role.fields["ACL"] = .object(["*": .object(["read": .bool(true)])])
+            return role
         }
+        return .json(200) { w in ParseCodec.writeFindResponse(roles, count: wantsCount ? total : nil, to: &w) }
     }
 
     static func integer(_ v: JSONValue?, _ name: String) throws(GatewayError) -> Int? {

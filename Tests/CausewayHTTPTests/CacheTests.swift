@@ -64,7 +64,7 @@ import Testing
             let outcomes = try await withThrowingTaskGroup(of: (Int, String, String).self) { group in
                 for _ in 0..<200 {
                     group.addTask {
-                        let r = try await c.find("Open", ["where": #"{"score":{"$gte":1}}"#])
+                        let r = try await c.find("Open", ["where": #"{"score":{"$gte":1}}"#, "order": "name"])
                         return (r.status, self.outcome(r), r.ids().joined(separator: ","))
                     }
                 }
@@ -73,9 +73,9 @@ import Testing
                 return all
             }
             #expect(probe.reads == 1)
-            #expect(outcomes.allSatisfy { $0.0 == 200 && $0.2 == "x,y" })
+            #expect(outcomes.allSatisfy { $0.0 == 200 && $0.2 == "x,y" }, "\(outcomes.filter { $0.0 != 200 || $0.2 != "x,y" }.prefix(3))")
             #expect(outcomes.filter { $0.1 == "miss" }.count == 1 && outcomes.filter { $0.1 == "coalesced" }.count == 199)
-            #expect(outcome(try await c.find("Open", ["where": #"{"score":{"$gte":1}}"#])) == "hit")
+            #expect(outcome(try await c.find("Open", ["where": #"{"score":{"$gte":1}}"#, "order": "name"])) == "hit")
             #expect(probe.reads == 1)
         }
     }

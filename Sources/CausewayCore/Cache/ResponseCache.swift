@@ -18,22 +18,25 @@ public enum CacheOutcome: String, Sendable {
     case bypass
 }
 
-/// A cached answer: a `find` page (with its count) or one object.
-public enum CachedAnswer: Sendable {
-    case objects([ParseObject], count: Int?)
-    case object(ParseObject)
+/// A cached answer: the response body as it goes on the wire (encoded once, when stored), so a hit costs
+/// no encoding.
+public struct CachedAnswer: Sendable {
+    public let body: [UInt8]
 
-    /// The bytes it takes, measured as its JSON encoding plus bookkeeping.
-    var size: Int {
-        var w = JSONWriter(capacity: 512)
-        switch self {
-        case .objects(let objects, _): for o in objects { ParseCodec.write(o, to: &w) }
-        case .object(let o): ParseCodec.write(o, to: &w)
-        }
-        return w.bytes.count + 64 * (1 + (objects?.count ?? 1))
+    public static func find(_ objects: [ParseObject], count: Int?) -> CachedAnswer {
+        var w = JSONWriter(capacity: 256 * max(1, objects.count))
+        ParseCodec.writeFindResponse(objects, count: count, to: &w)
+        return CachedAnswer(body: w.bytes)
     }
 
-    private var objects: [ParseObject]? { if case .objects(let o, _) = self { return o } else { return nil } }
+    public static func object(_ object: ParseObject) -> CachedAnswer {
+        var w = JSONWriter(capacity: 256)
+        ParseCodec.write(object, to: &w)
+        return CachedAnswer(body: w.bytes)
+    }
+
+    /// The bytes an entry takes: the body plus bookkeeping.
+    var size: Int { body.count + 160 }
 }
 
 /// One connector's cache: byte-bounded LRU, single flight per key, stale-while-revalidate,

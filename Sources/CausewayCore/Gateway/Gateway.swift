@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// The request-level core: resolves a class to its connector, checks permissions, validates input,
 /// plans queries and finishes in memory what the connector could not do.
@@ -8,6 +9,7 @@ public final class Gateway: Sendable {
     public let connectors: [any Connector]
     public let caches: CacheSet
     private let routes: [String: Route]
+    private let findMemo = Mutex<[String: ParsedFind]>([:])
 
     struct Route: Sendable {
         let connector: any Connector
@@ -20,6 +22,8 @@ public final class Gateway: Sendable {
         public var plan: QueryPlan?
         /// What the cache did (nil when the collection is not cached).
         public var cache: CacheOutcome?
+        /// The encoded answer when it came through the cache (then `objects` is empty).
+        public var body: [UInt8]?
     }
 
     /// Whether a read may use the cache (a master-key caller may bypass it).
@@ -92,6 +96,37 @@ public final class Gateway: Sendable {
     }
 
     public func find(_ className: String, _ request: FindQuery, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
+        try await find(className, ParsedFind(query: request, canonical: nil), caller: caller, logger: logger, cacheMode: cacheMode)
+    }
+
+    /// A parsed `find` and, when known, its canonical text (before the caller's permission filters).
+    public struct ParsedFind: Sendable {
+        public var query: FindQuery
+        var canonical: String?
+    }
+
+    /// `parseFind` remembering recent answers by the raw URL query string: a repeated request (the common
+    /// case for cached reads) skips JSON and query parsing. Bounded; the schema never changes at run time.
+    public func parseFind(_ className: String, _ params: [String: JSONValue], rawQuery: String?) throws(GatewayError) -> ParsedFind {
+        guard let rawQuery else { return ParsedFind(query: try parseFind(className, params), canonical: nil) }
+        let memoKey = className + "?" + rawQuery
+        if let hit = findMemo.withLock({ $0[memoKey] }) { return hit }
+        let query = try parseFind(className, params)
+        let parsed = ParsedFind(query: query, canonical: CanonicalQuery.text(query, hidden: []))
+        findMemo.withLock { m in
+            if m.count >= 4096 { m.removeAll(keepingCapacity: true) }
+            m[memoKey] = parsed
+        }
+        return parsed
+    }
+
+    /// The parsed form of a request `parseFind(_:_:rawQuery:)` has seen (then its parameters need no decoding).
+    public func rememberedFind(_ className: String, rawQuery: String) -> ParsedFind? {
+        findMemo.withLock { $0[className + "?" + rawQuery] }
+    }
+
+    public func find(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
+        let request = parsed.query
         let route = try route(className)
         try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
         if request.count { try authorize(.count, route, caller) }
@@ -99,9 +134,8 @@ public final class Gateway: Sendable {
         var query = request
         let hidden = route.schema.access.hiddenFields(caller)
         try refuseQueries(on: hidden, query, route.schema)
-        if let rows = try route.schema.access.readFilter(caller, schema: route.schema) {
-            query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 })
-        }
+        let rows = try route.schema.access.readFilter(caller, schema: route.schema)
+        if let rows { query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 }) }
         let operation: CachePolicy.Operation = query.limit == 0 && query.count ? .count : .find
         guard let (cache, policy) = caches.cache(for: route.schema, operation) else {
             return try await runFind(route, query, hidden: hidden, logger: logger)
@@ -115,13 +149,13 @@ public final class Gateway: Sendable {
         // The key is the query as it will run, permission filters and hidden fields included: callers
         // who may see different rows never share an entry.
         let planned = query
-        let key = "find|\(className)|" + CanonicalQuery.text(planned, hidden: hidden)
+        let key = "find|\(className)|" + (parsed.canonical ?? CanonicalQuery.text(request, hidden: []))
+            + "|rows " + CanonicalQuery.text(rows) + "|hidden " + hidden.sorted().joined(separator: ",")
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
             let r = try await self.runFind(route, planned, hidden: hidden, logger: logger)
-            return .objects(r.objects, count: r.count)
+            return .find(r.objects, count: r.count)
         }
-        guard case .objects(let objects, let count) = answer else { throw GatewayError(.internalServerError, "Internal server error.", detail: "cache entry of the wrong kind") }
-        return FindResult(objects: objects, count: count, plan: nil, cache: outcome)
+        return FindResult(objects: [], count: nil, plan: nil, cache: outcome, body: answer.body)
     }
 
     private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, logger: Logger) async throws -> FindResult {
@@ -181,29 +215,32 @@ public final class Gateway: Sendable {
 
     public func get(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                     caller: Caller) async throws -> ParseObject {
-        try await getWithCache(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller).0
+        let route = try route(className)
+        try authorize(.get, route, caller)
+        return try await runGet(route, objectId, keys, excludeKeys, try route.schema.access.readFilter(caller, schema: route.schema),
+                                route.schema.access.hiddenFields(caller))
     }
 
-    public func getWithCache(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
-                             caller: Caller, logger: Logger = Logger(label: "causeway.gateway"), cacheMode: CacheMode = .use) async throws -> (ParseObject, CacheOutcome?) {
+    /// A `get` through the cache: the encoded answer and what the cache did (nil outcome: not cached).
+    public func getEncoded(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
+                           caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> ([UInt8], CacheOutcome?) {
         let route = try route(className)
         try authorize(.get, route, caller)
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
         let hidden = route.schema.access.hiddenFields(caller)
         guard let (cache, policy) = caches.cache(for: route.schema, .get) else {
-            return (try await runGet(route, objectId, keys, excludeKeys, rows, hidden), nil)
+            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden)).body, nil)
         }
         if cacheMode == .bypass {
             cache.metrics.record(.bypass, className)
-            return (try await runGet(route, objectId, keys, excludeKeys, rows, hidden), .bypass)
+            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden)).body, .bypass)
         }
         let key = "get|\(className)|\(objectId)|" + CanonicalQuery.text(rows) + "|keys " + (keys.map { $0.sorted().joined(separator: ",") } ?? "*")
             + "|exclude " + excludeKeys.union(hidden).sorted().joined(separator: ",")
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
             .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden))
         }
-        guard case .object(let object) = answer else { throw GatewayError(.internalServerError, "Internal server error.", detail: "cache entry of the wrong kind") }
-        return (object, outcome)
+        return (answer.body, outcome)
     }
 
     private func runGet(_ route: Route, _ objectId: String, _ keys: Set<String>?, _ excludeKeys: Set<String>,

@@ -125,6 +125,21 @@ public enum ParseCodec {
         }
     }
 
+    /// A `find` answer: `{"results":[…]}`, with `"count":N` when counted.
+    public static func writeFindResponse(_ objects: [ParseObject], count: Int?, to w: inout JSONWriter) {
+        w.raw("{\"results\":[")
+        for (i, object) in objects.enumerated() {
+            if i > 0 { w.byte(UInt8(ascii: ",")) }
+            write(object, to: &w)
+        }
+        w.raw("]")
+        if let count {
+            w.raw(",\"count\":")
+            w.writeInt(count)
+        }
+        w.raw("}")
+    }
+
     /// Writes an object as Parse returns it from GET/find: `objectId`, fields, then `createdAt`/`updatedAt`
     /// as plain ISO strings. Null fields are omitted.
     public static func write(_ object: ParseObject, to w: inout JSONWriter) {
