@@ -238,6 +238,10 @@ public final class PostgresConnector: Connector {
     func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(query.sql)])
         return try await run {
+            // Reads run as named prepared statements (one per statement text, prepared once per connection).
+            if let prepared = try await self.executePrepared(query, on: connection) {
+                return try prepared.map { try self.decode($0, t, fields: fields) }
+            }
             let sequence = try await self.execute(query, on: connection)
             var out: [ParseObject] = []
             for try await row in sequence { out.append(try self.decode(row, t, fields: fields)) }
