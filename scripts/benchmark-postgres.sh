@@ -124,6 +124,9 @@ if [ -n "${BENCH_PERF:-}" ]; then  # profile the by-id path: BENCH_PERF=/tmp/per
 fi
 run_wrk byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
 [ -n "${BENCH_PERF:-}" ] && wait "$PERF_PID" || true
+if [ -n "${BENCH_PERF_FILTER:-}" ]; then  # profile the filtered find: BENCH_PERF_FILTER=/tmp/perf.data
+  perf record -F 999 -g -p "$PID_C" -o "$BENCH_PERF_FILTER" -- sleep 8 >/dev/null 2>&1 &
+fi
 run_wrk filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
 run_pgbench pgbench_S
 run_pgbench pgbench_byid "$WORK/byid.sql"

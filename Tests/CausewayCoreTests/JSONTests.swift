@@ -50,6 +50,9 @@ import Testing
         #expect(ParseDate(millisecondsSince1970: 1_795_453_690_679).iso8601 == "2026-11-23T17:08:10.679Z")
         #expect(ParseDate(millisecondsSince1970: -1).iso8601 == "1969-12-31T23:59:59.999Z")
         #expect(ParseDate(millisecondsSince1970: 951_782_400_000).iso8601 == "2000-02-29T00:00:00.000Z")
+        #expect(ParseDate(millisecondsSince1970: 253_402_300_799_999).iso8601 == "9999-12-31T23:59:59.999Z")
+        #expect(ParseDate(millisecondsSince1970: -62_135_596_800_000).iso8601 == "0001-01-01T00:00:00.000Z")
+        #expect(ParseDate(millisecondsSince1970: 59_999).iso8601 == "1970-01-01T00:00:59.999Z")
     }
 
     @Test func parsesISO8601Forms() {

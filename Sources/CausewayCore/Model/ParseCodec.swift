@@ -89,7 +89,7 @@ public enum ParseCodec {
         case .string(let s): w.writeString(s)
         case .date(let d):
             w.raw("{\"__type\":\"Date\",\"iso\":\"")
-            w.bytes.append(contentsOf: d.iso8601.utf8)
+            d.appendISO8601(to: &w.bytes)
             w.raw("\"}")
         case .geoPoint(let p):
             w.raw("{\"__type\":\"GeoPoint\",\"latitude\":")
@@ -164,13 +164,13 @@ public enum ParseCodec {
         if let c = object.createdAt {
             comma(&w)
             w.raw("\"createdAt\":\"")
-            w.bytes.append(contentsOf: c.iso8601.utf8)
+            c.appendISO8601(to: &w.bytes)
             w.byte(UInt8(ascii: "\""))
         }
         if let u = object.updatedAt {
             comma(&w)
             w.raw("\"updatedAt\":\"")
-            w.bytes.append(contentsOf: u.iso8601.utf8)
+            u.appendISO8601(to: &w.bytes)
             w.byte(UInt8(ascii: "\""))
         }
         w.byte(UInt8(ascii: "}"))

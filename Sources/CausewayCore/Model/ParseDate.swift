@@ -17,6 +17,14 @@ public struct ParseDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// `2026-11-23T17:08:10.679Z`, as JavaScript's `toISOString()` writes it.
     public var iso8601: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendISO8601(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the `toISOString()` form to a byte buffer (no intermediate strings: hot in responses).
+    public func appendISO8601(to bytes: inout [UInt8]) {
         var ms = millisecondsSince1970
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         ms -= days * 86_400_000
@@ -32,11 +40,29 @@ public struct ParseDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        func digits(_ v: Int64, _ width: Int) {
+            if v < 0 || v >= 10_000 || (width < 4 && v >= [1, 10, 100, 1000][width]) {
+                let s = String(v)
+                if s.utf8.count < width { bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width - s.utf8.count)) }
+                bytes.append(contentsOf: s.utf8)
+                return
+            }
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = v
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(milli, 3))Z"
+        digits(year, 4); bytes.append(UInt8(ascii: "-"))
+        digits(month, 2); bytes.append(UInt8(ascii: "-"))
+        digits(day, 2); bytes.append(UInt8(ascii: "T"))
+        digits(hour, 2); bytes.append(UInt8(ascii: ":"))
+        digits(minute, 2); bytes.append(UInt8(ascii: ":"))
+        digits(second, 2); bytes.append(UInt8(ascii: "."))
+        digits(milli, 3); bytes.append(UInt8(ascii: "Z"))
     }
 
     /// Parses ISO 8601 date-times: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` followed by `Z` or `±HH:MM`
