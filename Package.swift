@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The core: object model, query language, planner, evaluator, connector protocol, configuration.
@@ -56,6 +57,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Existing HTTP/JSON APIs (AsyncHTTPClient).
+        .target(
+            name: "CausewayREST",
+            dependencies: [
+                "CausewayCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // OpenLDAP's libldap (Debian: libldap2-dev), with a small shim for what does not import into Swift 6.
         .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
         // LDAP / Active Directory identity provider.
@@ -84,6 +95,7 @@ let package = Package(
                 "CausewaySQLite",
                 "CausewayPostgres",
                 "CausewayLDAP",
+                "CausewayREST",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -116,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "CausewayHTTPTests",
             dependencies: [
-                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP", "CausewayTesting",
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP", "CausewayTesting", "CausewayREST",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

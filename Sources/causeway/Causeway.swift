@@ -3,6 +3,7 @@ import CausewayCore
 import CausewayHTTP
 import CausewayLDAP
 import CausewayPostgres
+import CausewayREST
 import CausewaySQLite
 import Foundation
 import Hummingbird
@@ -19,7 +20,7 @@ struct Causeway: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 
     /// Connector kinds this build supports.
-    static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory(), PostgresConnectorFactory()]
+    static let factories: [any ConnectorFactory] = [SQLiteConnectorFactory(), PostgresConnectorFactory(), RESTConnectorFactory()]
     /// Identity provider kinds this build supports.
     static let identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()]
 }

@@ -1,0 +1,98 @@
+import CausewayCore
+import Foundation
+import NIOHTTP1
+
+/// Walks the pages of a list endpoint in the collection's pagination style.
+struct RESTPager {
+    let collection: RESTCollection
+    let baseURL: String
+    let path: String
+    var params: [String: String]
+    let pageSize: Int
+    private var page = 0
+    private var offset = 0
+    private var nextURL: String?
+    private var cursor: String?
+    private var done = false
+    private var started = false
+
+    init(collection: RESTCollection, baseURL: String, path: String, params: [String: String], pageSize: Int? = nil) {
+        self.collection = collection
+        self.baseURL = baseURL
+        self.path = path
+        self.params = params
+        self.pageSize = pageSize ?? collection.pageSize
+    }
+
+    /// The next URL to fetch, or nil when there are no more pages.
+    mutating func next() -> String? {
+        guard !done else { return nil }
+        if started, let nextURL { return absolute(nextURL) }
+        var p = params
+        switch collection.pagination {
+        case .offset(let offsetParam, let limitParam):
+            p[offsetParam] = String(offset)
+            p[limitParam] = String(pageSize)
+        case .page(let pageParam, let sizeParam, let firstPage):
+            p[pageParam] = String(firstPage + page)
+            p[sizeParam] = String(pageSize)
+        case .cursor(_, let param):
+            if let cursor { p[param] = cursor }
+        case .nextURL, .linkHeader, .none:
+            break
+        }
+        return baseURL + path + RESTPager.queryString(p)
+    }
+
+    /// Records what the last page said about the next one.
+    mutating func advance(received: Int, body: JSONValue, headers: HTTPHeaders) {
+        started = true
+        switch collection.pagination {
+        case .offset, .page:
+            offset += received
+            page += 1
+            if received < pageSize { done = true }
+        case .cursor(let bodyPath, _):
+            if case .string(let c)? = body.value(at: bodyPath.split(separator: ".").map(String.init)), !c.isEmpty { cursor = c } else { done = true }
+        case .nextURL(let bodyPath):
+            if case .string(let u)? = body.value(at: bodyPath.split(separator: ".").map(String.init)), !u.isEmpty { nextURL = u } else { done = true }
+        case .linkHeader:
+            if let next = RESTPager.nextLink(headers) { nextURL = next } else { done = true }
+        case .none:
+            done = true
+        }
+        if received == 0 { done = true }
+    }
+
+    private func absolute(_ url: String) -> String {
+        if url.hasPrefix("http://") || url.hasPrefix("https://") { return url }
+        if url.hasPrefix("/"), let base = URL(string: baseURL), let scheme = base.scheme, let host = base.host {
+            return "\(scheme)://\(host)\(base.port.map { ":\($0)" } ?? "")\(url)"
+        }
+        return baseURL + "/" + url
+    }
+
+    /// RFC 8288: the target of `rel="next"` in `Link` headers.
+    static func nextLink(_ headers: HTTPHeaders) -> String? {
+        for header in headers[canonicalForm: "Link"] {
+            for part in header.split(separator: ",") {
+                let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard let target = pieces.first, target.hasPrefix("<"), target.hasSuffix(">") else { continue }
+                let isNext = pieces.dropFirst().contains { p in
+                    let lower = p.lowercased().replacingOccurrences(of: " ", with: "")
+                    return lower == "rel=\"next\"" || lower == "rel=next" || (lower.hasPrefix("rel=\"") && lower.dropFirst(5).dropLast().split(separator: " ").contains("next"))
+                }
+                if isNext { return String(target.dropFirst().dropLast()) }
+            }
+        }
+        return nil
+    }
+
+    static func queryString(_ params: [String: String]) -> String {
+        guard !params.isEmpty else { return "" }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        return "?" + params.keys.sorted().map { k in
+            "\(k.addingPercentEncoding(withAllowedCharacters: allowed) ?? k)=\(params[k]!.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
+        }.joined(separator: "&")
+    }
+}

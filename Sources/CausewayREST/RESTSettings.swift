@@ -1,0 +1,120 @@
+import CausewayCore
+import Foundation
+
+/// A `kind: rest` connector file. Reference: Docs/connectors/rest.md.
+struct RESTSettings: Sendable {
+    enum Auth: Sendable {
+        case none
+        case header(name: String, value: String)
+        case basic(user: String, password: String)
+        case bearer(String)
+    }
+
+    var baseURL: String
+    var auth = Auth.none
+    var caFile: String?
+    var insecureSkipVerify = false
+    var connectTimeoutMs = 5_000
+    var requestTimeoutMs = 15_000
+    var retries = 2
+    var retryBackoffMs = 200
+    var maxConcurrency = 16
+    var maxResponseBytes = 16 * 1024 * 1024
+
+    static func read(_ r: YAMLReader, baseDirectory: String) throws(ConfigError) -> RESTSettings {
+        let c = try r.child("connection")
+        let base = try c.string("baseURL")
+        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
+            throw c.error("baseURL", "expected an http:// or https:// URL, found '\(base)'")
+        }
+        var s = RESTSettings(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
+        if let a = try c.optionalChild("auth") {
+            let kind = try a.string("type")
+            switch kind {
+            case "none": s.auth = .none
+            case "header": s.auth = .header(name: try a.string("name"), value: try a.string("value"))
+            case "basic": s.auth = .basic(user: try a.string("user"), password: try a.string("password"))
+            case "bearer": s.auth = .bearer(try a.string("token"))
+            default: throw a.error("type", "expected none, header, basic or bearer, found '\(kind)'")
+            }
+            try a.finish()
+        }
+        if let t = try c.optionalChild("tls") {
+            if let ca = try t.optionalString("caFile") {
+                let path = ca.hasPrefix("/") ? ca : baseDirectory + "/" + ca
+                guard FileManager.default.isReadableFile(atPath: path) else { throw t.error("caFile", "cannot read \(path)") }
+                s.caFile = path
+            }
+            s.insecureSkipVerify = try t.bool("insecureSkipVerify", default: false)
+            try t.finish()
+        }
+        s.connectTimeoutMs = try c.int("connectTimeoutSeconds", default: 5, range: 1...300) * 1000
+        s.requestTimeoutMs = try c.int("requestTimeoutSeconds", default: 15, range: 1...600) * 1000
+        s.retries = try c.int("retries", default: 2, range: 0...10)
+        s.retryBackoffMs = try c.int("retryBackoffMilliseconds", default: 200, range: 0...60_000)
+        s.maxConcurrency = try c.int("maxConcurrency", default: 16, range: 1...1024)
+        if let text = try c.optionalString("maxResponseBytes") {
+            guard let b = CachePolicy.bytes(text), b >= 1024 else { throw c.error("maxResponseBytes", "expected a size such as 16MiB, found '\(text)'") }
+            s.maxResponseBytes = b
+        }
+        try c.finish()
+        return s
+    }
+}
+
+/// How one collection maps onto endpoints.
+struct RESTCollection: Sendable {
+    enum Pagination: Sendable {
+        /// `?offset=&limit=`
+        case offset(offsetParam: String, limitParam: String)
+        /// `?page=&size=` (pages counted from `firstPage`)
+        case page(pageParam: String, sizeParam: String, firstPage: Int)
+        /// A cursor token in the body, sent back as a parameter.
+        case cursor(bodyPath: String, param: String)
+        /// The next page's URL in the body.
+        case nextURL(bodyPath: String)
+        /// RFC 8288 `Link: <…>; rel="next"`.
+        case linkHeader
+        /// One request returns everything.
+        case none
+    }
+
+    enum DateFormat: String, Sendable, CaseIterable { case iso8601, epochSeconds, epochMillis }
+
+    struct Field: Sendable {
+        var name: String
+        var path: [String]
+        var type: FieldType
+        var dateFormat: DateFormat
+    }
+
+    struct Endpoint: Sendable {
+        var method: String
+        var path: String
+        var query: [String: String]
+    }
+
+    /// A `where` condition the upstream evaluates: field, operator → query parameter.
+    struct FilterParam: Sendable, Hashable {
+        var field: String
+        var op: FilterOperator
+        var param: String
+    }
+
+    var schema: CollectionSchema
+    var list: Endpoint
+    var get: Endpoint?
+    var create: Endpoint?
+    var update: Endpoint?
+    var delete: Endpoint?
+    var recordsPath: [String]
+    var totalPath: [String]?
+    var idPath: [String]
+    var fields: [Field]
+    var pagination: Pagination
+    var pageSize: Int
+    var filters: [FilterParam]
+    var maxScan: Int
+    /// The list endpoint returns records in ascending objectId order (then pages can stop early).
+    var listedByObjectId: Bool
+}

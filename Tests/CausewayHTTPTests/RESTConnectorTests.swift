@@ -1,0 +1,341 @@
+import CausewayCore
+@testable import CausewayREST
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import HTTPTypes
+import NIOHTTP1
+import Testing
+
+/// An upstream API written for the tests, behaving like real ones: pagination styles, auth, slow answers,
+/// 5xx bursts, malformed JSON, wrong content types, huge bodies. It logs every request it gets.
+final class TestUpstream: Sendable {
+    struct Ticket: Sendable { var id: Int; var title: String; var status: String; var created: Int64 }
+    struct State {
+        var tickets: [Int: Ticket] = [:]
+        var nextId = 1
+        var log: [String] = []
+        var flakyFailures = 0
+    }
+    let state = Mutex(State())
+
+    init(count: Int = 25) {
+        state.withLock { s in
+            for i in 1...count {
+                s.tickets[i] = Ticket(id: i, title: "ticket \(i)", status: i % 3 == 0 ? "closed" : "open", created: 1_700_000_000 + Int64(i) * 60)
+            }
+            s.nextId = count + 1
+        }
+    }
+
+    var log: [String] { state.withLock { $0.log } }
+    func clearLog() { state.withLock { $0.log = [] } }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var h = headers
+        h[.contentType] = "application/json"
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.serialize(value))))
+    }
+
+    func record(_ t: Ticket) -> JSONValue {
+        .object(["id": .int(Int64(t.id)), "title": .string(t.title), "state": .object(["name": .string(t.status)]), "created": .int(t.created)])
+    }
+
+    /// Tickets matching `?status=`, in id order.
+    func matching(_ request: Request) -> [Ticket] {
+        let status = request.uri.queryParameters["status"].map(String.init)
+        return state.withLock { s in s.tickets.values.sorted { $0.id < $1.id }.filter { status == nil || $0.status == status } }
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.middlewares.add(LogMiddleware(upstream: self))
+        router.get("/tickets") { request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer upstream-token" else { return Self.json(.object(["message": .string("no")]), status: .unauthorized) }
+            let all = self.matching(request)
+            let offset = Int(request.uri.queryParameters["offset"] ?? "0") ?? 0
+            let limit = Int(request.uri.queryParameters["limit"] ?? "10") ?? 10
+            let page = all.dropFirst(offset).prefix(limit)
+            return Self.json(.object(["data": .object(["items": .array(page.map(self.record)), "total": .int(Int64(all.count))])]))
+        }
+        router.get("/tickets/:id") { request, context -> Response in
+            guard let id = context.parameters.get("id", as: Int.self), let t = self.state.withLock({ $0.tickets[id] }) else {
+                return Self.json(.object(["message": .string("not found")]), status: .notFound)
+            }
+            return Self.json(.object(["data": .object(["items": self.record(t)])]))
+        }
+        router.post("/tickets") { request, _ -> Response in
+            let body = try JSONParser.parse(Array(buffer: try await request.body.collect(upTo: 1 << 20)))
+            guard case .string(let title)? = body["title"], !title.isEmpty else {
+                return Self.json(.object(["errors": .array([.string("title is required")])]), status: .unprocessableContent)
+            }
+            let t = self.state.withLock { s -> Ticket in
+                let t = Ticket(id: s.nextId, title: title, status: body["state"]?["name"]?.stringValue ?? "open", created: 1_800_000_000)
+                s.tickets[t.id] = t
+                s.nextId += 1
+                return t
+            }
+            return Self.json(.object(["data": .object(["items": self.record(t)])]), status: .created)
+        }
+        router.patch("/tickets/:id") { request, context -> Response in
+            let body = try JSONParser.parse(Array(buffer: try await request.body.collect(upTo: 1 << 20)))
+            guard let id = context.parameters.get("id", as: Int.self) else { return Self.json(.object([:]), status: .notFound) }
+            let t = self.state.withLock { s -> Ticket? in
+                guard var t = s.tickets[id] else { return nil }
+                if let title = body["title"]?.stringValue { t.title = title }
+                if let status = body["state"]?["name"]?.stringValue { t.status = status }
+                s.tickets[id] = t
+                return t
+            }
+            guard let t else { return Self.json(.object(["message": .string("not found")]), status: .notFound) }
+            return Self.json(.object(["data": .object(["items": self.record(t)])]))
+        }
+        router.delete("/tickets/:id") { _, context -> Response in
+            guard let id = context.parameters.get("id", as: Int.self), self.state.withLock({ $0.tickets.removeValue(forKey: id) }) != nil else {
+                return Self.json(.object(["message": .string("not found")]), status: .notFound)
+            }
+            return Response(status: .noContent)
+        }
+        // Other pagination styles over the same tickets (bare arrays or small envelopes).
+        router.get("/paged") { request, _ -> Response in
+            let page = Int(request.uri.queryParameters["page"] ?? "1") ?? 1, size = Int(request.uri.queryParameters["size"] ?? "10") ?? 10
+            return Self.json(.array(self.matching(request).dropFirst((page - 1) * size).prefix(size).map(self.record)))
+        }
+        router.get("/cursor") { request, _ -> Response in
+            let after = Int(request.uri.queryParameters["cursor"] ?? "0") ?? 0
+            let page = self.matching(request).filter { $0.id > after }.prefix(7)
+            let next: JSONValue = page.count == 7 ? .string(String(page.last!.id)) : .null
+            return Self.json(.object(["results": .array(page.map(self.record)), "next_cursor": next]))
+        }
+        router.get("/next") { request, _ -> Response in
+            let from = Int(request.uri.queryParameters["from"] ?? "0") ?? 0
+            let all = self.matching(request)
+            let page = all.dropFirst(from).prefix(6)
+            let next: JSONValue = from + 6 < all.count ? .string("/next?from=\(from + 6)") : .null
+            return Self.json(.object(["items": .array(page.map(self.record)), "links": .object(["next": next])]))
+        }
+        router.get("/linked") { request, _ -> Response in
+            let from = Int(request.uri.queryParameters["from"] ?? "0") ?? 0
+            let all = self.matching(request)
+            var headers: HTTPFields = [:]
+            if from + 8 < all.count { headers[HTTPField.Name("Link")!] = "</linked?from=\(from + 8)>; rel=\"next\", </linked?from=0>; rel=\"first\"" }
+            return Self.json(.array(all.dropFirst(from).prefix(8).map(self.record)), headers: headers)
+        }
+        router.get("/flaky") { _, _ -> Response in
+            let fail = self.state.withLock { s -> Bool in
+                if s.flakyFailures > 0 { s.flakyFailures -= 1; return true }
+                return false
+            }
+            return fail ? Self.json(.object(["message": .string("busy")]), status: .serviceUnavailable) : Self.json(.array([self.record(Ticket(id: 1, title: "ok", status: "open", created: 0))]))
+        }
+        router.get("/slow") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(3))
+            return Self.json(.array([]))
+        }
+        router.get("/broken") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"items\": [1, 2")))
+        }
+        router.get("/html") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>maintenance</html>")))
+        }
+        router.get("/huge") { _, _ -> Response in
+            Self.json(.array((0..<5000).map { _ in self.record(Ticket(id: 1, title: String(repeating: "x", count: 100), status: "open", created: 0)) }))
+        }
+        return router
+    }
+
+    struct LogMiddleware: RouterMiddleware {
+        let upstream: TestUpstream
+        func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+            upstream.state.withLock { $0.log.append("\(request.method.rawValue) \(request.uri.path)\(request.uri.query.map { "?" + $0 } ?? "")") }
+            return try await next(request, context)
+        }
+    }
+
+    /// Runs `body` with the upstream listening on a real loopback port.
+    func run(_ body: @Sendable (Int) async throws -> Void) async throws {
+        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in try await body(client.port!) }
+    }
+}
+
+@Suite struct RESTConnectorTests {
+    static func connector(port: Int, extra: String = "", collection: String = "") -> String {
+        """
+        kind: rest
+        connection:
+          baseURL: http://127.0.0.1:\(port)
+          auth: { type: bearer, token: upstream-token }
+          requestTimeoutSeconds: 1
+          retries: 2
+          retryBackoffMilliseconds: 10
+          maxResponseBytes: 64KiB
+        \(extra)
+        collections:
+          Ticket:
+            list: /tickets
+            get: /tickets/{objectId}
+            create: { method: POST, path: /tickets }
+            update: { method: PATCH, path: "/tickets/{objectId}" }
+            delete: /tickets/{objectId}
+            records: data.items
+            total: data.total
+            objectId: { column: id, type: integer }
+            createdAt: created
+            dateFormats: { createdAt: epochSeconds }
+            pagination: { style: offset, offsetParam: offset, limitParam: limit, pageSize: 5 }
+            maxScan: 100
+            listOrder: objectId
+            filters:
+              status: { equal: status }
+            fields:
+              title: { type: string }
+              status: { type: string, column: state.name }
+        \(collection)
+        """
+    }
+
+    static func styled(_ name: String, _ path: String, _ pagination: String, records: String = "") -> String {
+        """
+          \(name):
+            list: \(path)
+            \(records.isEmpty ? "" : "records: \(records)")
+            objectId: { column: id, type: integer }
+            listOrder: objectId
+            pagination: \(pagination)
+            fields:
+              title: { type: string }
+        """
+    }
+
+    func app(_ port: Int, extra: String = "", collection: String = "") throws -> ParseTestApp {
+        try ParseTestApp(connectors: Self.connector(port: port, extra: extra, collection: collection), factories: [RESTConnectorFactory()])
+    }
+
+    @Test func mapsRecordsAndPushesFiltersAndPaging() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            try await app(port).run { c async throws in
+                let first = try await c.find("Ticket", ["limit": "3"])
+                #expect(first.ids("title") == ["ticket 1", "ticket 2", "ticket 3"])
+                let t = try #require(first.results.first)
+                #expect(t["objectId"]?.stringValue == "1" && t["status"]?.stringValue == "open")
+                #expect(t["createdAt"]?.stringValue == "2023-11-14T22:14:20.000Z")
+                #expect(t["state"] == nil && t["created"] == nil)
+                upstream.clearLog()
+                // status is filtered by the API; only the pages needed for skip 2 + limit 4 are fetched.
+                let open = try await c.find("Ticket", ["where": #"{"status":"open"}"#, "skip": "2", "limit": "4"])
+                #expect(open.ids("title") == ["ticket 4", "ticket 5", "ticket 7", "ticket 8"])
+                #expect(upstream.log == ["GET /tickets?limit=5&offset=0&status=open", "GET /tickets?limit=5&offset=5&status=open"])
+                // A condition the API cannot filter on runs in memory over the fetched records.
+                let byTitle = try await c.find("Ticket", ["where": #"{"title":{"$regex":"^ticket 2"}}"#, "order": "title"])
+                #expect(byTitle.ids("title") == ["ticket 2", "ticket 20", "ticket 21", "ticket 22", "ticket 23", "ticket 24", "ticket 25"])
+            }
+        }
+    }
+
+    @Test func readsAndWritesSingleRecords() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            try await app(port).run { c async throws in
+                let one = try await c.get("/parse/classes/Ticket/7")
+                #expect(one["title"]?.stringValue == "ticket 7")
+                #expect(try await c.get("/parse/classes/Ticket/999").code == 101)
+                let created = try await c.request(.post, "/parse/classes/Ticket", #"{"title":"new one","status":"open"}"#)
+                #expect(created.status == 201 && created["objectId"]?.stringValue == "26")
+                #expect(try await c.request(.put, "/parse/classes/Ticket/26", #"{"status":"closed"}"#).status == 200)
+                #expect(try await c.get("/parse/classes/Ticket/26")["status"]?.stringValue == "closed")
+                #expect(try await c.request(.delete, "/parse/classes/Ticket/26").status == 200)
+                #expect(try await c.request(.delete, "/parse/classes/Ticket/26").code == 101)
+                let invalid = try await c.request(.post, "/parse/classes/Ticket", #"{"status":"open"}"#)
+                #expect(invalid.code == 142 && invalid.errorMessage.contains("HTTP 422"))
+                #expect(try await c.request(.put, "/parse/classes/Ticket/7", #"{"title":{"__op":"Delete"}}"#).status == 200)
+            }
+        }
+    }
+
+    @Test func everyPaginationStyleReadsEveryPage() async throws {
+        let upstream = TestUpstream()
+        let collections = [
+            Self.styled("Paged", "/paged", "{ style: page, pageParam: page, sizeParam: size, pageSize: 4 }"),
+            Self.styled("Cursor", "/cursor", "{ style: cursor, cursorPath: next_cursor, cursorParam: cursor }", records: "results"),
+            Self.styled("Next", "/next", "{ style: nextURL, nextPath: links.next }", records: "items"),
+            Self.styled("Linked", "/linked", "{ style: linkHeader }"),
+        ].joined(separator: "\n")
+        try await upstream.run { port in
+            try await app(port, collection: collections).run { c async throws in
+                for name in ["Paged", "Cursor", "Next", "Linked"] {
+                    let all = try await c.find(name, ["limit": "100", "count": "1"])
+                    #expect(all.results.count == 25 && all["count"] == .int(25), "\(name): \(all.text.prefix(200))")
+                    #expect(all.results.last?["title"]?.stringValue == "ticket 25", "\(name)")
+                }
+                upstream.clearLog()
+                _ = try await c.find("Cursor", ["limit": "3"])
+                #expect(upstream.log == ["GET /cursor"])
+            }
+        }
+    }
+
+    @Test func upstreamFailuresBecomeClearParseErrors() async throws {
+        let upstream = TestUpstream()
+        let collections = ["Flaky": "/flaky", "Slow": "/slow", "Broken": "/broken", "Html": "/html", "Huge": "/huge"]
+            .map { Self.styled($0.key, $0.value, "{ style: none }") }.joined(separator: "\n")
+        try await upstream.run { port in
+            try await app(port, collection: collections).run { c async throws in
+                upstream.state.withLock { $0.flakyFailures = 2 }
+                #expect(try await c.find("Flaky", [:]).status == 200)  // two 503s, then retried to success
+                upstream.state.withLock { $0.flakyFailures = 10 }
+                let down = try await c.find("Flaky", [:])
+                #expect(down.status == 503 && down.code == 100 && down.errorMessage.contains("HTTP 503"))
+                let slow = try await c.find("Slow", [:])
+                #expect(slow.status == 504 && slow.code == 124)
+                let broken = try await c.find("Broken", [:])
+                #expect(broken.status == 500 && broken.errorMessage.contains("malformed JSON"))
+                #expect(try await c.find("Html", [:]).errorMessage.contains("text/html, not JSON"))
+                #expect(try await c.find("Huge", [:]).errorMessage.contains("maxResponseBytes"))
+                // More records than maxScan for a query the API cannot narrow: refused, not cut short.
+                let scan = try await c.find("Ticket", ["where": #"{"title":"nothing like this"}"#])
+                #expect(scan.status == 200)  // 25 records < maxScan 100
+            }
+        }
+    }
+
+    @Test func wrongCredentialsAndMaxScan() async throws {
+        let upstream = TestUpstream(count: 30)
+        let wrongAuth = Self.connector(port: 0).replacingOccurrences(of: "upstream-token", with: "wrong")
+        try await upstream.run { port in
+            let app = try ParseTestApp(connectors: wrongAuth.replacingOccurrences(of: "127.0.0.1:0", with: "127.0.0.1:\(port)"), factories: [RESTConnectorFactory()])
+            try await app.run { c async throws in
+                let r = try await c.find("Ticket", [:])
+                #expect(r.code == 119 && r.errorMessage.contains("HTTP 401"))
+            }
+            let small = Self.connector(port: port).replacingOccurrences(of: "maxScan: 100", with: "maxScan: 12")
+            try await ParseTestApp(connectors: small, factories: [RESTConnectorFactory()]).run { c async throws in
+                let r = try await c.find("Ticket", ["where": #"{"title":"none"}"#])
+                #expect(r.code == 102 && r.errorMessage.contains("maxScan"))
+            }
+        }
+    }
+
+    @Test func checkCallsEachEndpointOnce() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            let app = try app(port, extra: "  tls: { insecureSkipVerify: true }")
+            upstream.clearLog()
+            let findings = await app.configuration.connectors[0].verify(logger: .init(label: "t"))
+            #expect(findings.contains { $0.severity == .ok && $0.subject.contains("Ticket") })
+            #expect(findings.contains { $0.severity == .warning && $0.message.contains("insecureSkipVerify") })
+            #expect(upstream.log == ["GET /tickets?limit=1&offset=0"])
+        }
+    }
+
+    @Test func linkHeaderParsing() {
+        var h = HTTPHeaders()
+        h.add(name: "Link", value: #"<https://api.example.com/items?page=2>; rel="next", <https://api.example.com/items?page=9>; rel="last""#)
+        #expect(RESTPager.nextLink(h) == "https://api.example.com/items?page=2")
+        var none = HTTPHeaders()
+        none.add(name: "Link", value: #"<https://api.example.com/items?page=1>; rel="prev""#)
+        #expect(RESTPager.nextLink(none) == nil)
+    }
+}
