@@ -21,6 +21,7 @@ public final class RESTConnector: Connector {
     private let clientBox = Mutex<HTTPClient?>(nil)
     private let loggerBox = Mutex(Logger(label: "causeway.rest"))
     let limiter: ConcurrencyLimiter
+    let oauth: OAuth2TokenSource?
 
     init(name: String, settings: RESTSettings, collections: [RESTCollection]) {
         self.name = name
@@ -29,7 +30,15 @@ public final class RESTConnector: Connector {
         for c in collections { map[c.schema.className] = c }
         byClass = map
         limiter = ConcurrencyLimiter(limit: settings.maxConcurrency)
+        if case .oauth2(let url, let id, let secret, let scope) = settings.auth {
+            oauth = OAuth2TokenSource(tokenURL: url, clientId: id, clientSecret: secret, scope: scope, connector: name)
+        } else {
+            oauth = nil
+        }
     }
+
+    /// With `forwardIdentity`, the API sees who asks, so its answers are cached per user.
+    public var answersDependOnCaller: Bool { settings.forwardIdentityHeader != nil }
 
     public var collections: [CollectionSchema] { byClass.values.map(\.schema).sorted { $0.className < $1.className } }
 
@@ -61,6 +70,10 @@ public final class RESTConnector: Connector {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let ca = settings.caFile { tls.trustRoots = .file(ca) }
         if settings.insecureSkipVerify { tls.certificateVerification = .none }
+        if let cert = settings.clientCertificateFile, let key = settings.clientKeyFile {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(Int64(settings.connectTimeoutMs)), read: .milliseconds(Int64(settings.requestTimeoutMs)))
         configuration.redirectConfiguration = .disallow
@@ -93,7 +106,12 @@ public final class RESTConnector: Connector {
                 params[f.param] = value
             }
         }
-        let nativeOrder = c.listedByObjectId && (query.sort.isEmpty || query.sort == [.field("objectId", descending: false)])
+        var nativeOrder = c.listedByObjectId && (query.sort.isEmpty || query.sort == [.field("objectId", descending: false)])
+        // One sort key the API can apply: it sorts, and pages can stop early (ties keep the API's order).
+        if !nativeOrder, let sort = c.sort, query.sort.count == 1, case .field(let field, let descending) = query.sort[0], let apiName = sort.fields[field] {
+            params[sort.param] = (descending ? sort.descendingPrefix : "") + apiName
+            nativeOrder = true
+        }
         let wanted = nativeOrder ? query.limit.map { query.skip + $0 } : nil
         var matches: [ParseObject] = []
         var scanned = 0
@@ -118,8 +136,34 @@ public final class RESTConnector: Connector {
         return Array(matches[start..<end])
     }
 
+    /// With a `total` in the list answer and every condition filtered by the API, one request of one
+    /// record answers the count; otherwise matching records are counted (up to maxScan).
     public func count(_ filter: QueryFilter?, in schema: CollectionSchema) async throws -> Int {
-        try await find(SourceQuery(filter: filter), in: schema).count
+        let c = try collection(schema)
+        if let totalPath = c.totalPath, let params = apiParameters(filter, c) {
+            var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query.merging(params) { $1 }, pageSize: 1)
+            if let request = pager.next() {
+                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+                switch body.value(at: totalPath) {
+                case .int(let n)?: return Int(n)
+                case .double(let d)? where d >= 0: return Int(d)
+                default: break
+                }
+            }
+        }
+        return try await find(SourceQuery(filter: filter), in: schema).count
+    }
+
+    /// The query parameters for a filter when the API applies every condition of it; nil otherwise.
+    func apiParameters(_ filter: QueryFilter?, _ c: RESTCollection) -> [String: String]? {
+        var params: [String: String] = [:]
+        for conjunct in filter?.conjuncts ?? [] {
+            guard case .field(let path, let condition) = conjunct,
+                  let f = c.filters.first(where: { $0.field == path && $0.op == condition.filterOperator }),
+                  let value = RESTConnector.parameterValue(condition) else { return nil }
+            params[f.param] = value
+        }
+        return params
     }
 
     public func get(objectId: String, fields: Set<String>?, in schema: CollectionSchema) async throws -> ParseObject? {
@@ -141,7 +185,8 @@ public final class RESTConnector: Connector {
     public func create(_ object: ParseObject, in schema: CollectionSchema) async throws -> ParseObject {
         let c = try collection(schema)
         guard let endpoint = c.create else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no create operation.") }
-        let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: nil), body: c.record(from: object.fields), idempotent: false)
+        let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: nil),
+                                       body: RESTCollection.body(c.record(from: object.fields), template: endpoint.bodyTemplate), idempotent: false)
         return try c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name)
     }
 
@@ -158,7 +203,8 @@ public final class RESTConnector: Connector {
             }
         }
         do {
-            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: c.record(from: fields), idempotent: false)
+            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId),
+                                           body: RESTCollection.body(c.record(from: fields), template: endpoint.bodyTemplate), idempotent: false)
             if case .object(let o) = body, !o.isEmpty, let object = try? c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name) {
                 return object
             }
@@ -218,7 +264,7 @@ public final class RESTConnector: Connector {
         while true {
             do {
                 return try await limiter.run { try await self.sendOnce(method: method, url: url, body: body) }
-            } catch let error as GatewayError where idempotent && attempt < settings.retries && RESTErrors.isRetryable(error) {
+            } catch let error as GatewayError where attempt < settings.retries && (idempotent && RESTErrors.isRetryable(error) || (oauth != nil && attempt == 0 && error.code == .operationForbidden && error.message.contains("HTTP 401"))) {
                 attempt += 1
                 let delay = settings.retryBackoffMs * (1 << (attempt - 1))
                 logger.notice("retrying upstream request", metadata: ["causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(error.description)])
@@ -237,6 +283,10 @@ public final class RESTConnector: Connector {
         case .header(let n, let v): request.headers.add(name: n, value: v)
         case .basic(let u, let p): request.headers.add(name: "Authorization", value: "Basic " + Base64.encode(Array("\(u):\(p)".utf8)))
         case .bearer(let t): request.headers.add(name: "Authorization", value: "Bearer " + t)
+        case .oauth2: request.headers.add(name: "Authorization", value: "Bearer " + (try await oauth!.token(using: try client(), timeout: .milliseconds(Int64(settings.requestTimeoutMs)))))
+        }
+        if let header = settings.forwardIdentityHeader, let user = RequestCaller.current?.user {
+            request.headers.add(name: header, value: settings.forwardIdentityValue == .username ? user.username : user.objectId)
         }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -260,6 +310,7 @@ public final class RESTConnector: Connector {
         }
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         let status = Int(response.status.code)
+        if status == 401, let oauth { oauth.invalidate() }
         guard (200..<300).contains(status) else { throw RESTErrors.status(status, body: bytes, connector: name) }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return (.object([:]), response.headers) }
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""

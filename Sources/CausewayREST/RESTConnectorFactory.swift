@@ -27,8 +27,12 @@ public struct RESTConnectorFactory: ConnectorFactory {
                     for k in q.keys { query[k] = try q.string(k) }
                     try q.finish()
                 }
+                let body = e.optionalJSON("body")
+                if let body, !RESTCollection.containsRecordPlaceholder(body) {
+                    throw e.error("body", "the body template must contain the string \"{record}\" where the record goes")
+                }
                 try e.finish()
-                return RESTCollection.Endpoint(method: method, path: path, query: query)
+                return RESTCollection.Endpoint(method: method, path: path, query: query, bodyTemplate: body)
             }
             guard let list = try endpoint("list", defaultMethod: "GET") else { throw c.error("list", "missing key 'list': the endpoint that lists records, e.g. list: /tickets") }
             let get = try endpoint("get", defaultMethod: "GET")
@@ -83,6 +87,19 @@ public struct RESTConnectorFactory: ConnectorFactory {
                 try f.finish()
             }
             let maxScan = try c.int("maxScan", default: 10_000, range: 1...10_000_000)
+            var sort: RESTCollection.SortParam?
+            if let so = try c.optionalChild("sort") {
+                var names: [String: String] = [:]
+                if let f = try so.optionalChild("fields") {
+                    for k in f.keys {
+                        guard schema.type(of: k) != nil else { throw f.error(k, "'\(k)' is not a field of \(entry.name)") }
+                        names[k] = try f.string(k)
+                    }
+                    try f.finish()
+                }
+                sort = .init(param: try so.optionalString("param") ?? "sort", fields: names, descendingPrefix: try so.optionalString("descendingPrefix") ?? "-")
+                try so.finish()
+            }
             let listOrder = try c.optionalString("listOrder") ?? "unordered"
             guard ["objectId", "unordered"].contains(listOrder) else { throw c.error("listOrder", "expected objectId or unordered, found '\(listOrder)'") }
             var fields: [RESTCollection.Field] = []
@@ -98,7 +115,7 @@ public struct RESTConnectorFactory: ConnectorFactory {
                                               totalPath: total.map { $0.split(separator: ".").map(String.init) },
                                               idPath: schema.objectId.column.split(separator: ".").map(String.init),
                                               fields: fields, pagination: pagination, pageSize: pageSize, filters: filters, maxScan: maxScan,
-                                              listedByObjectId: listOrder == "objectId"))
+                                              listedByObjectId: listOrder == "objectId", sort: sort))
         }
         return RESTConnector(name: name, settings: settings, collections: collections)
     }

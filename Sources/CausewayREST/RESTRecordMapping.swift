@@ -81,6 +81,29 @@ extension RESTCollection {
         return value
     }
 
+    static func containsRecordPlaceholder(_ v: JSONValue) -> Bool {
+        switch v {
+        case .string(let s): return s == "{record}"
+        case .array(let a): return a.contains(where: containsRecordPlaceholder)
+        case .object(let o): return o.values.contains(where: containsRecordPlaceholder)
+        default: return false
+        }
+    }
+
+    /// The request body: the record, or the endpoint's template with the record in place of "{record}".
+    static func body(_ record: JSONValue, template: JSONValue?) -> JSONValue {
+        guard let template else { return record }
+        func fill(_ v: JSONValue) -> JSONValue {
+            switch v {
+            case .string("{record}"): return record
+            case .array(let a): return .array(a.map(fill))
+            case .object(let o): return .object(o.mapValues(fill))
+            default: return v
+            }
+        }
+        return fill(template)
+    }
+
     /// Parse fields as an API record (mapped names and nesting, dates in the field's format).
     func record(from values: [String: ParseValue]) -> JSONValue {
         var record = JSONValue.object([:])

@@ -8,12 +8,21 @@ struct RESTSettings: Sendable {
         case header(name: String, value: String)
         case basic(user: String, password: String)
         case bearer(String)
+        /// OAuth2 client credentials: a token fetched from `tokenURL`, cached, refreshed before it expires.
+        case oauth2(tokenURL: String, clientId: String, clientSecret: String, scope: String?)
     }
+
+    enum ForwardedIdentity: String, Sendable, CaseIterable { case username, objectId }
 
     var baseURL: String
     var auth = Auth.none
     var caFile: String?
+    var clientCertificateFile: String?
+    var clientKeyFile: String?
     var insecureSkipVerify = false
+    /// Header carrying the calling user's identity to the API (nil: not sent).
+    var forwardIdentityHeader: String?
+    var forwardIdentityValue = ForwardedIdentity.username
     var connectTimeoutMs = 5_000
     var requestTimeoutMs = 15_000
     var retries = 2
@@ -35,7 +44,12 @@ struct RESTSettings: Sendable {
             case "header": s.auth = .header(name: try a.string("name"), value: try a.string("value"))
             case "basic": s.auth = .basic(user: try a.string("user"), password: try a.string("password"))
             case "bearer": s.auth = .bearer(try a.string("token"))
-            default: throw a.error("type", "expected none, header, basic or bearer, found '\(kind)'")
+            case "oauth2":
+                let tokenURL = try a.string("tokenURL")
+                guard tokenURL.hasPrefix("http://") || tokenURL.hasPrefix("https://") else { throw a.error("tokenURL", "expected an http(s) URL") }
+                s.auth = .oauth2(tokenURL: tokenURL, clientId: try a.string("clientId"), clientSecret: try a.string("clientSecret"),
+                                 scope: try a.optionalString("scope"))
+            default: throw a.error("type", "expected none, header, basic, bearer or oauth2, found '\(kind)'")
             }
             try a.finish()
         }
@@ -45,8 +59,22 @@ struct RESTSettings: Sendable {
                 guard FileManager.default.isReadableFile(atPath: path) else { throw t.error("caFile", "cannot read \(path)") }
                 s.caFile = path
             }
+            for (key, assign) in [("clientCertificate", { (p: String) in s.clientCertificateFile = p }), ("clientKey", { (p: String) in s.clientKeyFile = p })] {
+                guard let given = try t.optionalString(key) else { continue }
+                let path = given.hasPrefix("/") ? given : baseDirectory + "/" + given
+                guard FileManager.default.isReadableFile(atPath: path) else { throw t.error(key, "cannot read \(path)") }
+                assign(path)
+            }
+            if (s.clientCertificateFile == nil) != (s.clientKeyFile == nil) {
+                throw t.error("clientCertificate", "give both clientCertificate and clientKey")
+            }
             s.insecureSkipVerify = try t.bool("insecureSkipVerify", default: false)
             try t.finish()
+        }
+        if let f = try c.optionalChild("forwardIdentity") {
+            s.forwardIdentityHeader = try f.string("header")
+            s.forwardIdentityValue = try f.choice("value", default: .username, ForwardedIdentity.self)!
+            try f.finish()
         }
         s.connectTimeoutMs = try c.int("connectTimeoutSeconds", default: 5, range: 1...300) * 1000
         s.requestTimeoutMs = try c.int("requestTimeoutSeconds", default: 15, range: 1...600) * 1000
@@ -92,6 +120,15 @@ struct RESTCollection: Sendable {
         var method: String
         var path: String
         var query: [String: String]
+        /// A JSON body around the record: the string "{record}" stands for it (nil: the record is the body).
+        var bodyTemplate: JSONValue? = nil
+    }
+
+    /// `order` the API applies: a parameter, field → API name, and how descending is written.
+    struct SortParam: Sendable {
+        var param: String
+        var fields: [String: String]
+        var descendingPrefix: String
     }
 
     /// A `where` condition the upstream evaluates: field, operator → query parameter.
@@ -117,4 +154,5 @@ struct RESTCollection: Sendable {
     var maxScan: Int
     /// The list endpoint returns records in ascending objectId order (then pages can stop early).
     var listedByObjectId: Bool
+    var sort: SortParam?
 }

@@ -17,6 +17,8 @@ final class TestUpstream: Sendable {
         var nextId = 1
         var log: [String] = []
         var flakyFailures = 0
+        var tokensIssued = 0
+        var identities: [String] = []
     }
     let state = Mutex(State())
 
@@ -51,9 +53,34 @@ final class TestUpstream: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.middlewares.add(LogMiddleware(upstream: self))
+        router.post("/oauth/token") { request, _ -> Response in
+            let form = String(buffer: try await request.body.collect(upTo: 4096))
+            guard form.contains("grant_type=client_credentials"), form.contains("client_id=causeway"), form.contains("client_secret=s3cret") else {
+                return Self.json(.object(["error": .string("invalid_client")]), status: .unauthorized)
+            }
+            let n = self.state.withLock { s -> Int in s.tokensIssued += 1; return s.tokensIssued }
+            return Self.json(.object(["access_token": .string("oauth-token-\(n)"), "token_type": .string("bearer"), "expires_in": .int(3600)]))
+        }
+        router.get("/secured") { request, _ -> Response in
+            let auth = request.headers[.authorization] ?? ""
+            let ok = auth.hasPrefix("Bearer oauth-token-") || auth == "Basic " + Base64.encode(Array("svc:pw".utf8)) || request.headers[HTTPField.Name("X-Api-Key")!] == "k-123"
+            guard ok else { return Self.json(.object(["message": .string("no")]), status: .unauthorized) }
+            if let who = request.headers[HTTPField.Name("X-Remote-User")!] { self.state.withLock { $0.identities.append(who) } }
+            return Self.json(.array(self.matching(request).prefix(3).map(self.record)))
+        }
+        router.post("/wrapped") { request, _ -> Response in
+            let body = try JSONParser.parse(Array(buffer: try await request.body.collect(upTo: 1 << 20)))
+            guard case .string(let title)? = body["ticket"]?["title"], body["source"]?.stringValue == "causeway" else {
+                return Self.json(.object(["errors": .array([.string("expected {ticket: {...}, source: causeway}")])]), status: .badRequest)
+            }
+            return Self.json(self.record(Ticket(id: 99, title: title, status: "open", created: 0)), status: .created)
+        }
         router.get("/tickets") { request, _ -> Response in
             guard request.headers[.authorization] == "Bearer upstream-token" else { return Self.json(.object(["message": .string("no")]), status: .unauthorized) }
-            let all = self.matching(request)
+            var all = self.matching(request)
+            if let sort = request.uri.queryParameters["sort"] {
+                all.sort { a, b in sort == "-title" ? a.title > b.title : sort == "title" ? a.title < b.title : a.id < b.id }
+            }
             let offset = Int(request.uri.queryParameters["offset"] ?? "0") ?? 0
             let limit = Int(request.uri.queryParameters["limit"] ?? "10") ?? 10
             let page = all.dropFirst(offset).prefix(limit)
@@ -187,6 +214,7 @@ final class TestUpstream: Sendable {
             pagination: { style: offset, offsetParam: offset, limitParam: limit, pageSize: 5 }
             maxScan: 100
             listOrder: objectId
+            sort: { param: sort, descendingPrefix: "-", fields: { title: title } }
             filters:
               status: { equal: status }
             fields:
@@ -330,6 +358,66 @@ final class TestUpstream: Sendable {
         }
     }
 
+    @Test func sortsAndCountsThroughTheAPI() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            try await app(port).run { c async throws in
+                upstream.clearLog()
+                let top = try await c.find("Ticket", ["order": "-title", "limit": "2"])
+                #expect(top.ids("title") == ["ticket 9", "ticket 8"])
+                #expect(upstream.log == ["GET /tickets?limit=5&offset=0&sort=-title"])
+                upstream.clearLog()
+                let count = try await c.find("Ticket", ["where": #"{"status":"closed"}"#, "count": "1", "limit": "0"])
+                #expect(count["count"] == .int(8))
+                #expect(upstream.log == ["GET /tickets?limit=1&offset=0&status=closed"])  // the total, not a scan
+            }
+        }
+    }
+
+    @Test func authStylesIdentityForwardingAndBodyTemplates() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            func secured(_ auth: String, extra: String = "") -> String {
+                """
+                kind: rest
+                connection:
+                  baseURL: http://127.0.0.1:\(port)
+                  auth: \(auth)
+                \(extra)
+                collections:
+                  Secured:
+                    list: /secured
+                    create: { method: POST, path: /wrapped, body: { ticket: "{record}", source: causeway } }
+                    objectId: { column: id, type: integer }
+                    fields:
+                      title: { type: string }
+                """
+            }
+            let oauth = #"{ type: oauth2, tokenURL: "http://127.0.0.1:\#(port)/oauth/token", clientId: causeway, clientSecret: s3cret, scope: tickets }"#
+            let identity = "  forwardIdentity: { header: X-Remote-User, value: username }"
+            try await ParseTestApp(identity: UserAPITests.identity, connectors: secured(oauth, extra: identity), factories: [RESTConnectorFactory()]).run { c async throws in
+                for _ in 0..<3 { #expect(try await c.find("Secured", [:]).results.count == 3) }
+                #expect(upstream.state.withLock { $0.tokensIssued } == 1)  // fetched once, reused
+                _ = try await c.request(.post, "/parse/users", #"{"username":"zoe","password":"long enough"}"#)
+                let zoe = try await c.token("zoe", "long enough")
+                #expect(try await c.find("Secured", [:], headers: ParseClient.session(zoe)).status == 200)
+                #expect(upstream.state.withLock { $0.identities } == ["zoe"])
+                let created = try await c.request(.post, "/parse/classes/Secured", #"{"title":"wrapped"}"#)
+                #expect(created.status == 201 && created["objectId"]?.stringValue == "99")
+            }
+            for auth in [#"{ type: basic, user: svc, password: pw }"#, #"{ type: header, name: X-Api-Key, value: k-123 }"#] {
+                try await ParseTestApp(connectors: secured(auth), factories: [RESTConnectorFactory()]).run { c async throws in
+                    #expect(try await c.find("Secured", [:]).status == 200, "\(auth)")
+                }
+            }
+            let badSecret = oauth.replacingOccurrences(of: "s3cret", with: "wrong")
+            try await ParseTestApp(connectors: secured(badSecret), factories: [RESTConnectorFactory()]).run { c async throws in
+                let r = try await c.find("Secured", [:])
+                #expect(r.code == 119 && r.errorMessage.contains("token endpoint"))
+            }
+        }
+    }
+
     @Test func linkHeaderParsing() {
         var h = HTTPHeaders()
         h.add(name: "Link", value: #"<https://api.example.com/items?page=2>; rel="next", <https://api.example.com/items?page=9>; rel="last""#)
@@ -337,5 +425,24 @@ final class TestUpstream: Sendable {
         var none = HTTPHeaders()
         none.add(name: "Link", value: #"<https://api.example.com/items?page=1>; rel="prev""#)
         #expect(RESTPager.nextLink(none) == nil)
+    }
+}
+
+@Suite struct RESTExampleFileTests {
+    @Test func theExampleConnectorFilesLoad() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let secret = NSTemporaryDirectory() + "causeway-secret-\(UUID().uuidString)"
+        try "pw".write(toFile: secret, atomically: true, encoding: .utf8)
+        for file in ["tickets-rest.yaml", "inventory-rest.yaml"] {
+            var text = try String(contentsOfFile: root.path + "/Connectors/examples/" + file, encoding: .utf8)
+            text = text.replacingOccurrences(of: "/etc/causeway/corp-ca.pem", with: "/etc/ssl/certs/ca-certificates.crt")
+                .replacingOccurrences(of: "/run/secrets/inventory-password", with: secret)
+            let path = NSTemporaryDirectory() + "causeway-example-\(UUID().uuidString).yaml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let (connector, cache) = try ConfigLoader.loadConnectorAndCache(path: path, factories: [RESTConnectorFactory()],
+                                                                            environment: ["TICKETS_CLIENT_SECRET": "x"])
+            #expect(connector.kind == "rest" && !connector.collections.isEmpty, "\(file)")
+            if file == "tickets-rest.yaml" { #expect(cache?.ttlMs == 30_000 && connector.answersDependOnCaller) }
+        }
     }
 }

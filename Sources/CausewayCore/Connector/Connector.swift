@@ -10,6 +10,8 @@ public protocol Connector: Sendable {
     var kind: String { get }
     var capabilities: ConnectorCapabilities { get }
     var collections: [CollectionSchema] { get }
+    /// Whether the source's answers depend on who asks (see the extension's default).
+    var answersDependOnCaller: Bool { get }
 
     /// Opens connections; called once before the gateway serves requests.
     func start(logger: Logger) async throws
@@ -45,6 +47,10 @@ public protocol Connector: Sendable {
 
 extension Connector {
     public func ready() async throws {}
+
+    /// Whether the source's answers depend on who asks (it receives the caller's identity); then cached
+    /// answers are kept per user.
+    public var answersDependOnCaller: Bool { false }
 
     public func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
         guard capabilities.filterOperators.contains(condition.filterOperator) else { return false }

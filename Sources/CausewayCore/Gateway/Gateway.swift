@@ -126,6 +126,12 @@ public final class Gateway: Sendable {
     }
 
     public func find(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
+        try await RequestCaller.$current.withValue(caller) {
+            try await findAsCaller(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode)
+        }
+    }
+
+    private func findAsCaller(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode) async throws -> FindResult {
         let request = parsed.query
         let route = try route(className)
         try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
@@ -150,7 +156,7 @@ public final class Gateway: Sendable {
         // who may see different rows never share an entry.
         let planned = query
         let key = "find|\(className)|" + (parsed.canonical ?? CanonicalQuery.text(request, hidden: []))
-            + "|rows " + CanonicalQuery.text(rows) + "|hidden " + hidden.sorted().joined(separator: ",")
+            + "|rows " + CanonicalQuery.text(rows) + "|hidden " + hidden.sorted().joined(separator: ",") + callerKey(route, caller)
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
             let r = try await self.runFind(route, planned, hidden: hidden, logger: logger)
             return .find(r.objects, count: r.count)
@@ -224,6 +230,13 @@ public final class Gateway: Sendable {
     /// A `get` through the cache: the encoded answer and what the cache did (nil outcome: not cached).
     public func getEncoded(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                            caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> ([UInt8], CacheOutcome?) {
+        try await RequestCaller.$current.withValue(caller) {
+            try await getEncodedAsCaller(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller, logger: logger, cacheMode: cacheMode)
+        }
+    }
+
+    private func getEncodedAsCaller(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String>,
+                                    caller: Caller, logger: Logger, cacheMode: CacheMode) async throws -> ([UInt8], CacheOutcome?) {
         let route = try route(className)
         try authorize(.get, route, caller)
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
@@ -235,7 +248,7 @@ public final class Gateway: Sendable {
             cache.metrics.record(.bypass, className)
             return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden)).body, .bypass)
         }
-        let key = "get|\(className)|\(objectId)|" + CanonicalQuery.text(rows) + "|keys " + (keys.map { $0.sorted().joined(separator: ",") } ?? "*")
+        let key = "get|\(className)|\(objectId)|" + callerKey(route, caller) + CanonicalQuery.text(rows) + "|keys " + (keys.map { $0.sorted().joined(separator: ",") } ?? "*")
             + "|exclude " + excludeKeys.union(hidden).sorted().joined(separator: ",")
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
             .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden))
@@ -256,6 +269,12 @@ public final class Gateway: Sendable {
     }
 
     // MARK: Writes
+
+    /// For sources that answer per user: the user in the cache key.
+    private func callerKey(_ route: Route, _ caller: Caller) -> String {
+        guard route.connector.answersDependOnCaller else { return "" }
+        return "|as " + (caller.isMaster ? "master" : caller.user?.objectId ?? "anonymous")
+    }
 
     /// Runs a write and then drops the collection's cached answers, before the write is acknowledged
     /// (also when the write failed: it may have reached the source).
@@ -310,6 +329,10 @@ public final class Gateway: Sendable {
     }
 
     public func create(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
+        try await RequestCaller.$current.withValue(caller) { try await createAsCaller(className, body: body, caller: caller) }
+    }
+
+    private func createAsCaller(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
         let route = try route(className)
         try authorize(.create, route, caller)
         try writable(route)
@@ -341,6 +364,10 @@ public final class Gateway: Sendable {
     }
 
     public func update(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
+        try await RequestCaller.$current.withValue(caller) { try await updateAsCaller(className, objectId: objectId, body: body, caller: caller) }
+    }
+
+    private func updateAsCaller(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
         let route = try route(className)
         try authorize(.update, route, caller)
         try writable(route)
@@ -365,6 +392,10 @@ public final class Gateway: Sendable {
     }
 
     public func delete(_ className: String, objectId: String, caller: Caller) async throws {
+        try await RequestCaller.$current.withValue(caller) { try await deleteAsCaller(className, objectId: objectId, caller: caller) }
+    }
+
+    private func deleteAsCaller(_ className: String, objectId: String, caller: Caller) async throws {
         let route = try route(className)
         try authorize(.delete, route, caller)
         try writable(route)
