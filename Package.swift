@@ -130,6 +130,8 @@ let package = Package(
             dependencies: [
                 "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP", "CausewayTesting", "CausewayREST",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
