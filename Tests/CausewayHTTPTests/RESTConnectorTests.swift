@@ -19,6 +19,9 @@ final class TestUpstream: Sendable {
         var flakyFailures = 0
         var tokensIssued = 0
         var identities: [String] = []
+        var inFlight = 0
+        var maxInFlight = 0
+        var postAttempts = 0
     }
     let state = Mutex(State())
 
@@ -59,7 +62,18 @@ final class TestUpstream: Sendable {
                 return Self.json(.object(["error": .string("invalid_client")]), status: .unauthorized)
             }
             let n = self.state.withLock { s -> Int in s.tokensIssued += 1; return s.tokensIssued }
-            return Self.json(.object(["access_token": .string("oauth-token-\(n)"), "token_type": .string("bearer"), "expires_in": .int(3600)]))
+            let ttl = Int64(request.uri.queryParameters["ttl"] ?? "3600") ?? 3600
+            return Self.json(.object(["access_token": .string("oauth-token-\(n)"), "token_type": .string("bearer"), "expires_in": .int(ttl)]))
+        }
+        router.get("/inflight") { _, _ -> Response in
+            self.state.withLock { s in s.inFlight += 1; s.maxInFlight = max(s.maxInFlight, s.inFlight) }
+            try await Task.sleep(for: .milliseconds(150))
+            self.state.withLock { $0.inFlight -= 1 }
+            return Self.json(.array([]))
+        }
+        router.post("/flakypost") { _, _ -> Response in
+            self.state.withLock { $0.postAttempts += 1 }
+            return Self.json(.object(["message": .string("busy")]), status: .serviceUnavailable)
         }
         router.get("/secured") { request, _ -> Response in
             let auth = request.headers[.authorization] ?? ""
@@ -414,6 +428,64 @@ final class TestUpstream: Sendable {
             try await ParseTestApp(connectors: secured(badSecret), factories: [RESTConnectorFactory()]).run { c async throws in
                 let r = try await c.find("Secured", [:])
                 #expect(r.code == 119 && r.errorMessage.contains("token endpoint"))
+            }
+        }
+    }
+
+    @Test func tokensAreRefreshedBeforeTheyExpire() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            let yaml = """
+            kind: rest
+            connection:
+              baseURL: http://127.0.0.1:\(port)
+              auth: { type: oauth2, tokenURL: "http://127.0.0.1:\(port)/oauth/token?ttl=31", clientId: causeway, clientSecret: s3cret }
+            collections:
+              Secured:
+                list: /secured
+                objectId: { column: id, type: integer }
+                fields:
+                  title: { type: string }
+            """
+            try await ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory()]).run { c async throws in
+                #expect(try await c.find("Secured", [:]).status == 200)
+                #expect(try await c.find("Secured", [:]).status == 200)
+                #expect(upstream.state.withLock { $0.tokensIssued } == 1)
+                // 31 s tokens are renewed in their last 30 s: after one second the next request gets a new one.
+                try await Task.sleep(for: .milliseconds(1100))
+                #expect(try await c.find("Secured", [:]).status == 200)
+                #expect(upstream.state.withLock { $0.tokensIssued } == 2)
+            }
+        }
+    }
+
+    @Test func concurrencyIsLimitedAndOnlyIdempotentRequestsAreRetried() async throws {
+        let upstream = TestUpstream()
+        try await upstream.run { port in
+            let yaml = """
+            kind: rest
+            connection:
+              baseURL: http://127.0.0.1:\(port)
+              maxConcurrency: 3
+              retries: 3
+              retryBackoffMilliseconds: 5
+            collections:
+              Busy:
+                list: /inflight
+                create: /flakypost
+                objectId: { column: id, type: integer }
+                fields:
+                  title: { type: string }
+            """
+            try await ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory()]).run { c async throws in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for i in 0..<12 { group.addTask { try await c.find("Busy", ["where": #"{"title":"\#(i)"}"#]).status } }
+                    for try await status in group { #expect(status == 200) }
+                }
+                #expect(upstream.state.withLock { $0.maxInFlight } == 3)
+                let post = try await c.request(.post, "/parse/classes/Busy", #"{"title":"x"}"#)
+                #expect(post.status == 503 && post.code == 100)
+                #expect(upstream.state.withLock { $0.postAttempts } == 1)  // a POST is never repeated
             }
         }
     }
