@@ -117,7 +117,14 @@ public final class RESTConnector: Connector {
         var scanned = 0
         var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: params)
         while let request = pager.next() {
-            let (body, headers) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+            let (body, headers): (JSONValue, HTTPHeaders)
+            do {
+                (body, headers) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+            } catch let error as GatewayError where error.code == .objectNotFound {
+                // A list endpoint that does not exist is a mapping problem, not a missing object.
+                throw GatewayError(.internalServerError, "The list endpoint of \(schema.className) (connector \(name)) answered HTTP 404; check `list` in the connector file.",
+                                   detail: error.detail)
+            }
             let records = try c.records(in: body, connector: name)
             for record in records {
                 let object = try c.object(from: record, connector: name)

@@ -321,7 +321,7 @@ final class TestUpstream: Sendable {
 
     @Test func upstreamFailuresBecomeClearParseErrors() async throws {
         let upstream = TestUpstream()
-        let collections = ["Flaky": "/flaky", "Slow": "/slow", "Broken": "/broken", "Html": "/html", "Huge": "/huge"]
+        let collections = ["Flaky": "/flaky", "Slow": "/slow", "Broken": "/broken", "Html": "/html", "Huge": "/huge", "Gone": "/no-such-endpoint"]
             .map { Self.styled($0.key, $0.value, "{ style: none }") }.joined(separator: "\n")
         try await upstream.run { port in
             try await app(port, collection: collections).run { c async throws in
@@ -336,6 +336,8 @@ final class TestUpstream: Sendable {
                 #expect(broken.status == 500 && broken.errorMessage.contains("malformed JSON"))
                 #expect(try await c.find("Html", [:]).errorMessage.contains("text/html, not JSON"))
                 #expect(try await c.find("Huge", [:]).errorMessage.contains("maxResponseBytes"))
+                let gone = try await c.find("Gone", [:])
+                #expect(gone.status == 500 && gone.errorMessage.contains("answered HTTP 404; check `list`"))
                 // More records than maxScan for a query the API cannot narrow: refused, not cut short.
                 let scan = try await c.find("Ticket", ["where": #"{"title":"nothing like this"}"#])
                 #expect(scan.status == 200)  // 25 records < maxScan 100
