@@ -522,3 +522,35 @@ final class TestUpstream: Sendable {
         }
     }
 }
+
+@Suite struct RESTConfigurationTests {
+    static let valid = RESTConnectorTests.connector(port: 8080)
+
+    func error(_ yaml: String) -> String {
+        do {
+            _ = try ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory()])
+            return "accepted"
+        } catch let e as ConfigErrors {
+            return e.errors.map(\.description).joined(separator: "\n")
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func mistakesNameTheFileLineAndKey() {
+        #expect(error(Self.valid).contains("accepted"))
+        let cases: [(String, String, String)] = [
+            ("baseURL: http://127.0.0.1:8080", "baseURL: ftp://example.com", "connection.baseURL"),
+            ("pagination: { style: offset", "pagination: { style: sideways", "expected offset, page, cursor, nextURL, linkHeader or none"),
+            ("get: /tickets/{objectId}", "get: /tickets/one", "the path must contain {objectId}"),
+            ("status: { equal: status }", "status: { matches: status }", "collections.Ticket.filters.status.matches"),
+            ("auth: { type: bearer, token: upstream-token }", "auth: { type: kerberos }", "expected none, header, basic, bearer or oauth2"),
+            ("records: data.items", "records: data.items\n    recordz: x", "unknown key 'recordz'"),
+            ("list: /tickets", "list: tickets", "paths start with /"),
+        ]
+        for (from, to, expected) in cases {
+            let message = error(Self.valid.replacingOccurrences(of: from, with: to))
+            #expect(message.contains(expected) && message.contains("store.yaml:"), "\(to) → \(message)")
+        }
+    }
+}
