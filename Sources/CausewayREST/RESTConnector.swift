@@ -266,11 +266,12 @@ public final class RESTConnector: Connector {
 
     /// One request with auth, a concurrency limit, retries with backoff for idempotent requests on
     /// connection failures, timeouts and 5xx, and upstream failures translated into Parse errors.
-    func send(method: String, url: String, body: JSONValue?, idempotent: Bool) async throws -> (JSONValue, HTTPHeaders) {
+    func send(method: String, url: String, body: JSONValue?, idempotent: Bool, via given: HTTPClient? = nil) async throws -> (JSONValue, HTTPHeaders) {
+        let http = try given ?? client()
         var attempt = 0
         while true {
             do {
-                return try await limiter.run { try await self.sendOnce(method: method, url: url, body: body) }
+                return try await limiter.run { try await self.sendOnce(method: method, url: url, body: body, http: http) }
             } catch let error as GatewayError where attempt < settings.retries && (idempotent && RESTErrors.isRetryable(error) || (oauth != nil && attempt == 0 && error.code == .operationForbidden && error.message.contains("HTTP 401"))) {
                 attempt += 1
                 let delay = settings.retryBackoffMs * (1 << (attempt - 1))
@@ -280,7 +281,7 @@ public final class RESTConnector: Connector {
         }
     }
 
-    private func sendOnce(method: String, url: String, body: JSONValue?) async throws -> (JSONValue, HTTPHeaders) {
+    private func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient) async throws -> (JSONValue, HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Accept", value: "application/json")
@@ -290,7 +291,7 @@ public final class RESTConnector: Connector {
         case .header(let n, let v): request.headers.add(name: n, value: v)
         case .basic(let u, let p): request.headers.add(name: "Authorization", value: "Basic " + Base64.encode(Array("\(u):\(p)".utf8)))
         case .bearer(let t): request.headers.add(name: "Authorization", value: "Bearer " + t)
-        case .oauth2: request.headers.add(name: "Authorization", value: "Bearer " + (try await oauth!.token(using: try client(), timeout: .milliseconds(Int64(settings.requestTimeoutMs)))))
+        case .oauth2: request.headers.add(name: "Authorization", value: "Bearer " + (try await oauth!.token(using: http, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))))
         }
         if let header = settings.forwardIdentityHeader, let user = RequestCaller.current?.user {
             request.headers.add(name: header, value: settings.forwardIdentityValue == .username ? user.username : user.objectId)
@@ -301,7 +302,7 @@ public final class RESTConnector: Connector {
         }
         let response: HTTPClientResponse
         do {
-            response = try await client().execute(request, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))
+            response = try await http.execute(request, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))
         } catch let error as GatewayError {
             throw error
         } catch {
@@ -338,17 +339,17 @@ public final class RESTConnector: Connector {
         if settings.insecureSkipVerify {
             findings.append(CheckFinding(.warning, name, "insecureSkipVerify is true: the API's certificate is not checked"))
         }
-        let started: Bool
-        do { clientBox.withLock { $0 = nil }; let c = try makeClient(); clientBox.withLock { $0 = c }; started = true } catch {
+        // A client of its own: checking never disturbs a running connector's client.
+        let http: HTTPClient
+        do { http = try makeClient() } catch {
             return findings + [CheckFinding(.error, name, "cannot set up TLS: \(error)")]
         }
-        defer { if started { Task { await self.shutdown() } } }
         for c in byClass.values.sorted(by: { $0.schema.className < $1.schema.className }) {
             let subject = "\(name)/\(c.schema.className) (\(c.list.method) \(c.list.path))"
             do {
                 var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query, pageSize: 1)
                 guard let request = pager.next() else { continue }
-                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, via: http)
                 let records = try c.records(in: body, connector: name)
                 if let first = records.first {
                     _ = try c.object(from: first, connector: name)
@@ -362,6 +363,7 @@ public final class RESTConnector: Connector {
                 findings.append(CheckFinding(.error, subject, "\(error)"))
             }
         }
+        try? await http.shutdown()
         return findings
     }
 }

@@ -368,11 +368,15 @@ final class TestUpstream: Sendable {
         let upstream = TestUpstream()
         try await upstream.run { port in
             let app = try app(port, extra: "  tls: { insecureSkipVerify: true }")
-            upstream.clearLog()
-            let findings = await app.configuration.connectors[0].verify(logger: .init(label: "t"))
-            #expect(findings.contains { $0.severity == .ok && $0.subject.contains("Ticket") })
-            #expect(findings.contains { $0.severity == .warning && $0.message.contains("insecureSkipVerify") })
-            #expect(upstream.log == ["GET /tickets?limit=1&offset=0"])
+            try await app.run { c async throws in
+                upstream.clearLog()
+                let findings = await app.configuration.connectors[0].verify(logger: .init(label: "t"))
+                #expect(findings.contains { $0.severity == .ok && $0.subject.contains("Ticket") })
+                #expect(findings.contains { $0.severity == .warning && $0.message.contains("insecureSkipVerify") })
+                #expect(upstream.log == ["GET /tickets?limit=1&offset=0"])
+                // Checking uses a client of its own: the running connector keeps working.
+                #expect(try await c.find("Ticket", ["limit": "1"]).status == 200)
+            }
         }
     }
 
