@@ -11,7 +11,7 @@ public final class AuthService: Sendable {
     public let store: any MetadataStore
     public let settings: AuthSettings
     public let throttle: LoginThrottle
-    private let cache = Mutex<[String: CachedSession]>([:])
+    private let cache = Mutex(SessionCache())
     private let refresher = Mutex<Task<Void, Never>?>(nil)
     private let loggerBox = Mutex(Logger(label: "causeway.auth"))
     /// How long a validated session is reused without reading the store again.
@@ -21,6 +21,28 @@ public final class AuthService: Sendable {
         var user: UserRecord
         var session: SessionRecord
         var loadedAt: ParseDate
+    }
+
+    /// Validated sessions by token hash, with an index by user so that a user's change drops theirs only.
+    struct SessionCache {
+        var byHash: [String: CachedSession] = [:]
+        var byUser: [String: Set<String>] = [:]
+
+        mutating func remove(_ hash: String) {
+            guard let old = byHash.removeValue(forKey: hash) else { return }
+            byUser[old.user.objectId]?.remove(hash)
+            if byUser[old.user.objectId]?.isEmpty == true { byUser[old.user.objectId] = nil }
+        }
+
+        mutating func insert(_ hash: String, _ entry: CachedSession) {
+            if byHash.count > 50_000 { self = SessionCache() }
+            byHash[hash] = entry
+            byUser[entry.user.objectId, default: []].insert(hash)
+        }
+
+        mutating func removeUser(_ userId: String) {
+            for hash in byUser.removeValue(forKey: userId) ?? [] { byHash[hash] = nil }
+        }
     }
 
     public init(providers: [any IdentityProvider], store: any MetadataStore, settings: AuthSettings) {
@@ -179,19 +201,16 @@ public final class AuthService: Sendable {
     public func validate(token: String) async throws -> (UserRecord, SessionRecord) {
         let hash = SessionToken.hash(token)
         let now = ParseDate.now()
-        if let hit = cache.withLock({ $0[hash] }), now.millisecondsSince1970 - hit.loadedAt.millisecondsSince1970 < AuthService.cacheSeconds * 1000,
+        if let hit = cache.withLock({ $0.byHash[hash] }), now.millisecondsSince1970 - hit.loadedAt.millisecondsSince1970 < AuthService.cacheSeconds * 1000,
            now < hit.session.expiresAt {
             return (hit.user, hit.session)
         }
         guard let session = try await store.session(tokenHash: hash), now < session.expiresAt,
               let user = try await store.user(objectId: session.userId) else {
-            cache.withLock { _ = $0.removeValue(forKey: hash) }
+            cache.withLock { $0.remove(hash) }
             throw GatewayError(.invalidSessionToken, "Invalid session token")
         }
-        cache.withLock { c in
-            if c.count > 50_000 { c.removeAll(keepingCapacity: true) }
-            c[hash] = CachedSession(user: user, session: session, loadedAt: now)
-        }
+        cache.withLock { $0.insert(hash, CachedSession(user: user, session: session, loadedAt: now)) }
         return (user, session)
     }
 
@@ -202,13 +221,13 @@ public final class AuthService: Sendable {
 
     public func logOut(token: String) async throws {
         let hash = SessionToken.hash(token)
-        cache.withLock { _ = $0.removeValue(forKey: hash) }
+        cache.withLock { $0.remove(hash) }
         try await store.deleteSession(tokenHash: hash)
     }
 
     /// Drops cached sessions of a user (after their roles or account changed).
     public func invalidate(userId: String) {
-        cache.withLock { c in c = c.filter { $0.value.user.objectId != userId } }
+        cache.withLock { $0.removeUser(userId) }
     }
 
     public func deleteUser(_ user: UserRecord) async throws {
