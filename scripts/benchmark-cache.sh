@@ -6,6 +6,7 @@
 #   scripts/benchmark-cache.sh [seconds-per-run] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-32}
 
@@ -19,7 +20,6 @@ WORK=$(mktemp -d /tmp/causeway-bench-cache-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PORT_C=$(free_port); PORT_B=$(free_port); PORT_N=$(free_port)
 
 mkdir -p "$WORK/Config" "$WORK/Connectors" "$WORK/www"
@@ -73,9 +73,7 @@ for url in "http://127.0.0.1:$PORT_B/file/1" "http://127.0.0.1:$PORT_N/find.json
   cmp -s "$WORK/check.json" "$WORK/www/find.json" || { echo "$url does not answer the same bytes:"; head -c 300 "$WORK/check.json"; echo; head -c 300 "$WORK/www/find.json"; exit 1; }
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 nginx_ticks() { local t=0; for p in $(pgrep -f "nginx: (master|worker)" ); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
-TICK=$(getconf CLK_TCK)
 declare -A RPS CPU
 run() {  # name ticks-command url [header]
   local name=$1 ticks=$2 url=$3 header=${4:-}
@@ -100,7 +98,6 @@ if [ -n "${BENCH_PERF:-}" ]; then  # profile the cached find: BENCH_PERF=/tmp/pe
 fi
 run causeway_find "cpu_ticks $PID_C" "http://127.0.0.1:$PORT_C$FIND" "$H"
 
-ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
 echo
 echo "| run | requests/s | server CPU µs/request |"
 echo "|---|---:|---:|"

@@ -6,6 +6,7 @@
 #   scripts/benchmark-ldap.sh [seconds-per-run] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-8}
 
@@ -21,7 +22,7 @@ trap cleanup EXIT
 gcc -O2 -o "$WORK/ldap_search_bind" scripts/bench/ldap_search_bind.c -lldap -llber -lpthread
 
 mkdir -p "$WORK/Config" "$WORK/Connectors"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat > "$WORK/Config/causeway.yaml" <<YAML
 server: { port: $PORT }
 app: { applicationId: bench }
@@ -70,8 +71,6 @@ wrk.headers["X-Parse-Application-Id"] = "bench"
 wrk.headers["Content-Type"] = "application/json"
 LUA
 directory_ops() { grep -cE " (BIND|SRCH) " "$CAUSEWAY_TEST_LDAP_LOG" || true; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TICK=$(getconf CLK_TCK)
 measure() {  # name args... → sets RPS CPU
   local before after out requests
   before=$(cpu_ticks "$PID")

@@ -6,6 +6,7 @@
 #   scripts/benchmark-postgres.sh [seconds-per-run] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-32}
 ROWS=${BENCH_ROWS:-100000}
@@ -37,8 +38,8 @@ SQL
 "$CAUSEWAY_TEST_PG_BIN/pgbench" -h 127.0.0.1 -p "$CAUSEWAY_TEST_PG_PORT" -U causeway -i -q -s 10 causeway_test >/dev/null 2>&1
 
 mkdir -p "$WORK/Config" "$WORK/Connectors"
-PORT_C=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PORT_B=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT_C=$(free_port)
+PORT_B=$(free_port)
 cat > "$WORK/Config/causeway.yaml" <<YAML
 server: { port: $PORT_C }
 app: { applicationId: bench }
@@ -92,8 +93,6 @@ cat > "$WORK/filter.sql" <<SQL
 SELECT id, created_at, updated_at, active, category, name, score FROM bench_items WHERE category = 'c-' || :c AND score >= 5000 ORDER BY score DESC, id LIMIT 10;
 SQL
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TICK=$(getconf CLK_TCK)
 declare -A RPS CPU
 run_wrk() {  # name pid url [script]
   local name=$1 pid=$2 url=$3 script=${4:-}
@@ -132,7 +131,6 @@ run_pgbench pgbench_S
 run_pgbench pgbench_byid "$WORK/byid.sql"
 run_pgbench pgbench_filter "$WORK/filter.sql"
 
-ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
 echo
 echo "| run | requests/s | server CPU µs/request |"
 echo "|---|---:|---:|"

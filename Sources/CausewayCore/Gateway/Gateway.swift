@@ -126,8 +126,8 @@ public final class Gateway: Sendable {
     }
 
     public func find(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
-        try await RequestCaller.$current.withValue(caller) {
-            try await findAsCaller(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode)
+        try await asCaller(className, caller) {
+            try await self.findAsCaller(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode)
         }
     }
 
@@ -230,8 +230,8 @@ public final class Gateway: Sendable {
     /// A `get` through the cache: the encoded answer and what the cache did (nil outcome: not cached).
     public func getEncoded(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                            caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> ([UInt8], CacheOutcome?) {
-        try await RequestCaller.$current.withValue(caller) {
-            try await getEncodedAsCaller(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller, logger: logger, cacheMode: cacheMode)
+        try await asCaller(className, caller) {
+            try await self.getEncodedAsCaller(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller, logger: logger, cacheMode: cacheMode)
         }
     }
 
@@ -269,6 +269,13 @@ public final class Gateway: Sendable {
     }
 
     // MARK: Writes
+
+    /// Runs `body` with the caller visible to the connector (`RequestCaller`) when its source answers per
+    /// user; other requests skip the task-local binding (it costs an allocation on the hot path).
+    private func asCaller<T: Sendable>(_ className: String, _ caller: Caller, _ body: () async throws -> T) async throws -> T {
+        guard let r = routes[className], r.connector.answersDependOnCaller else { return try await body() }
+        return try await RequestCaller.$current.withValue(caller) { try await body() }
+    }
 
     /// For sources that answer per user: the user in the cache key.
     private func callerKey(_ route: Route, _ caller: Caller) -> String {
@@ -329,7 +336,7 @@ public final class Gateway: Sendable {
     }
 
     public func create(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
-        try await RequestCaller.$current.withValue(caller) { try await createAsCaller(className, body: body, caller: caller) }
+        try await asCaller(className, caller) { try await self.createAsCaller(className, body: body, caller: caller) }
     }
 
     private func createAsCaller(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
@@ -364,7 +371,7 @@ public final class Gateway: Sendable {
     }
 
     public func update(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
-        try await RequestCaller.$current.withValue(caller) { try await updateAsCaller(className, objectId: objectId, body: body, caller: caller) }
+        try await asCaller(className, caller) { try await self.updateAsCaller(className, objectId: objectId, body: body, caller: caller) }
     }
 
     private func updateAsCaller(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
@@ -392,7 +399,7 @@ public final class Gateway: Sendable {
     }
 
     public func delete(_ className: String, objectId: String, caller: Caller) async throws {
-        try await RequestCaller.$current.withValue(caller) { try await deleteAsCaller(className, objectId: objectId, caller: caller) }
+        try await asCaller(className, caller) { try await self.deleteAsCaller(className, objectId: objectId, caller: caller) }
     }
 
     private func deleteAsCaller(_ className: String, objectId: String, caller: Caller) async throws {
