@@ -239,6 +239,14 @@ final class TestUpstream: Sendable {
         """
     }
 
+    /// A connector with one collection of `{id, title}` records: `connection` and `endpoints` are YAML
+    /// lines (indented by the caller for their block).
+    static func single(port: Int, connection: [String], className: String, endpoints: [String]) -> String {
+        (["kind: rest", "connection:", "  baseURL: http://127.0.0.1:\(port)"] + connection.map { "  " + $0 }
+            + ["collections:", "  \(className):"] + endpoints.map { "    " + $0 }
+            + ["    objectId: { column: id, type: integer }", "    fields:", "      title: { type: string }"]).joined(separator: "\n")
+    }
+
     static func styled(_ name: String, _ path: String, _ pagination: String, records: String = "") -> String {
         """
           \(name):
@@ -399,24 +407,12 @@ final class TestUpstream: Sendable {
     @Test func authStylesIdentityForwardingAndBodyTemplates() async throws {
         let upstream = TestUpstream()
         try await upstream.run { port in
-            func secured(_ auth: String, extra: String = "") -> String {
-                """
-                kind: rest
-                connection:
-                  baseURL: http://127.0.0.1:\(port)
-                  auth: \(auth)
-                \(extra)
-                collections:
-                  Secured:
-                    list: /secured
-                    create: { method: POST, path: /wrapped, body: { ticket: "{record}", source: causeway } }
-                    objectId: { column: id, type: integer }
-                    fields:
-                      title: { type: string }
-                """
+            func secured(_ auth: String, extra: [String] = []) -> String {
+                Self.single(port: port, connection: ["auth: \(auth)"] + extra, className: "Secured",
+                            endpoints: ["list: /secured", #"create: { method: POST, path: /wrapped, body: { ticket: "{record}", source: causeway } }"#])
             }
             let oauth = #"{ type: oauth2, tokenURL: "http://127.0.0.1:\#(port)/oauth/token", clientId: causeway, clientSecret: s3cret, scope: tickets }"#
-            let identity = "  forwardIdentity: { header: X-Remote-User, value: username }"
+            let identity = ["forwardIdentity: { header: X-Remote-User, value: username }"]
             try await ParseTestApp(identity: UserAPITests.identity, connectors: secured(oauth, extra: identity), factories: [RESTConnectorFactory()]).run { c async throws in
                 for _ in 0..<3 { #expect(try await c.find("Secured", [:]).results.count == 3) }
                 #expect(upstream.state.withLock { $0.tokensIssued } == 1)  // fetched once, reused
@@ -443,18 +439,8 @@ final class TestUpstream: Sendable {
     @Test func tokensAreRefreshedBeforeTheyExpire() async throws {
         let upstream = TestUpstream()
         try await upstream.run { port in
-            let yaml = """
-            kind: rest
-            connection:
-              baseURL: http://127.0.0.1:\(port)
-              auth: { type: oauth2, tokenURL: "http://127.0.0.1:\(port)/oauth/token?ttl=31", clientId: causeway, clientSecret: s3cret }
-            collections:
-              Secured:
-                list: /secured
-                objectId: { column: id, type: integer }
-                fields:
-                  title: { type: string }
-            """
+            let yaml = Self.single(port: port, connection: [#"auth: { type: oauth2, tokenURL: "http://127.0.0.1:\#(port)/oauth/token?ttl=31", clientId: causeway, clientSecret: s3cret }"#],
+                                   className: "Secured", endpoints: ["list: /secured"])
             try await ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory()]).run { c async throws in
                 #expect(try await c.find("Secured", [:]).status == 200)
                 #expect(try await c.find("Secured", [:]).status == 200)
@@ -470,21 +456,8 @@ final class TestUpstream: Sendable {
     @Test func concurrencyIsLimitedAndOnlyIdempotentRequestsAreRetried() async throws {
         let upstream = TestUpstream()
         try await upstream.run { port in
-            let yaml = """
-            kind: rest
-            connection:
-              baseURL: http://127.0.0.1:\(port)
-              maxConcurrency: 3
-              retries: 3
-              retryBackoffMilliseconds: 5
-            collections:
-              Busy:
-                list: /inflight
-                create: /flakypost
-                objectId: { column: id, type: integer }
-                fields:
-                  title: { type: string }
-            """
+            let yaml = Self.single(port: port, connection: ["maxConcurrency: 3", "retries: 3", "retryBackoffMilliseconds: 5"],
+                                   className: "Busy", endpoints: ["list: /inflight", "create: /flakypost"])
             try await ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory()]).run { c async throws in
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for i in 0..<12 { group.addTask { try await c.find("Busy", ["where": #"{"title":"\#(i)"}"#]).status } }
