@@ -105,7 +105,8 @@ let package = Package(
         // Benchmark reference: a bare Hummingbird route encoding a similar object (no database).
         .executableTarget(
             name: "causeway-baseline",
-            dependencies: ["CausewayCore", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["CausewayCore", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // Test support shared by every connector's tests: sample data and the pushdown conformance check.
         .target(

@@ -68,7 +68,7 @@ collections:
       active: { type: boolean }
 YAML
 "$BIN/causeway" serve --config "$WORK/Config/causeway.yaml" >"$WORK/causeway.log" 2>&1 & PID_C=$!; PIDS+=($PID_C)
-"$BIN/causeway-baseline" "$PORT_B" >"$WORK/baseline.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
+BASELINE_PG_PORT=$CAUSEWAY_TEST_PG_PORT BASELINE_PG_POOL=$CONNS "$BIN/causeway-baseline" "$PORT_B" >"$WORK/baseline.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_C/parse/health" >/dev/null && curl -sf "http://127.0.0.1:$PORT_B/object" >/dev/null && break; sleep 0.1; done
 
 cat > "$WORK/byid.lua" <<LUA
@@ -77,6 +77,14 @@ request = function()
   return wrk.format("GET", "/parse/classes/Item/" .. math.random(1, $ROWS), {["X-Parse-Application-Id"] = "bench"})
 end
 LUA
+for route in pool conn; do
+  cat > "$WORK/raw-$route.lua" <<LUA
+math.randomseed(42)
+request = function()
+  return wrk.format("GET", "/pg/$route/" .. math.random(1, $ROWS))
+end
+LUA
+done
 cat > "$WORK/filter.lua" <<LUA
 math.randomseed(43)
 request = function()
@@ -115,33 +123,46 @@ run_pgbench() {  # name [script]
   RPS[$name]=$(echo "$out" | awk -F'= ' '/^tps/ {printf "%.0f", $2}')
 }
 
-echo "measuring ($DURATION s each, $CONNS connections)"
-run_wrk baseline "$PID_B" "http://127.0.0.1:$PORT_B/object"
-if [ -n "${BENCH_PERF:-}" ]; then  # profile the by-id path: BENCH_PERF=/tmp/perf.data
-  perf record -F 999 -g -p "$PID_C" -o "$BENCH_PERF" -- sleep 8 >/dev/null 2>&1 &
-  PERF_PID=$!
-fi
-run_wrk byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
-[ -n "${BENCH_PERF:-}" ] && wait "$PERF_PID" || true
-if [ -n "${BENCH_PERF_FILTER:-}" ]; then  # profile the filtered find: BENCH_PERF_FILTER=/tmp/perf.data
-  perf record -F 999 -g -p "$PID_C" -o "$BENCH_PERF_FILTER" -- sleep 8 >/dev/null 2>&1 &
-fi
-run_wrk filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
-run_pgbench pgbench_S
-run_pgbench pgbench_byid "$WORK/byid.sql"
-run_pgbench pgbench_filter "$WORK/filter.sql"
+# BENCH_RUNS limits the runs (names as below, space-separated); BENCH_PERF=name:/tmp/perf.data profiles one run.
+RUNS=${BENCH_RUNS:-baseline raw_pool raw_conn byid filter pgbench_S pgbench_byid pgbench_filter}
+wanted() { [[ " $RUNS " == *" $1 "* ]]; }
+measure() {  # name, then run_wrk's or run_pgbench's arguments
+  local name=$1; shift
+  wanted "$name" || return 0
+  local perf_pid=""
+  if [[ "${BENCH_PERF:-}" == "$name:"* ]]; then
+    perf record -F 999 -g -p "$1" -o "${BENCH_PERF#*:}" -- sleep 8 >/dev/null 2>&1 & perf_pid=$!
+  fi
+  if [[ "$name" == pgbench_* ]]; then run_pgbench "$name" "$@"; else run_wrk "$name" "$@"; fi
+  [ -n "$perf_pid" ] && wait "$perf_pid" || true
+}
 
+echo "measuring ($DURATION s each, $CONNS connections): $RUNS"
+measure baseline "$PID_B" "http://127.0.0.1:$PORT_B/object"
+measure raw_pool "$PID_B" "http://127.0.0.1:$PORT_B" "$WORK/raw-pool.lua"
+measure raw_conn "$PID_B" "http://127.0.0.1:$PORT_B" "$WORK/raw-conn.lua"
+measure byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
+measure filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
+measure pgbench_S
+measure pgbench_byid "$WORK/byid.sql"
+measure pgbench_filter "$WORK/filter.sql"
+
+row() { wanted "$1" && echo "| $2 | ${RPS[$1]} | ${CPU[$1]:-} |" || true; }
+share() { wanted "$1" && wanted "$2" && echo "$3 $(ratio "${RPS[$1]}" "${RPS[$2]}")${4:+   (aim: $4)}" || true; }
 echo
 echo "| run | requests/s | server CPU µs/request |"
 echo "|---|---:|---:|"
-echo "| bare Hummingbird route (no database) | ${RPS[baseline]} | ${CPU[baseline]} |"
-echo "| Causeway GET by id | ${RPS[byid]} | ${CPU[byid]} |"
-echo "| Causeway filtered find (category + score, order, limit 10) | ${RPS[filter]} | ${CPU[filter]} |"
-echo "| pgbench -S -M prepared (pgbench_accounts, scale 10) | ${RPS[pgbench_S]} | |"
-echo "| pgbench -M prepared, the by-id select on bench_items | ${RPS[pgbench_byid]} | |"
-echo "| pgbench -M prepared, the filtered select on bench_items | ${RPS[pgbench_filter]} | |"
+row baseline "bare Hummingbird route (no database)"
+row raw_pool "Hummingbird + PostgresNIO by-id select, pooled client (no Causeway code)"
+row raw_conn "Hummingbird + PostgresNIO by-id select, shared connections (no Causeway code)"
+row byid "Causeway GET by id"
+row filter "Causeway filtered find (category + score, order, limit 10)"
+row pgbench_S "pgbench -S -M prepared (pgbench_accounts, scale 10)"
+row pgbench_byid "pgbench -M prepared, the by-id select on bench_items"
+row pgbench_filter "pgbench -M prepared, the filtered select on bench_items"
 echo
-echo "by-id GET / bare route:            $(ratio "${RPS[byid]}" "${RPS[baseline]}")   (aim: 60%)"
-echo "by-id GET / pgbench -S:            $(ratio "${RPS[byid]}" "${RPS[pgbench_S]}")   (aim: 30%)"
-echo "by-id GET / same select (pgbench): $(ratio "${RPS[byid]}" "${RPS[pgbench_byid]}")"
-echo "filtered find / same select:       $(ratio "${RPS[filter]}" "${RPS[pgbench_filter]}")   (aim: 25%)"
+share byid baseline "by-id GET / bare route:           " 60%
+share byid pgbench_S "by-id GET / pgbench -S:           " 30%
+share byid pgbench_byid "by-id GET / same select (pgbench):"
+share raw_conn pgbench_byid "raw PostgresNIO / same select:    "
+share filter pgbench_filter "filtered find / same select:      " 25%

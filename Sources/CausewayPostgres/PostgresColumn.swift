@@ -57,14 +57,38 @@ struct PostgresColumn: Sendable, Hashable {
 
 /// A mapped collection and the real columns behind it.
 struct PostgresTable: Sendable {
-    var schema: CollectionSchema
-    var schemaName: String
-    var table: String
+    let schema: CollectionSchema
+    let schemaName: String
+    let table: String
     /// Filled by introspection: every column of the table by name.
     var columns: [String: PostgresColumn] = [:]
     var isView = false
+    /// Worked out once, not per request:
+    /// the quoted `"schema"."table"`,
+    let qualifiedName: String
+    /// the field names in the order their columns are selected,
+    let fieldOrder: [String]
+    /// and the select list of every mapped column.
+    let allColumns: String
 
-    var qualifiedName: String { "\(PGSQL.quote(schemaName)).\(PGSQL.quote(table))" }
+    init(schema: CollectionSchema, schemaName: String, table: String) {
+        self.schema = schema
+        self.schemaName = schemaName
+        self.table = table
+        self.qualifiedName = "\(PGSQL.quote(schemaName)).\(PGSQL.quote(table))"
+        self.fieldOrder = schema.fields.keys.sorted()
+        var all = [schema.objectId.column]
+        if let c = schema.createdAtColumn { all.append(c) }
+        if let u = schema.updatedAtColumn { all.append(u) }
+        for name in fieldOrder { all.append(contentsOf: PostgresTable.columns(of: schema.fields[name]!)) }
+        self.allColumns = all.map(PGSQL.quote).joined(separator: ", ")
+    }
+
+    /// The select list for `fields` (all when nil).
+    func selectList(fields: Set<String>?) -> String {
+        guard fields != nil else { return allColumns }
+        return mappedColumns(fields: fields).map(PGSQL.quote).joined(separator: ", ")
+    }
 
     /// Columns holding a field (two for a GeoPoint).
     static func columns(of field: FieldMapping) -> [String] { field.storageColumns }
@@ -74,7 +98,7 @@ struct PostgresTable: Sendable {
         var out = [schema.objectId.column]
         if let c = schema.createdAtColumn { out.append(c) }
         if let u = schema.updatedAtColumn { out.append(u) }
-        for name in schema.fields.keys.sorted() where fields?.contains(name) ?? true {
+        for name in fieldOrder where fields?.contains(name) ?? true {
             out.append(contentsOf: PostgresTable.columns(of: schema.fields[name]!))
         }
         return out
@@ -100,6 +124,7 @@ struct PostgresTable: Sendable {
 enum PGSQL {
     /// Quotes an identifier from configuration (`"a""b"` for `a"b`).
     static func quote(_ identifier: String) -> String {
-        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        guard identifier.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + identifier + "\"" }
+        return "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -20,6 +20,7 @@ struct PostgresConnectionSettings: Sendable {
     var tls = TLSMode.disable
     var caFile: String?
     var poolSize = 10
+    var transactionPoolSize = 4
     var statementTimeoutMs = 10_000
     var connectTimeoutMs = 5_000
 
@@ -38,31 +39,54 @@ struct PostgresConnectionSettings: Sendable {
             throw r.error("tls", "verify-full needs caFile (the certificate authority that signed the server's certificate)")
         }
         s.poolSize = try r.int("poolSize", default: s.poolSize, range: 1...1000)
+        s.transactionPoolSize = try r.int("transactionPoolSize", default: s.transactionPoolSize, range: 1...1000)
         s.statementTimeoutMs = try r.int("statementTimeoutMs", default: s.statementTimeoutMs, range: 0...86_400_000)
         s.connectTimeoutMs = try r.int("connectTimeoutMs", default: s.connectTimeoutMs, range: 100...600_000)
         try r.finish()
         return s
     }
 
-    func clientConfiguration(connectorName: String) throws -> PostgresClient.Configuration {
-        let tlsConfig: PostgresClient.Configuration.TLS
+    /// The TLS settings, or nil when TLS is off.
+    func tlsConfiguration() throws -> TLSConfiguration? {
         switch tls {
         case .disable:
-            tlsConfig = .disable
+            return nil
         case .require:
             var t = TLSConfiguration.makeClientConfiguration()
             t.certificateVerification = .none
-            tlsConfig = .require(t)
+            return t
         case .verifyFull:
             var t = TLSConfiguration.makeClientConfiguration()
             t.certificateVerification = .fullVerification
             t.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile!))
-            tlsConfig = .require(t)
+            return t
         }
-        var c = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tlsConfig)
-        c.options.maximumConnections = poolSize
+    }
+
+    /// Session settings; `application_name` is `causeway/<connector>` on the statement connections and
+    /// `causeway/<connector>/tx` on the client's (transactions, introspection), as pg_stat_activity shows.
+    func startupParameters(connectorName: String, role: String? = nil) -> [(String, String)] {
+        [("statement_timeout", String(statementTimeoutMs)), ("application_name", "causeway/\(connectorName)" + (role.map { "/" + $0 } ?? ""))]
+    }
+
+    /// The pooled client used for transactions and introspection (at most `transactionPoolSize` connections,
+    /// opened when needed).
+    func clientConfiguration(connectorName: String) throws -> PostgresClient.Configuration {
+        var c = PostgresClient.Configuration(host: host, port: port, username: user, password: password, database: database,
+                                             tls: try tlsConfiguration().map { .require($0) } ?? .disable)
+        c.options.maximumConnections = transactionPoolSize
+        c.options.minimumConnections = 0
         c.options.connectTimeout = .milliseconds(connectTimeoutMs)
-        c.options.additionalStartupParameters = [("statement_timeout", String(statementTimeoutMs)), ("application_name", "causeway/\(connectorName)")]
+        c.options.additionalStartupParameters = startupParameters(connectorName: connectorName, role: "tx")
+        return c
+    }
+
+    /// The configuration of each of the `poolSize` connections that serve statements.
+    func connectionConfiguration(connectorName: String) throws -> PostgresConnection.Configuration {
+        let tlsMode: PostgresConnection.Configuration.TLS = try tlsConfiguration().map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable
+        var c = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tlsMode)
+        c.options.connectTimeout = .milliseconds(Int64(connectTimeoutMs))
+        c.options.additionalStartupParameters = startupParameters(connectorName: connectorName)
         return c
     }
 }

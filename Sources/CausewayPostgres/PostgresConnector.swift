@@ -19,7 +19,10 @@ public final class PostgresConnector: Connector {
     private let watchdog = DeadlineWatchdog()
 
     struct State {
+        /// For transactions and introspection.
         var client: PostgresClient?
+        /// For every other statement.
+        var connections: PostgresConnectionSet?
         var runTask: Task<Void, Never>?
         /// Tables with their introspected columns, once loaded.
         var tables: [String: PostgresTable]?
@@ -53,19 +56,27 @@ public final class PostgresConnector: Connector {
     // MARK: Lifecycle
 
     public func start(logger: Logger) async throws {
+        guard state.withLock({ $0.client == nil }) else { return }  // already started
         let configuration: PostgresClient.Configuration
-        do { configuration = try settings.clientConfiguration(connectorName: name) } catch {
+        let connectionConfiguration: PostgresConnection.Configuration
+        do {
+            configuration = try settings.clientConfiguration(connectorName: name)
+            connectionConfiguration = try settings.connectionConfiguration(connectorName: name)
+        } catch {
             throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS.", detail: "\(error)")
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let connections = PostgresConnectionSet(size: settings.poolSize, configuration: connectionConfiguration, connectorName: name, logger: logger)
         let task = await client.startRunning()
         state.withLock {
             $0.client = client
+            $0.connections = connections
             $0.runTask = task
             $0.logger = logger
         }
-        // Load the column types now if the database is reachable; otherwise on first use.
+        // Open the connections and load the column types now if the database is reachable; otherwise on first use.
         do {
+            try await run { try await connections.open() }
             _ = try await tables()
         } catch let error as GatewayError where error.code == .connectionFailed || error.code == .timeout {
             logger.warning("PostgreSQL is not reachable yet; requests will fail with a retryable error until it is", metadata: [
@@ -79,11 +90,12 @@ public final class PostgresConnector: Connector {
     }
 
     public func shutdown() async {
-        let task = state.withLock { s -> Task<Void, Never>? in
-            defer { s.client = nil; s.runTask = nil }
-            return s.runTask
+        let (task, connections) = state.withLock { s -> (Task<Void, Never>?, PostgresConnectionSet?) in
+            defer { s.client = nil; s.connections = nil; s.runTask = nil }
+            return (s.runTask, s.connections)
         }
         watchdog.stop()
+        await connections?.shutdown()
         guard let task else { return }
         task.cancel()
         // The client's run() returns once its connections are closed; do not let a stuck connection
@@ -100,6 +112,13 @@ public final class PostgresConnector: Connector {
 
     func client() throws -> PostgresClient {
         guard let c = state.withLock({ $0.client }) else {
+            throw GatewayError(.connectionFailed, "Connector '\(name)' is not started.")
+        }
+        return c
+    }
+
+    func connections() throws -> PostgresConnectionSet {
+        guard let c = state.withLock({ $0.connections }) else {
             throw GatewayError(.connectionFailed, "Connector '\(name)' is not started.")
         }
         return c
@@ -180,9 +199,7 @@ public final class PostgresConnector: Connector {
 
     // MARK: Reads
 
-    func selectList(_ t: PostgresTable, fields: Set<String>?) -> String {
-        t.mappedColumns(fields: fields).map(PGSQL.quote).joined(separator: ", ")
-    }
+    func selectList(_ t: PostgresTable, fields: Set<String>?) -> String { t.selectList(fields: fields) }
 
     public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
         try await find(query, in: collection, on: nil)
@@ -211,7 +228,7 @@ public final class PostgresConnector: Connector {
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
         return try await run {
-            let rows = try await self.execute(query, on: connection).collect()
+            let rows = try await self.execute(query, on: connection)
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
@@ -229,10 +246,11 @@ public final class PostgresConnector: Connector {
         return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields, on: connection).first
     }
 
-    /// Sends one statement on the transaction's connection, or on a pooled one.
-    func execute(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
-        if let connection { return try await connection.query(query, logger: logger) }
-        return try await client().query(query, logger: logger)
+    /// Sends one statement on the transaction's connection, or on a shared one, and reads all its rows.
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRow] {
+        let logger = self.logger
+        if let connection { return try await connection.query(query, logger: logger).collect() }
+        return try await connections().withConnection { try await $0.query(query, logger: logger).collect() }
     }
 
     func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
@@ -242,10 +260,7 @@ public final class PostgresConnector: Connector {
             if let prepared = try await self.executePrepared(query, on: connection) {
                 return try prepared.map { try self.decode($0, t, fields: fields) }
             }
-            let sequence = try await self.execute(query, on: connection)
-            var out: [ParseObject] = []
-            for try await row in sequence { out.append(try self.decode(row, t, fields: fields)) }
-            return out
+            return try await self.execute(query, on: connection).map { try self.decode($0, t, fields: fields) }
         }
     }
 
@@ -256,6 +271,7 @@ public final class PostgresConnector: Connector {
             return c
         }
         var object = ParseObject()
+        object.fields.reserveCapacity(fields?.count ?? t.fieldOrder.count)
         do {
             switch try PostgresValueCodec.decode(try next(), as: .string) {
             case .string(let s): object.objectId = s
@@ -264,7 +280,7 @@ public final class PostgresConnector: Connector {
             }
             if t.schema.createdAtColumn != nil, case .date(let d) = try PostgresValueCodec.decode(try next(), as: .date) { object.createdAt = d }
             if t.schema.updatedAtColumn != nil, case .date(let d) = try PostgresValueCodec.decode(try next(), as: .date) { object.updatedAt = d }
-            for name in t.schema.fields.keys.sorted() where fields?.contains(name) ?? true {
+            for name in t.fieldOrder where fields?.contains(name) ?? true {
                 let f = t.schema.fields[name]!
                 if f.type == .geoPoint {
                     let lat = try PostgresValueCodec.decode(try next(), as: .number), lon = try PostgresValueCodec.decode(try next(), as: .number)
@@ -444,7 +460,7 @@ public final class PostgresConnector: Connector {
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
         return try await run {
-            return try await !self.execute(query, on: connection).collect().isEmpty
+            return try await !self.execute(query, on: connection).isEmpty
         }
     }
 

@@ -114,14 +114,14 @@ extension PostgresConnector {
         guard let slot = PreparedStatementRegistry.shared.slot(for: query.sql) else { return nil }
         func run<S: StatementSlot>(_: S.Type) async throws -> [PostgresRow] {
             let statement = SlotStatement<S>(bindings: query.binds)
-            if let connection {
+            let logger = self.logger
+            @Sendable func rows(_ connection: PostgresConnection) async throws -> [PostgresRow] {
                 var rows: [PostgresRow] = []
                 for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
                 return rows
             }
-            var rows: [PostgresRow] = []
-            for try await row in try await client().execute(statement, logger: logger) { rows.append(row) }
-            return rows
+            if let connection { return try await rows(connection) }
+            return try await connections().withConnection(rows)
         }
         switch slot {
         case 0: return try await run(Slot0.self)

@@ -251,7 +251,7 @@ import Testing
             for await r in group { out.append(r) }
             return out
         }
-        try await fx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'causeway/dropme'")
+        try await fx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'causeway/dropme%'")
         let results = await load
         for case .failure(let error) in results {
             let code = (error as? GatewayError)?.code
@@ -264,6 +264,43 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(recovered)
+        await fx.close(connector)
+    }
+
+    @Test func sharedConnectionsKeepASlowStatementFromHoldingUpOthers() async throws {
+        let fx = try await PostgresFixture(setupSQL: """
+            CREATE TABLE notes (id text PRIMARY KEY, body text);
+            INSERT INTO notes VALUES ('n1', 'fast');
+            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(2) AS pause;
+            """)
+        let connector = try await fx.connector("""
+              Note:
+                schema: SCHEMA
+                table: notes
+                fields:
+                  body: { type: string }
+              SlowNote:
+                schema: SCHEMA
+                table: slow_notes
+                readOnly: true
+                fields:
+                  body: { type: string }
+            """, name: "shared", connectionExtra: "  poolSize: 3")
+        let g = gateway(connector)
+        // Exactly poolSize connections serve statements, opened at start.
+        #expect(try await fx.scalar("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'causeway/shared'") == "3")
+        let clock = ContinuousClock()
+        let started = clock.now
+        async let slow = g.get("SlowNote", objectId: "n1", keys: nil, caller: .anonymous)
+        try await Task.sleep(for: .milliseconds(200))  // the slow statement is running on one connection
+        for _ in 0..<30 {
+            let note = try await g.get("Note", objectId: "n1", keys: nil, caller: .anonymous)
+            #expect(note.fields["body"] == .string("fast"))
+        }
+        let fastDone = clock.now - started
+        #expect(fastDone < .milliseconds(1500), "30 reads waited behind the 2 s statement: \(fastDone)")
+        #expect(try await slow.fields["body"] == .string("fast"))
+        #expect(clock.now - started >= .seconds(2))
         await fx.close(connector)
     }
 

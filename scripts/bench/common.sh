@@ -9,3 +9,6 @@ TICK=$(getconf CLK_TCK)
 
 # 100 × a / b as a whole percentage.
 ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
+
+# The build needs OpenLDAP's headers.
+bash "$(dirname "${BASH_SOURCE[0]}")/../ldap-headers.sh"
