@@ -3,10 +3,11 @@ import Synchronization
 /// Enforces per-call deadlines for one connector with a single periodic sweep instead of one timer per call
 /// (a timer per call cost about 35 µs of CPU per request, see Docs/benchmarks.md).
 ///
-/// A call that passes its deadline is answered with the timeout error at once and its work is cancelled;
-/// the caller does not wait for the work to notice. That matters because a call stuck on a connection that
-/// died (seen when PostgreSQL backends are killed mid-query) may never return, and a task group would wait
-/// for its stuck child forever.
+/// Two ways: `register` calls an action when a deadline passes (statements close their connection, which
+/// fails everything waiting on it: no extra task per statement); `run` runs work in a task of its own and
+/// answers the caller with the timeout error at once, for work that has no connection to close (the pooled
+/// client's calls: a call stuck on a connection that died, seen when PostgreSQL backends are killed
+/// mid-query, may never return, and a task group would wait for its stuck child forever).
 final class DeadlineWatchdog: Sendable {
     private struct State {
         var next: UInt64 = 0
@@ -47,7 +48,8 @@ final class DeadlineWatchdog: Sendable {
         sweeper?.cancel()
     }
 
-    private func register(_ deadline: ContinuousClock.Instant, expire: @escaping @Sendable () -> Void) -> UInt64 {
+    /// Calls `expire` once `deadline` has passed, unless `unregister` came first.
+    func register(_ deadline: ContinuousClock.Instant, expire: @escaping @Sendable () -> Void) -> UInt64 {
         state.withLock { s in
             s.next &+= 1
             s.calls[s.next] = Call(deadline: deadline, expire: expire)
@@ -56,7 +58,7 @@ final class DeadlineWatchdog: Sendable {
         }
     }
 
-    private func unregister(_ id: UInt64) {
+    func unregister(_ id: UInt64) {
         _ = state.withLock { $0.calls.removeValue(forKey: id) }
     }
 

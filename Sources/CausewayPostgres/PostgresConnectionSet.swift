@@ -37,10 +37,13 @@ final class PostgresConnectionSet: Sendable {
     private let connectorName: String
     private let logger: Logger
     private let eventLoops: any EventLoopGroup
+    /// How long opening a connection (TCP, TLS, start-up, authentication) may take in all.
+    private let openTimeout: TimeAmount
 
-    init(size: Int, configuration: PostgresConnection.Configuration, connectorName: String, logger: Logger,
+    init(size: Int, configuration: PostgresConnection.Configuration, connectorName: String, logger: Logger, openTimeout: TimeAmount,
          eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.slots = (0..<max(1, size)).map { _ in Slot() }
+        self.openTimeout = openTimeout
         self.configuration = configuration
         self.connectorName = connectorName
         self.logger = logger
@@ -101,6 +104,28 @@ final class PostgresConnectionSet: Sendable {
         return second.busy.load(ordering: .relaxed) < first.busy.load(ordering: .relaxed) ? second : first
     }
 
+    /// Opens a connection, failing after `openTimeout` even if the server accepted the TCP connection and
+    /// then stopped answering (PostgresNIO's connect timeout covers the TCP connect only).
+    private func open(id: Int, logger: Logger) -> EventLoopFuture<PostgresConnection> {
+        let loop = eventLoops.next()
+        let promise = loop.makePromise(of: PostgresConnection.self)
+        let timedOut = ExpiryFlag()
+        let name = connectorName
+        let timer = loop.scheduleTask(in: openTimeout) {
+            timedOut.set()
+            promise.fail(GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(name)' did not complete a connection in time; retry the request."))
+        }
+        PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger).hop(to: loop).whenComplete { result in
+            timer.cancel()
+            switch result {
+            case .success(let c) where timedOut.isSet: c.close().whenComplete { _ in _ = c }  // kept until closed
+            case .success(let c): promise.succeed(c)
+            case .failure(let error): promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
     private enum Next {
         case ready(PostgresConnection)
         case wait(EventLoopFuture<PostgresConnection>, started: Bool)
@@ -119,7 +144,7 @@ final class PostgresConnectionSet: Sendable {
                 var connectionLogger = logger
                 let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
                 connectionLogger[metadataKey: "causeway.pg.connection"] = "\(id)"
-                let f = PostgresConnection.connect(on: eventLoops.any(), configuration: configuration, id: id, logger: connectionLogger)
+                let f = open(id: id, logger: connectionLogger)
                 state = .opening(f)
                 return .wait(f, started: true)
             }
@@ -140,7 +165,7 @@ final class PostgresConnectionSet: Sendable {
                         }
                     }
                     // Opened while shutting down: nobody will use it.
-                    if case .success(let c) = result, self.isShutDown.load(ordering: .relaxed) { c.close().whenComplete { _ in } }
+                    if case .success(let c) = result, self.isShutDown.load(ordering: .relaxed) { c.close().whenComplete { _ in _ = c } }
                 }
             }
             do {

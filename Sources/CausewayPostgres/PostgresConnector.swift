@@ -66,7 +66,9 @@ public final class PostgresConnector: Connector {
             throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS.", detail: "\(error)")
         }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let connections = PostgresConnectionSet(size: settings.poolSize, configuration: connectionConfiguration, connectorName: name, logger: logger)
+        let connections = PostgresConnectionSet(
+            size: settings.poolSize, configuration: connectionConfiguration, connectorName: name, logger: logger,
+            openTimeout: .milliseconds(Int64(settings.connectTimeoutMs) + 2000))
         let task = await client.startRunning()
         state.withLock {
             $0.client = client
@@ -226,9 +228,10 @@ public final class PostgresConnector: Connector {
         var sql = "SELECT count(*) FROM \(t.qualifiedName)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
+        let logger = self.logger
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
-        return try await run {
-            let rows = try await self.execute(query, on: connection)
+        return try await statement(on: connection) { c in
+            let rows = try await c.query(query, logger: logger).collect()
             return Int(try rows.first?.decode(Int64.self) ?? 0)
         }
     }
@@ -246,21 +249,44 @@ public final class PostgresConnector: Connector {
         return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields, on: connection).first
     }
 
-    /// Sends one statement on the transaction's connection, or on a shared one, and reads all its rows.
-    func execute(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRow] {
-        let logger = self.logger
-        if let connection { return try await connection.query(query, logger: logger).collect() }
-        return try await connections().withConnection { try await $0.query(query, logger: logger).collect() }
+    /// Runs `body` on the transaction's connection, or on a shared one, within the statement deadline
+    /// (statement timeout + connect timeout + 2 s): past it the connection is closed, which fails the statements
+    /// waiting on it, and the caller gets a timeout error. No request waits forever for a server that stopped
+    /// answering or a connection that died under it. Failures become Parse errors here.
+    func statement<T>(on connection: PostgresConnection?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            if let connection { return try await bounded(connection, body) }
+            return try await connections().withConnection { try await bounded($0, body) }
+        } catch {
+            throw translate(error)
+        }
+    }
+
+    private var deadline: Duration { .milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000) }
+
+    private func bounded<T>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let flag = ExpiryFlag()
+        let id = watchdog.register(.now + deadline) {
+            flag.set()
+            connection.close().whenComplete { _ in _ = connection }
+        }
+        defer { watchdog.unregister(id) }
+        do {
+            return try await body(connection)
+        } catch where flag.isSet {
+            throw GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.",
+                               detail: String(reflecting: error))
+        }
     }
 
     func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
+        let logger = self.logger
         logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(query.sql)])
-        return try await run {
+        return try await statement(on: connection) { c in
             // Reads run as named prepared statements (one per statement text, prepared once per connection).
-            if let prepared = try await self.executePrepared(query, on: connection) {
-                return try prepared.map { try self.decode($0, t, fields: fields) }
-            }
-            return try await self.execute(query, on: connection).map { try self.decode($0, t, fields: fields) }
+            let prepared = try await self.executePrepared(query, on: c, logger: logger)
+            let rows = if let prepared { prepared } else { try await c.query(query, logger: logger).collect() }
+            return try rows.map { try self.decode($0, t, fields: fields) }
         }
     }
 
@@ -459,28 +485,38 @@ public final class PostgresConnector: Connector {
         let idColumn = PGSQL.quote(t.schema.objectId.column)
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
         let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
-        return try await run {
-            return try await !self.execute(query, on: connection).isEmpty
+        let logger = self.logger
+        return try await statement(on: connection) { c in
+            try await !c.query(query, logger: logger).collect().isEmpty
         }
     }
 
     // MARK: Errors
 
-    /// Runs database work with a deadline (statement timeout + connect timeout + 2 s), translating failures
-    /// into Parse errors at this boundary, so no request waits forever for a server that stopped answering
-    /// or a connection that died under it.
+    /// Runs work that has no connection of its own to close (the pooled client's calls, opening the shared
+    /// connections) in a task of its own with the deadline, translating failures into Parse errors.
     func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let deadline = Duration.milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000)
         do {
             return try await watchdog.run(deadline, onTimeout: {
                 GatewayError(.timeout, "PostgreSQL did not answer in time (it may be unreachable or overloaded); retry the request.")
             }, body)
-        } catch let error as GatewayError {
-            throw error
-        } catch let error as PSQLError {
-            throw PostgresErrorTranslator.translate(error, connector: name)
-        } catch is CancellationError {
-            throw GatewayError(.timeout, "PostgreSQL did not answer in time; retry the request.")
+        } catch {
+            throw translate(error)
         }
     }
+
+    private func translate(_ error: any Error) -> any Error {
+        switch error {
+        case let error as PSQLError: return PostgresErrorTranslator.translate(error, connector: name)
+        case is CancellationError: return GatewayError(.timeout, "PostgreSQL did not answer in time; retry the request.")
+        default: return error
+        }
+    }
+}
+
+/// Set once a statement's deadline has passed.
+final class ExpiryFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 import Synchronization
 
@@ -110,18 +111,12 @@ enum Slot63: StatementSlot { static let index = 63 }
 
 extension PostgresConnector {
     /// Runs a statement as a named prepared statement when it has (or gets) a slot; nil otherwise.
-    func executePrepared(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRow]? {
+    func executePrepared(_ query: PostgresQuery, on connection: PostgresConnection, logger: Logger) async throws -> [PostgresRow]? {
         guard let slot = PreparedStatementRegistry.shared.slot(for: query.sql) else { return nil }
         func run<S: StatementSlot>(_: S.Type) async throws -> [PostgresRow] {
-            let statement = SlotStatement<S>(bindings: query.binds)
-            let logger = self.logger
-            @Sendable func rows(_ connection: PostgresConnection) async throws -> [PostgresRow] {
-                var rows: [PostgresRow] = []
-                for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-                return rows
-            }
-            if let connection { return try await rows(connection) }
-            return try await connections().withConnection(rows)
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.execute(SlotStatement<S>(bindings: query.binds), logger: logger) { rows.append(row) }
+            return rows
         }
         switch slot {
         case 0: return try await run(Slot0.self)

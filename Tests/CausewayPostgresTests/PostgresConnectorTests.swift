@@ -310,6 +310,39 @@ import Testing
         await fx.close(connector)
     }
 
+    @Test func aStatementPastTheClientDeadlineIsCutOffAndTheConnectionReplaced() async throws {
+        let fx = try await PostgresFixture(setupSQL: """
+            CREATE TABLE notes (id text PRIMARY KEY, body text);
+            INSERT INTO notes VALUES ('n1', 'fast');
+            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(6) AS pause;
+            """)
+        // No server-side statement_timeout: only the client deadline (0 + 1 s + 2 s) can end the statement.
+        let connector = try await fx.connector("""
+              Note:
+                schema: SCHEMA
+                table: notes
+                fields:
+                  body: { type: string }
+              SlowNote:
+                schema: SCHEMA
+                table: slow_notes
+                readOnly: true
+                fields:
+                  body: { type: string }
+            """, name: "deadline", connectionExtra: "  poolSize: 1\n  statementTimeoutMs: 0\n  connectTimeoutMs: 1000")
+        let g = gateway(connector)
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = await #expect(throws: GatewayError.self) { _ = try await g.get("SlowNote", objectId: "n1", keys: nil, caller: .anonymous) }
+        let waited = clock.now - started
+        #expect(error?.code == .timeout, "\(String(describing: error))")
+        #expect(waited >= .milliseconds(3000) && waited < .milliseconds(5500), "cut off at the deadline, not after the 6 s statement: \(waited)")
+        // The only connection was closed to end the statement; the next request opens a new one.
+        let note = try await g.get("Note", objectId: "n1", keys: nil, caller: .anonymous)
+        #expect(note.fields["body"] == .string("fast"))
+        await fx.close(connector)
+    }
+
     @Test func aTableThatAppearsAfterStartIsQueriedWithPushdown() async throws {
         let fx = try await PostgresFixture(setupSQL: "SELECT 1")
         // The connector starts before its table exists (as after a restore, or a database that was down).

@@ -120,14 +120,18 @@ func gateway(_ connector: any Connector) -> Gateway {
     Gateway(config: GatewayConfig(), connectors: [connector])
 }
 
-/// Records the SQL statements a connector logs at debug level.
-final class StatementRecorder: LogHandler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var _statements: [String] = []
+/// Records the SQL statements a connector logs at debug level. A value type, as swift-log expects of a
+/// handler (PostgresNIO sets metadata on copies of the logger from several threads); copies share the record.
+struct StatementRecorder: LogHandler {
+    private final class Record: @unchecked Sendable {
+        let lock = NSLock()
+        var statements: [String] = []
+    }
+    private let record = Record()
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .debug
 
-    var statements: [String] { lock.withLock { _statements } }
+    var statements: [String] { record.lock.withLock { record.statements } }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -135,6 +139,6 @@ final class StatementRecorder: LogHandler, @unchecked Sendable {
     }
 
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        if case .string(let sql)? = metadata?["causeway.sql"] { lock.withLock { _statements.append(sql) } }
+        if case .string(let sql)? = metadata?["causeway.sql"] { record.lock.withLock { record.statements.append(sql) } }
     }
 }
