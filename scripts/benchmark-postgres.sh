@@ -77,7 +77,7 @@ request = function()
   return wrk.format("GET", "/parse/classes/Item/" .. math.random(1, $ROWS), {["X-Parse-Application-Id"] = "bench"})
 end
 LUA
-for route in pool conn; do
+for route in pool conn future; do
   cat > "$WORK/raw-$route.lua" <<LUA
 math.randomseed(42)
 request = function()
@@ -141,6 +141,7 @@ echo "measuring ($DURATION s each, $CONNS connections): $RUNS"
 measure baseline "$PID_B" "http://127.0.0.1:$PORT_B/object"
 measure raw_pool "$PID_B" "http://127.0.0.1:$PORT_B" "$WORK/raw-pool.lua"
 measure raw_conn "$PID_B" "http://127.0.0.1:$PORT_B" "$WORK/raw-conn.lua"
+measure raw_future "$PID_B" "http://127.0.0.1:$PORT_B" "$WORK/raw-future.lua"
 measure byid "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/byid.lua"
 measure filter "$PID_C" "http://127.0.0.1:$PORT_C" "$WORK/filter.lua"
 measure pgbench_S
@@ -155,6 +156,7 @@ echo "|---|---:|---:|"
 row baseline "bare Hummingbird route (no database)"
 row raw_pool "Hummingbird + PostgresNIO by-id select, pooled client (no Causeway code)"
 row raw_conn "Hummingbird + PostgresNIO by-id select, shared connections (no Causeway code)"
+row raw_future "Hummingbird + PostgresNIO by-id select, shared connections, EventLoopFuture API (no Causeway code)"
 row byid "Causeway GET by id"
 row filter "Causeway filtered find (category + score, order, limit 10)"
 row pgbench_S "pgbench -S -M prepared (pgbench_accounts, scale 10)"

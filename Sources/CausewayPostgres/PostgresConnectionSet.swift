@@ -21,8 +21,8 @@ final class PostgresConnectionSet: Sendable {
     private final class Slot: Sendable {
         enum State {
             case closed
-            case opening(EventLoopFuture<PostgresConnection>)
-            case open(PostgresConnection)
+            case opening(EventLoopFuture<PostgresConnection>, PreparedStatementCache)
+            case open(PostgresConnection, PreparedStatementCache)
         }
         /// Statements sent on this slot and not yet answered.
         let busy = Atomic<Int>(0)
@@ -50,6 +50,13 @@ final class PostgresConnectionSet: Sendable {
         self.eventLoops = eventLoops
     }
 
+    deinit {
+        // Dropped without shutdown (a failed start, say): close what is open rather than leak it.
+        for slot in slots {
+            if case .open(let c, _) = slot.state.withLock({ $0 }), !c.isClosed { c.close().whenComplete { _ in _ = c } }
+        }
+    }
+
     /// Opens every connection (concurrently); throws the first failure, leaving the others open.
     func open() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -59,11 +66,12 @@ final class PostgresConnectionSet: Sendable {
     }
 
     /// Runs `body` with a connection that may be running other statements too (never for transactions).
-    func withConnection<T>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func withConnection<T>(_ body: (PostgresConnection, PreparedStatementCache) async throws -> T) async throws -> T {
         let slot = pick()
         slot.busy.add(1, ordering: .relaxed)
         defer { slot.busy.subtract(1, ordering: .relaxed) }
-        return try await body(try await connection(slot))
+        let (connection, prepared) = try await connection(slot)
+        return try await body(connection, prepared)
     }
 
     /// Closes every connection; statements after this fail.
@@ -76,8 +84,8 @@ final class PostgresConnectionSet: Sendable {
             }
             switch state {
             case .closed: break
-            case .open(let c): try? await c.close()
-            case .opening(let f): if let c = try? await f.get() { try? await c.close() }
+            case .open(let c, _): try? await c.close()
+            case .opening(let f, _): if let c = try? await f.get() { try? await c.close() }
             }
         }
     }
@@ -86,7 +94,7 @@ final class PostgresConnectionSet: Sendable {
     var openCount: Int {
         slots.reduce(0) { n, slot in
             n + slot.state.withLock { s in
-                if case .open(let c) = s, !c.isClosed { return 1 }
+                if case .open(let c, _) = s, !c.isClosed { return 1 }
                 return 0
             }
         }
@@ -127,40 +135,41 @@ final class PostgresConnectionSet: Sendable {
     }
 
     private enum Next {
-        case ready(PostgresConnection)
-        case wait(EventLoopFuture<PostgresConnection>, started: Bool)
+        case ready(PostgresConnection, PreparedStatementCache)
+        case wait(EventLoopFuture<PostgresConnection>, PreparedStatementCache, started: Bool)
         case shutDown
     }
 
-    private func connection(_ slot: Slot) async throws -> PostgresConnection {
+    private func connection(_ slot: Slot) async throws -> (PostgresConnection, PreparedStatementCache) {
         let next = slot.state.withLock { state -> Next in
             switch state {
-            case .open(let c) where !c.isClosed:
-                return .ready(c)
-            case .opening(let f):
-                return .wait(f, started: false)
+            case .open(let c, let p) where !c.isClosed:
+                return .ready(c, p)
+            case .opening(let f, let p):
+                return .wait(f, p, started: false)
             case .open, .closed:
                 guard !isShutDown.load(ordering: .relaxed) else { return .shutDown }
                 var connectionLogger = logger
                 let id = connectionIDs.wrappingAdd(1, ordering: .relaxed).newValue
                 connectionLogger[metadataKey: "causeway.pg.connection"] = "\(id)"
                 let f = open(id: id, logger: connectionLogger)
-                state = .opening(f)
-                return .wait(f, started: true)
+                let p = PreparedStatementCache()
+                state = .opening(f, p)
+                return .wait(f, p, started: true)
             }
         }
         switch next {
-        case .ready(let c):
-            return c
+        case .ready(let c, let p):
+            return (c, p)
         case .shutDown:
             throw GatewayError(.connectionFailed, "Connector '\(connectorName)' is shut down.")
-        case .wait(let future, let started):
+        case .wait(let future, let cache, let started):
             if started {
                 future.whenComplete { result in
                     slot.state.withLock { state in
-                        guard case .opening(let f) = state, f === future else { return }
+                        guard case .opening(let f, _) = state, f === future else { return }
                         switch result {
-                        case .success(let c): state = .open(c)
+                        case .success(let c): state = .open(c, cache)
                         case .failure: state = .closed
                         }
                     }
@@ -169,7 +178,7 @@ final class PostgresConnectionSet: Sendable {
                 }
             }
             do {
-                return try await future.get()
+                return (try await future.get(), cache)
             } catch let error as PSQLError {
                 throw error
             } catch {

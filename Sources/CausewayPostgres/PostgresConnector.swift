@@ -215,7 +215,7 @@ public final class PostgresConnector: Connector {
         if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
         if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }
         if query.skip > 0 { sql += " OFFSET \(translator.bind(String(query.skip), as: "bigint"))" }
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: query.fields, on: connection)
+        return try await rows(translator.statement(sql), t, fields: query.fields, on: connection)
     }
 
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
@@ -227,13 +227,9 @@ public final class PostgresConnector: Connector {
         var translator = PostgresFilterTranslator(table: t)
         var sql = "SELECT count(*) FROM \(t.qualifiedName)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
-        let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
-        let logger = self.logger
-        logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(sql)])
-        return try await statement(on: connection) { c in
-            let rows = try await c.query(query, logger: logger).collect()
-            return Int(try rows.first?.decode(Int64.self) ?? 0)
-        }
+        let rows = try await run(translator.statement(sql), on: connection)
+        guard let cell = rows.first?.first, case .int(let n) = try PostgresValueCodec.decode(cell, as: .number) else { return 0 }
+        return Int(n)
     }
 
     public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
@@ -246,19 +242,30 @@ public final class PostgresConnector: Connector {
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
         var translator = PostgresFilterTranslator(table: t)
         let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(PGSQL.quote(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: fields, on: connection).first
+        return try await rows(translator.statement(sql), t, fields: fields, on: connection).first
     }
 
     /// Runs `body` on the transaction's connection, or on a shared one, within the statement deadline
     /// (statement timeout + connect timeout + 2 s): past it the connection is closed, which fails the statements
     /// waiting on it, and the caller gets a timeout error. No request waits forever for a server that stopped
     /// answering or a connection that died under it. Failures become Parse errors here.
-    func statement<T>(on connection: PostgresConnection?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func statement<T>(on connection: PostgresConnection?, _ body: (PostgresConnection, PreparedStatementCache?) async throws -> T) async throws -> T {
         do {
-            if let connection { return try await bounded(connection, body) }
-            return try await connections().withConnection { try await bounded($0, body) }
+            if let connection { return try await bounded(connection) { try await body($0, nil) } }
+            return try await connections().withConnection { c, prepared in try await bounded(c) { try await body($0, prepared) } }
         } catch {
-            throw translate(error)
+            // Anything else PostgresNIO passes on (a socket error, say) means the connection failed.
+            throw translate(error, otherwise: { GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(name)' is unreachable; retry the request.", detail: String(reflecting: $0)) })
+        }
+    }
+
+    /// Runs `statement` and reads all its rows: prepared on a shared connection, unprepared in a transaction.
+    func run(_ statement: PostgresStatement, on connection: PostgresConnection?) async throws -> [PostgresRow] {
+        let logger = self.logger
+        logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(statement.sql)])
+        return try await self.statement(on: connection) { c, prepared in
+            if let answer = prepared?.execute(statement, on: c) { return try await answer.get() }
+            return try await c.query(statement.query, logger: logger).collect()
         }
     }
 
@@ -279,15 +286,8 @@ public final class PostgresConnector: Connector {
         }
     }
 
-    func rows(_ query: PostgresQuery, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
-        let logger = self.logger
-        logger.debug("postgres statement", metadata: ["causeway.connector": .string(name), "causeway.sql": .string(query.sql)])
-        return try await statement(on: connection) { c in
-            // Reads run as named prepared statements (one per statement text, prepared once per connection).
-            let prepared = try await self.executePrepared(query, on: c, logger: logger)
-            let rows = if let prepared { prepared } else { try await c.query(query, logger: logger).collect() }
-            return try rows.map { try self.decode($0, t, fields: fields) }
-        }
+    func rows(_ statement: PostgresStatement, _ t: PostgresTable, fields: Set<String>?, on connection: PostgresConnection? = nil) async throws -> [ParseObject] {
+        try await run(statement, on: connection).map { try self.decode($0, t, fields: fields) }
     }
 
     func decode(_ row: PostgresRow, _ t: PostgresTable, fields: Set<String>?) throws -> ParseObject {
@@ -373,7 +373,7 @@ public final class PostgresConnector: Connector {
         let sql = columns.isEmpty
             ? "INSERT INTO \(t.qualifiedName) DEFAULT VALUES RETURNING \(selectList(t, fields: nil))"
             : "INSERT INTO \(t.qualifiedName) (\(columns.map(PGSQL.quote).joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(selectList(t, fields: nil))"
-        guard let stored = try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: nil, on: connection).first else {
+        guard let stored = try await rows(translator.statement(sql), t, fields: nil, on: connection).first else {
             throw GatewayError(.internalServerError, "Internal server error.", detail: "INSERT returned no row")
         }
         return stored
@@ -420,7 +420,7 @@ public final class PostgresConnector: Connector {
         let sql = sets.isEmpty
             ? "SELECT \(selectList(t, fields: nil)) FROM \(t.qualifiedName) WHERE \(condition)"
             : "UPDATE \(t.qualifiedName) SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(selectList(t, fields: nil))"
-        return try await rows(PostgresQuery(unsafeSQL: sql, binds: translator.binds), t, fields: nil, on: connection).first
+        return try await rows(translator.statement(sql), t, fields: nil, on: connection).first
     }
 
     /// `SET` terms for one field operation, evaluated by PostgreSQL on the current row.
@@ -484,11 +484,7 @@ public final class PostgresConnector: Connector {
         var translator = PostgresFilterTranslator(table: t)
         let idColumn = PGSQL.quote(t.schema.objectId.column)
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
-        let query = PostgresQuery(unsafeSQL: sql, binds: translator.binds)
-        let logger = self.logger
-        return try await statement(on: connection) { c in
-            try await !c.query(query, logger: logger).collect().isEmpty
-        }
+        return try await !run(translator.statement(sql), on: connection).isEmpty
     }
 
     // MARK: Errors
@@ -505,11 +501,13 @@ public final class PostgresConnector: Connector {
         }
     }
 
-    private func translate(_ error: any Error) -> any Error {
+    private func translate(_ error: any Error, otherwise: (any Error) -> any Error = { $0 }) -> any Error {
         switch error {
+        case let error as GatewayError: return error
         case let error as PSQLError: return PostgresErrorTranslator.translate(error, connector: name)
+        case let error as PostgresError: return PostgresErrorTranslator.translate(error, connector: name)
         case is CancellationError: return GatewayError(.timeout, "PostgreSQL did not answer in time; retry the request.")
-        default: return error
+        default: return otherwise(error)
         }
     }
 }

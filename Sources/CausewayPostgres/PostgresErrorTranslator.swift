@@ -13,9 +13,26 @@ enum PostgresErrorTranslator {
                 return GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(connector)' is unreachable; retry the request.", detail: detail)
             }
         }
-        let state = info[.sqlState] ?? ""
-        let column = info[.columnName].map { " (\($0))" } ?? ""
-        let constraint = info[.constraintName].map { " (\($0))" } ?? ""
+        return translateServerError(state: info[.sqlState] ?? "", column: info[.columnName], constraint: info[.constraintName],
+                                    message: info[.message], connector: connector, detail: detail)
+    }
+
+    /// The same for the error type of PostgresNIO's EventLoopFuture API (prepared statements use it).
+    static func translate(_ error: PostgresError, connector: String) -> GatewayError {
+        let detail = String(reflecting: error)
+        switch error {
+        case .server(let e):
+            return translateServerError(state: e.fields[.sqlState] ?? "", column: e.fields[.columnName], constraint: e.fields[.constraintName],
+                                        message: e.fields[.message], connector: connector, detail: detail)
+        case .connectionClosed, .protocol:
+            return GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(connector)' is unreachable; retry the request.", detail: detail)
+        }
+    }
+
+    private static func translateServerError(state: String, column: String?, constraint: String?, message: String?,
+                                             connector: String, detail: String) -> GatewayError {
+        let column = column.map { " (\($0))" } ?? ""
+        let constraint = constraint.map { " (\($0))" } ?? ""
         switch state {
         case "23505":
             return GatewayError(.duplicateValue, "A duplicate value for a field with unique values was provided", detail: detail)
@@ -26,7 +43,7 @@ enum PostgresErrorTranslator {
         case "23514", "23P01":
             return GatewayError(.validationError, "The values violate a rule of the source\(constraint).", detail: detail)
         case "22P02", "22003", "22007", "22008", "22001", "22023", "2202E":
-            return GatewayError(.incorrectType, "A value does not fit its column: \(info[.message] ?? "invalid input").", detail: detail)
+            return GatewayError(.incorrectType, "A value does not fit its column: \(message ?? "invalid input").", detail: detail)
         case "57014":
             return GatewayError(.timeout, "The PostgreSQL statement timed out; retry the request or narrow the query.", detail: detail)
         case "40001", "40P01", "55P03":

@@ -9,9 +9,12 @@ import PostgresNIO
 /// in-memory evaluator, so results never depend on where a condition ran.
 struct PostgresFilterTranslator {
     let table: PostgresTable
-    var binds = PostgresBindings()
+    /// The bind parameters so far (text, cast in the SQL; nil is NULL).
+    var values: [String?] = []
 
     init(table: PostgresTable) { self.table = table }
+
+    func statement(_ sql: String) -> PostgresStatement { PostgresStatement(sql: sql, values: values) }
 
     // MARK: What can be pushed
 
@@ -94,8 +97,10 @@ struct PostgresFilterTranslator {
     // MARK: Binds
 
     mutating func bind(_ text: String?, as type: String) -> String {
-        if let text { binds.append(text) } else { binds.appendNull() }
-        return "$\(binds.count)::\(type)"
+        values.append(text)
+        // Parameters are declared text (sent as text) and converted by PostgreSQL's own input function for the
+        // column type, exactly like a typed literal; a prepared statement then never guesses a parameter type.
+        return type == "text" ? "$\(values.count)::text" : "$\(values.count)::text::\(type)"
     }
 
     mutating func bind(_ value: ParseValue, for column: PostgresColumn) -> String {

@@ -119,9 +119,13 @@ enum PostgresValueCodec {
     enum DecodeError: Error { case unsupported(String), malformed(String), imprecise(String) }
 
     /// Decodes a cell for a field of the given Parse type.
-    static func decode(_ cell: PostgresCell, as type: FieldType?, targetClass: String? = nil) throws -> ParseValue {
+    /// Decodes a cell in binary format. Every statement the connector sends uses the extended protocol,
+    /// whose Bind asks for binary results; the rows of statements prepared through PostgresNIO's
+    /// EventLoopFuture API still carry the row description's text format code, so `binary` (default true)
+    /// trusts the protocol rather than that code.
+    static func decode(_ cell: PostgresCell, as type: FieldType?, targetClass: String? = nil, binary: Bool = true) throws -> ParseValue {
         guard var buffer = cell.bytes else { return .null }
-        if cell.format == .text {
+        if cell.format == .text && !binary {
             let text = buffer.readString(length: buffer.readableBytes) ?? ""
             return try decodeText(text, cell.dataType, as: type, targetClass: targetClass)
         }

@@ -74,6 +74,15 @@ if let pgPort = ProcessInfo.processInfo.environment["BASELINE_PG_PORT"].flatMap(
         for try await row in try await c.execute(ItemByID(id: id), logger: c.logger) { return json(item(row)) }
         return Response(status: .notFound)
     }
+    var preparedQueries: [PreparedQuery] = []
+    for c in all { preparedQueries.append(try await c.prepare(query: ItemByID.sql).get()) }
+    let prepared = preparedQueries
+    router.get("/pg/future/:id") { _, context -> Response in
+        let id = context.parameters.get("id", as: Int64.self) ?? 1
+        let p = prepared[next.add(1, ordering: .relaxed).newValue % prepared.count]
+        for row in try await p.execute([PostgresData(int64: id)]).get() { return json(item(try row.decode(ItemByID.Row.self))) }
+        return Response(status: .notFound)
+    }
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "baseline"), services: services)
 try await app.runService()

@@ -50,9 +50,9 @@ import Testing
         let statements = recorder.statements.filter { $0.contains("\"events\"") && !$0.contains("pg_catalog") }
         #expect(statements.count == 1, "one statement: \(statements)")
         let sql = statements.first ?? ""
-        #expect(sql.contains(#"WHERE ("kind" = $1::text AND "severity" >= $2::integer)"#), "filter pushed: \(sql)")
+        #expect(sql.contains(#"WHERE ("kind" = $1::text AND "severity" >= $2::text::integer)"#), "filter pushed: \(sql)")
         #expect(sql.contains(#"ORDER BY "severity" DESC NULLS LAST, "id" ASC"#), "order pushed: \(sql)")
-        #expect(sql.contains("LIMIT $3::bigint"), "limit pushed: \(sql)")
+        #expect(sql.contains("LIMIT $3::text::bigint"), "limit pushed: \(sql)")
         #expect(sql.hasPrefix(#"SELECT "id", "kind", "severity" FROM"#), "projection pushed: \(sql)")
 
         // PostgreSQL answers it from the index, not by scanning the table.
