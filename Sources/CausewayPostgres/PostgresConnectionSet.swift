@@ -90,6 +90,20 @@ final class PostgresConnectionSet: Sendable {
         }
     }
 
+    /// Closes `connection` and takes it out of use at once (the next statement on its slot opens a new one),
+    /// for a connection whose statement ran past its deadline.
+    func retire(_ connection: PostgresConnection) {
+        for slot in slots {
+            let found = slot.state.withLock { s -> Bool in
+                guard case .open(let c, _) = s, c === connection else { return false }
+                s = .closed
+                return true
+            }
+            if found { break }
+        }
+        connection.close().whenComplete { _ in _ = connection }
+    }
+
     /// Connections currently open (for tests and diagnostics).
     var openCount: Int {
         slots.reduce(0) { n, slot in

@@ -251,8 +251,9 @@ public final class PostgresConnector: Connector {
     /// answering or a connection that died under it. Failures become Parse errors here.
     func statement<T>(on connection: PostgresConnection?, _ body: (PostgresConnection, PreparedStatementCache?) async throws -> T) async throws -> T {
         do {
-            if let connection { return try await bounded(connection) { try await body($0, nil) } }
-            return try await connections().withConnection { c, prepared in try await bounded(c) { try await body($0, prepared) } }
+            if let connection { return try await bounded(connection, retire: { $0.close().whenComplete { _ in _ = connection } }) { try await body($0, nil) } }
+            let set = try connections()
+            return try await set.withConnection { c, prepared in try await bounded(c, retire: set.retire) { try await body($0, prepared) } }
         } catch {
             // Anything else PostgresNIO passes on (a socket error, say) means the connection failed.
             throw translate(error, otherwise: { GatewayError(.connectionFailed, "The PostgreSQL source of connector '\(name)' is unreachable; retry the request.", detail: String(reflecting: $0)) })
@@ -271,11 +272,12 @@ public final class PostgresConnector: Connector {
 
     private var deadline: Duration { .milliseconds(settings.statementTimeoutMs + settings.connectTimeoutMs + 2000) }
 
-    private func bounded<T>(_ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    private func bounded<T>(_ connection: PostgresConnection, retire: @escaping @Sendable (PostgresConnection) -> Void,
+                            _ body: (PostgresConnection) async throws -> T) async throws -> T {
         let flag = ExpiryFlag()
         let id = watchdog.register(.now + deadline) {
             flag.set()
-            connection.close().whenComplete { _ in _ = connection }
+            retire(connection)
         }
         defer { watchdog.unregister(id) }
         do {
