@@ -124,7 +124,7 @@ run_pgbench() {  # name [script]
 }
 
 # BENCH_RUNS limits the runs (names as below, space-separated); BENCH_PERF=name:/tmp/perf.data profiles one run.
-RUNS=${BENCH_RUNS:-baseline raw_pool raw_conn byid filter pgbench_S pgbench_byid pgbench_filter}
+RUNS=${BENCH_RUNS:-baseline raw_pool raw_conn raw_future byid filter pgbench_S pgbench_byid pgbench_filter}
 wanted() { [[ " $RUNS " == *" $1 "* ]]; }
 measure() {  # name, then run_wrk's or run_pgbench's arguments
   local name=$1; shift

@@ -3,8 +3,9 @@
 //   causeway-baseline PORT [FILE ...]
 // `/object` encodes an object like Causeway's responses with the same JSON writer; `/file/N` answers the
 // bytes of the N-th FILE (read once at start), as a cache would answer stored bytes. With BASELINE_PG_PORT
-// (and PGPASSWORD) set, `/pg/pool/ID` and `/pg/conn/ID` run the benchmark's by-id select as a named
-// prepared statement through PostgresNIO (pooled client, or connections used directly) and encode the row
+// (and PGPASSWORD) set, `/pg/pool/ID`, `/pg/conn/ID` and `/pg/future/ID` run the benchmark's by-id select
+// as a named prepared statement through PostgresNIO (pooled client, connections used directly, or those with
+// the EventLoopFuture API) and encode the row
 // with the same writer: the ceiling of Hummingbird + PostgresNIO with no Causeway code in between.
 import CausewayCore
 import Foundation
