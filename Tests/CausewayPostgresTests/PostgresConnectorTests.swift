@@ -267,11 +267,12 @@ import Testing
         await fx.close(connector)
     }
 
-    @Test func sharedConnectionsKeepASlowStatementFromHoldingUpOthers() async throws {
+    /// `Note` (one row, "n1") and `SlowNote`, the same row through a view that takes `sleepSeconds` to answer.
+    static func slowNotes(sleepSeconds: Int, name: String, connectionExtra: String) async throws -> (PostgresFixture, PostgresConnector) {
         let fx = try await PostgresFixture(setupSQL: """
             CREATE TABLE notes (id text PRIMARY KEY, body text);
             INSERT INTO notes VALUES ('n1', 'fast');
-            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(3) AS pause;
+            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(\(sleepSeconds)) AS pause;
             """)
         let connector = try await fx.connector("""
               Note:
@@ -285,7 +286,12 @@ import Testing
                 readOnly: true
                 fields:
                   body: { type: string }
-            """, name: "shared", connectionExtra: "  poolSize: 3")
+            """, name: name, connectionExtra: connectionExtra)
+        return (fx, connector)
+    }
+
+    @Test func sharedConnectionsKeepASlowStatementFromHoldingUpOthers() async throws {
+        let (fx, connector) = try await Self.slowNotes(sleepSeconds: 3, name: "shared", connectionExtra: "  poolSize: 3")
         let g = gateway(connector)
         // Exactly poolSize connections serve statements, opened at start.
         #expect(try await fx.scalar("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'causeway/shared'") == "3")
@@ -311,25 +317,9 @@ import Testing
     }
 
     @Test func aStatementPastTheClientDeadlineIsCutOffAndTheConnectionReplaced() async throws {
-        let fx = try await PostgresFixture(setupSQL: """
-            CREATE TABLE notes (id text PRIMARY KEY, body text);
-            INSERT INTO notes VALUES ('n1', 'fast');
-            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(6) AS pause;
-            """)
         // No server-side statement_timeout: only the client deadline (0 + 1 s + 2 s) can end the statement.
-        let connector = try await fx.connector("""
-              Note:
-                schema: SCHEMA
-                table: notes
-                fields:
-                  body: { type: string }
-              SlowNote:
-                schema: SCHEMA
-                table: slow_notes
-                readOnly: true
-                fields:
-                  body: { type: string }
-            """, name: "deadline", connectionExtra: "  poolSize: 1\n  statementTimeoutMs: 0\n  connectTimeoutMs: 1000")
+        let (fx, connector) = try await Self.slowNotes(sleepSeconds: 6, name: "deadline",
+                                                       connectionExtra: "  poolSize: 1\n  statementTimeoutMs: 0\n  connectTimeoutMs: 1000")
         let g = gateway(connector)
         let clock = ContinuousClock()
         let started = clock.now
