@@ -230,14 +230,8 @@ import Testing
     }
 
     @Test func droppedConnectionsRecover() async throws {
-        let fx = try await PostgresFixture(setupSQL: "CREATE TABLE notes (id text PRIMARY KEY, body text);")
-        let connector = try await fx.connector("""
-              Note:
-                schema: SCHEMA
-                table: notes
-                fields:
-                  body: { type: string }
-            """, name: "dropme", connectionExtra: "  statementTimeoutMs: 2000\n  connectTimeoutMs: 1000")
+        // Only `Note` is used here; the slow view of the shared fixture is never queried.
+        let (fx, connector) = try await Self.slowNotes(sleepSeconds: 1, name: "dropme", connectionExtra: "  statementTimeoutMs: 2000\n  connectTimeoutMs: 1000")
         let g = gateway(connector)
         let id = try #require(try await g.create("Note", body: ["body": .string("hello")], caller: .anonymous).objectId)
         // Kill every server process serving this connector, mid-run, while requests are in flight.
