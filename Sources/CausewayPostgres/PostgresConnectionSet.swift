@@ -104,16 +104,6 @@ final class PostgresConnectionSet: Sendable {
         connection.close().whenComplete { _ in _ = connection }
     }
 
-    /// Connections currently open (for tests and diagnostics).
-    var openCount: Int {
-        slots.reduce(0) { n, slot in
-            n + slot.state.withLock { s in
-                if case .open(let c, _) = s, !c.isClosed { return 1 }
-                return 0
-            }
-        }
-    }
-
     /// The less busy of the next slot in turn and another one picked pseudo-randomly (never the same).
     private func pick() -> Slot {
         let n = turn.wrappingAdd(1, ordering: .relaxed).newValue
