@@ -8,24 +8,46 @@
 #   scripts/ldap.sh resume   # starts it again on the same ports
 #   scripts/ldap.sh stop     # stops it and removes the folder
 #
+# The folder is $CAUSEWAY_LDAP_DIR, or a new one from mktemp (the other commands then find it through
+# the sourced env file's CAUSEWAY_TEST_LDAP_DIR). The ports are picked free (scripts/ports.sh); if
+# another program binds one first, start tries new ports; resume must keep the ports the tests know,
+# so it waits for them a little and otherwise fails, naming the port and what holds it.
+#
 # The env file exports CAUSEWAY_TEST_LDAP_URL, _LDAPS_URL, _CA_FILE, _BASE, _ADMIN_DN, _ADMIN_PASSWORD,
 # _READER_DN, _READER_PASSWORD, _LOG and _DIR.
 set -euo pipefail
-DIR=${CAUSEWAY_LDAP_DIR:-/tmp/causeway-test-ldap}
+DIR=${CAUSEWAY_LDAP_DIR:-${CAUSEWAY_TEST_LDAP_DIR:-}}
+# shellcheck source=scripts/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 BASE="dc=causeway,dc=test"
 
+# Starts slapd on the ports in $DIR/ports. Returns 0 when it answers, 3 when it exited because a port
+# was taken (its log says so), and exits the script on any other failure.
 run_slapd() {
   # shellcheck disable=SC1091
   source "$DIR/ports"
+  local from pid
+  touch "$DIR/slapd.log"
+  from=$(( $(wc -l < "$DIR/slapd.log") + 1 ))
   # -d stats keeps slapd in the foreground and writes one line per operation (tests count BIND/SRCH).
   nohup /usr/sbin/slapd -f "$DIR/slapd.conf" -h "ldap://127.0.0.1:$PORT/ ldaps://127.0.0.1:$TLS_PORT/" -d stats \
     </dev/null >>"$DIR/slapd.log" 2>&1 &
+  pid=$!
   for _ in $(seq 100); do
-    ldapsearch -x -H "ldap://127.0.0.1:$PORT" -b "" -s base namingContexts >/dev/null 2>&1 && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      if tail -n "+$from" "$DIR/slapd.log" | port_in_use; then return 3; fi
+      break
+    fi
+    # (time-limited: whatever else holds a port might accept and never answer)
+    timeout 2 ldapsearch -x -H "ldap://127.0.0.1:$PORT" -b "" -s base namingContexts >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  echo "slapd did not start:" >&2; tail -20 "$DIR/slapd.log" >&2; exit 1
+  kill "$pid" 2>/dev/null || true
+  echo "slapd did not start:" >&2; tail -n "+$from" "$DIR/slapd.log" | tail -20 >&2; exit 1
 }
+
+# Who listens on a port (for the message when resume finds one of its ports taken).
+holder() { ss -Hltnp "sport = :$1" 2>/dev/null | sed -E 's/.*users:\(\((.*)\)\)/\1/' | head -1; }
 
 stop_slapd() {
   if [ -f "$DIR/slapd.pid" ]; then
@@ -37,6 +59,10 @@ stop_slapd() {
   fi
 }
 
+if [ "${1:-}" != start ] && [ -z "$DIR" ]; then
+  echo "ldap.sh ${1:-}: set CAUSEWAY_LDAP_DIR (or source the env file that start printed)" >&2; exit 2
+fi
+
 case "${1:-}" in
 start)
   if [ ! -x /usr/sbin/slapd ] || ! command -v ldapadd >/dev/null || [ ! -f /usr/include/ldap.h ]; then
@@ -46,14 +72,10 @@ start)
     echo "slapd slapd/no_configuration boolean true" | $SUDO debconf-set-selections
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq slapd ldap-utils libldap2-dev openssl >&2
   fi
-  # The package may start a system slapd; the tests use their own.
-  if command -v service >/dev/null && pgrep -x slapd >/dev/null && [ ! -f "$DIR/slapd.pid" ]; then service slapd stop >/dev/null 2>&1 || true; fi
-  stop_slapd 2>/dev/null || true
-  rm -rf "$DIR"; mkdir -p "$DIR/db"
-  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-  printf 'PORT=%s\nTLS_PORT=%s\n' "$(free_port)" "$(free_port)" > "$DIR/ports"
-  # shellcheck disable=SC1091
-  source "$DIR/ports"
+  # A slapd the package may have started is left alone: ours has its own folder and ports.
+  if [ -z "$DIR" ]; then DIR=$(mktemp -d /tmp/causeway-ldap-XXXXXX); else stop_slapd 2>/dev/null || true; fi
+  # Emptied, not removed and re-created: the folder may come from the caller's mktemp.
+  mkdir -p "$DIR"; find "$DIR" -mindepth 1 -delete; mkdir "$DIR/db"
   ADMIN_PW="admin-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   READER_PW="reader-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Causeway LDAP Test CA" -keyout "$DIR/ca.key" -out "$DIR/ca.crt" >/dev/null 2>&1
@@ -96,7 +118,17 @@ limits users size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by users read by * none
 CONF
-  run_slapd
+  for attempt in $(seq "$START_ATTEMPTS"); do
+    PORT=$(pick_port); TLS_PORT=$(pick_port)
+    [ "$PORT" != "$TLS_PORT" ] || continue
+    printf 'PORT=%s\nTLS_PORT=%s\n' "$PORT" "$TLS_PORT" > "$DIR/ports"
+    status=0; run_slapd || status=$?
+    [ "$status" = 0 ] && break
+    if [ "$attempt" = "$START_ATTEMPTS" ]; then
+      echo "slapd did not start: ports taken on each of $START_ATTEMPTS attempts:" >&2; tail -20 "$DIR/slapd.log" >&2; exit 1
+    fi
+    echo "ldap.sh: port $PORT or $TLS_PORT was taken before slapd bound it; trying other ports" >&2
+  done
   SEED="$DIR/seed.ldif"
   cat > "$SEED" <<LDIF
 dn: $BASE
@@ -252,7 +284,21 @@ pause)
   stop_slapd
   ;;
 resume)
-  run_slapd
+  # The tests know these ports, so they cannot change. If one was taken while slapd was paused, wait for
+  # it a little (up to 5 tries), then fail with a clear message.
+  for attempt in $(seq "$START_ATTEMPTS"); do
+    status=0; run_slapd || status=$?
+    [ "$status" = 0 ] && break
+    # shellcheck disable=SC1091
+    source "$DIR/ports"
+    if [ "$attempt" = "$START_ATTEMPTS" ]; then
+      echo "ldap.sh resume: slapd cannot listen again on 127.0.0.1:$PORT / $TLS_PORT: taken while it was paused" \
+           "(by: $(holder "$PORT") $(holder "$TLS_PORT")); the directory stays down" >&2
+      exit 1
+    fi
+    echo "ldap.sh resume: port $PORT or $TLS_PORT is taken; retrying in 1 s" >&2
+    sleep 1
+  done
   ;;
 stop)
   stop_slapd

@@ -5,9 +5,16 @@
 #   scripts/postgres.sh start   # installs postgresql if missing, starts it, prints the env file path
 #   scripts/postgres.sh stop    # stops it and removes the folder
 #
+# The folder is $CAUSEWAY_PG_DIR, or a new one from mktemp (stop then finds it through the sourced
+# env file's CAUSEWAY_TEST_PG_DIR). The port is picked free (scripts/ports.sh); if another program
+# binds it first, the server is started again on another port.
+#
 # The env file exports CAUSEWAY_TEST_PG_HOST, _PORT, _USER, _PASSWORD, _DATABASE, _CA_FILE and _DIR.
 set -euo pipefail
-DIR=${CAUSEWAY_PG_DIR:-/tmp/causeway-test-postgres}
+# The folder: CAUSEWAY_PG_DIR, else (stop) the one a sourced env file names, else (start) a new mktemp folder.
+DIR=${CAUSEWAY_PG_DIR:-${CAUSEWAY_TEST_PG_DIR:-}}
+# shellcheck source=scripts/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -28,9 +35,13 @@ start)
     BIN=$(find_bin)
   fi
   command -v openssl >/dev/null || { echo "openssl is required" >&2; exit 1; }
-  if [ -f "$DIR/postmaster.pid.copy" ] || [ -f "$DIR/data/postmaster.pid" ]; then "$0" stop >&2 || true; fi
-  rm -rf "$DIR"; mkdir -p "$DIR"
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  if [ -z "$DIR" ]; then
+    DIR=$(mktemp -d /tmp/causeway-pg-XXXXXX)
+  elif [ -f "$DIR/data/postmaster.pid" ]; then
+    CAUSEWAY_PG_DIR=$DIR bash "$0" stop >&2 || true
+  fi
+  # Emptied, not removed and re-created: the folder may come from the caller's mktemp.
+  mkdir -p "$DIR"; find "$DIR" -mindepth 1 -delete; chmod 755 "$DIR"
   PASSWORD="causeway-test-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   echo "$PASSWORD" > "$DIR/pwfile"
   # TLS: a CA and a server certificate valid for 127.0.0.1 and localhost.
@@ -46,7 +57,7 @@ start)
     --encoding=UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
   cat >> "$DIR/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $PORT
+include 'port.conf'
 unix_socket_directories = '$DIR'
 ssl = on
 ssl_cert_file = '$DIR/server.crt'
@@ -57,7 +68,19 @@ synchronous_commit = off
 full_page_writes = off
 shared_buffers = 256MB
 CONF
-  as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
+  # The port is free when picked but not reserved: if the server finds it taken, start again on another.
+  for attempt in $(seq "$START_ATTEMPTS"); do
+    PORT=$(pick_port)
+    echo "port = $PORT" > "$DIR/data/port.conf"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$DIR/data/port.conf"; fi
+    rm -f "$DIR/server.log"
+    as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >"$DIR/pg_ctl.log" 2>&1 && break
+    if port_in_use "$DIR/server.log" && [ "$attempt" -lt "$START_ATTEMPTS" ]; then
+      echo "postgres.sh: port $PORT was taken before PostgreSQL bound it; trying another port" >&2
+      continue
+    fi
+    cat "$DIR/pg_ctl.log" "$DIR/server.log" >&2; exit 1
+  done
   PGPASSWORD="$PASSWORD" "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U causeway -d postgres -qAt -c "CREATE DATABASE causeway_test" >/dev/null
   cat > "$DIR/env" <<ENV
 export CAUSEWAY_TEST_PG_HOST=127.0.0.1
@@ -73,6 +96,7 @@ ENV
   echo "$DIR/env"
   ;;
 stop)
+  [ -n "$DIR" ] || { echo "postgres.sh stop: set CAUSEWAY_PG_DIR (or source the env file that start printed)" >&2; exit 2; }
   BIN=$(find_bin)
   if [ -n "$BIN" ] && [ -f "$DIR/data/postmaster.pid" ]; then
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
