@@ -24,7 +24,8 @@ log "starting PostgreSQL for the integration tests (scripts/postgres.sh)"
 export CAUSEWAY_PG_DIR=${CAUSEWAY_PG_DIR:-$(mktemp -d /tmp/causeway-pg-XXXXXX)}
 chmod 755 "$CAUSEWAY_PG_DIR"
 pg_env=$(bash scripts/postgres.sh start)
-trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true; bash scripts/ldap.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'if [ -n "${test_session:-}" ]; then end_session "$test_session"; fi
+      bash scripts/postgres.sh stop >/dev/null 2>&1 || true; bash scripts/ldap.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1090
 source "$pg_env"
 echo "PostgreSQL $("$CAUSEWAY_TEST_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$CAUSEWAY_TEST_PG_PORT"
@@ -42,31 +43,53 @@ log "building (first build takes a few minutes)"
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -5 || true
 swift build --build-tests >/dev/null
 
-# Two runs: the PostgreSQL integration suites in a process of their own. Run all together, the Swift
-# Testing process on this 2-core machine was seen to stall with every task suspended (Docs/testing.md).
-# Each run normally takes seconds; one that has not finished after 5 minutes is stalled: the tests that
-# started but never finished are listed and the run is repeated once. A second stall, or any failure,
-# fails the whole command.
+# Two runs: the PostgreSQL integration suites in a process of their own (Docs/testing.md). Each run
+# normally takes well under a minute. One still running after CAUSEWAY_TEST_TIMEOUT seconds (5 minutes)
+# has stalled: it is ended, the tests that started but never finished are listed, and the command fails.
+#
+# swift test runs in a session of its own (setsid), because it starts the test binary in a process
+# group of its own: ending the session's processes, by their ids, ends exactly what this run started.
+TEST_TIMEOUT=${CAUSEWAY_TEST_TIMEOUT:-300}
+test_session=""
+end_session() {  # sid: TERM, then after 10 s KILL, every process still in the session
+  local sid=$1 pids _
+  for signal in TERM KILL; do
+    pids=$(ps -s "$sid" -o pid= | tr -d ' ' | tr '\n' ' ') || true
+    [ -n "${pids// /}" ] || return 0
+    # shellcheck disable=SC2086
+    kill -"$signal" $pids 2>/dev/null || true
+    for _ in $(seq 100); do [ -n "$(ps -s "$sid" -o pid= || true)" ] || return 0; sleep 0.1; done
+  done
+}
 swift_tests=0
 run_tests() {
   local label=$1; shift
-  local attempt out status n
-  for attempt in 1 2; do
-    if [ "$attempt" = 1 ]; then log "swift test ($label)"; else log "swift test ($label), second attempt after a stall"; fi
-    out=$(mktemp)
-    set +e
-    timeout --kill-after=10 300 swift test --skip-build "$@" 2>&1 | tee "$out" | grep -E "✘|error:|Test run with|Suite .* (passed|failed) after"
-    status=${PIPESTATUS[0]}
-    set -e
-    pkill -9 -f CausewayPackageTests.xctest 2>/dev/null || true
-    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
-      echo "swift test ($label) stalled (no result after 5 minutes); tests that started but did not finish:"
-      comm -23 <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) started" "$out" | sed 's/ started//' | sort -u) \
-               <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) (passed|failed)" "$out" | sed -E 's/ (passed|failed)//' | sort -u)
-      continue
-    fi
-    break
-  done
+  local out sidfile pid progress status deadline
+  log "swift test ($label)"
+  out=$(mktemp /tmp/causeway-swift-test-XXXXXX.log)
+  sidfile=$(mktemp /tmp/causeway-swift-test-XXXXXX.sid)
+  setsid --wait bash -c 'echo $$ > "$1"; shift; exec "$@"' _ "$sidfile" swift test --skip-build "$@" >"$out" 2>&1 </dev/null &
+  pid=$!
+  tail -n +1 -F --pid="$pid" "$out" 2>/dev/null | grep --line-buffered -E "✘|error:|Test run with|Suite .* (passed|failed) after" &
+  progress=$!
+  for _ in $(seq 50); do [ -s "$sidfile" ] && break; sleep 0.1; done
+  test_session=$(cat "$sidfile"); test_session=${test_session:-$pid}
+  deadline=$((SECONDS + TEST_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    end_session "$test_session"
+    wait "$pid" || true
+    wait "$progress" || true
+    echo "swift test ($label) STALLED: no result after $TEST_TIMEOUT s; full output: $out"
+    echo "tests that started but did not finish:"
+    comm -23 <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) started" "$out" | sed 's/ started//' | sort -u) \
+             <(grep -oE "Test [A-Za-z0-9_]+\\(.*\\) (passed|failed)" "$out" | sed -E 's/ (passed|failed)//' | sort -u) | sed 's/^/  /'
+    exit 1
+  fi
+  status=0; wait "$pid" || status=$?
+  end_session "$test_session"  # a test binary that outlived swift test
+  test_session=""
+  wait "$progress" || true
   if [ "$status" -ne 0 ]; then
     echo "swift test ($label) failed (exit $status); full output: $out"
     grep -E "✘" "$out" | head -50
