@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // The core: object model, query language, planner, evaluator, connector protocol, configuration.
@@ -35,6 +36,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // Embedded store and SQLite-backed collections.
@@ -72,7 +74,7 @@ let package = Package(
         // LDAP / Active Directory identity provider.
         .target(
             name: "CausewayLDAP",
-            dependencies: ["CausewayCore", "CLDAP", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CausewayCore", "CLDAP", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         // Parse REST dialect over Hummingbird 2.
         .target(
@@ -113,7 +115,26 @@ let package = Package(
             name: "CausewayTesting",
             dependencies: ["CausewayCore", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "CausewayCoreTests", dependencies: ["CausewayCore"]),
+        // Test support for the suites that drive the HTTP API (HTTP, REST, LDAP): a gateway over a temporary
+        // SQLite store and a Parse client on Hummingbird's test client.
+        .target(
+            name: "CausewayHTTPTesting",
+            dependencies: [
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "CausewayCoreTests",
+            dependencies: [
+                "CausewayCore", "CausewayTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "CausewaySQLiteTests",
             dependencies: ["CausewayCore", "CausewaySQLite", "CausewayTesting", .product(name: "SQLiteNIO", package: "sqlite-nio")]
@@ -129,12 +150,24 @@ let package = Package(
         .testTarget(
             name: "CausewayHTTPTests",
             dependencies: [
-                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayLDAP", "CausewayTesting", "CausewayREST",
+                "CausewayCore", "CausewayHTTP", "CausewaySQLite", "CausewayTesting", "CausewayHTTPTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
+        ),
+        .testTarget(
+            name: "CausewayRESTTests",
+            dependencies: [
+                "CausewayCore", "CausewayREST", "CausewayTesting", "CausewayHTTPTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "CausewayLDAPTests",
+            dependencies: ["CausewayCore", "CausewayLDAP", "CausewayTesting", "CausewayHTTPTesting", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,41 +4,45 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// Builds the gateway application: connectors start before the server listens and stop after it.
+/// Builds the gateway application. Every long-lived part is a service of the application's
+/// `ServiceGroup`: one `ConnectorService` per connector, the `IdentityService` (metadata store, identity
+/// providers, role refresh) and the HTTP server. The server waits (up to `server.startupWaitSeconds`) for
+/// each connector's first start attempt, then listens; a connector that is down meanwhile answers 100 for
+/// its classes and shows in `/health` until it is up. Shutdown waits for every service.
 public enum CausewayApplication {
-    public static func build(configuration: LoadedConfiguration, logger: Logger) -> some ApplicationProtocol {
+    /// `cacheClock`: where the caches read the time (tests pass a manual clock).
+    /// `connectorRetry`: the back-off between a connector's start attempts (tests shorten it).
+    public static func build(configuration: LoadedConfiguration, logger: Logger,
+                             cacheClock: any Clock<Duration> = ContinuousClock(),
+                             connectorRetry: ConnectorService.RetryPolicy = .init()) -> some ApplicationProtocol {
         let registry = PrometheusCollectorRegistry()
         let caches = CacheSet(policies: configuration.cachePolicies, maxBytes: configuration.gateway.cacheMaxBytes,
-                              metricsFactory: PrometheusMetricsFactory(registry: registry))
-        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches)
-        let readiness = Readiness()
+                              metricsFactory: PrometheusMetricsFactory(registry: registry), clock: cacheClock)
+        let status = ComponentStatus()
+        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches, status: status)
         let auth = CausewayApplication.authService(configuration)
         let metrics = configuration.gateway.metrics.enabled ? MetricsEndpoint(registry: registry, settings: configuration.gateway.metrics) : nil
-        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, readiness: readiness)
+        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, status: status)
+        var services: [any Service] = []
+        if let auth { services.append(IdentityService(auth: auth, status: status, logger: logger)) }
+        for connector in configuration.connectors {
+            services.append(ConnectorService(connector: connector, status: status, logger: logger, retry: connectorRetry))
+        }
+        // After the connectors: shut down (waiting for its refreshes) before them.
+        services.append(caches.refresher)
         var app = Application(
             responder: responder,
             configuration: .init(
                 address: .hostname(configuration.gateway.server.host, port: configuration.gateway.server.port),
                 serverName: "Causeway"),
-            services: [ConnectorLifecycle(connectors: configuration.connectors, auth: auth, logger: logger)],
+            services: services,
             logger: logger)
+        let wait = Duration.seconds(configuration.gateway.server.startupWaitSeconds)
         app.beforeServerStarts {
-            if let auth {
-                try await auth.start(logger: logger)
-                logger.info("identity providers started", metadata: [
-                    "causeway.providers": .string(auth.providers.map { "\($0.name) (\($0.kind))" }.joined(separator: ", ")),
-                    "causeway.metadataStore": .string(configuration.gateway.metadataStorePath),
-                ])
+            if await !status.waitForFirstAttempts(limit: wait, clock: ContinuousClock()) {
+                let waiting = status.snapshot.filter { $0.state != .up }.map(\.name).joined(separator: ", ")
+                logger.warning("serving before every part is up; /health answers 503 until they are", metadata: ["causeway.waiting": .string(waiting)])
             }
-            for connector in configuration.connectors {
-                try await connector.start(logger: logger)
-                logger.info("connector started", metadata: [
-                    "causeway.connector": .string(connector.name),
-                    "causeway.kind": .string(connector.kind),
-                    "causeway.classes": .string(connector.collections.map(\.className).joined(separator: ",")),
-                ])
-            }
-            readiness.markReady()
         }
         return app
     }
@@ -48,21 +52,5 @@ public enum CausewayApplication {
         guard !configuration.identityProviders.isEmpty, let makeStore = configuration.makeMetadataStore else { return nil }
         return AuthService(providers: configuration.identityProviders, store: makeStore(configuration.gateway.metadataStorePath),
                            settings: configuration.gateway.auth)
-    }
-}
-
-/// Shuts connectors down when the service group stops (after the HTTP server has stopped).
-struct ConnectorLifecycle: Service {
-    let connectors: [any Connector]
-    let auth: AuthService?
-    let logger: Logger
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        for connector in connectors.reversed() {
-            await connector.shutdown()
-            logger.info("connector stopped", metadata: ["causeway.connector": .string(connector.name)])
-        }
-        await auth?.shutdown()
     }
 }

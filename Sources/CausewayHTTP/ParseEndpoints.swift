@@ -18,15 +18,15 @@ struct ParseEndpoints: Sendable {
         case ("classes", 2):
             switch call.method {
             case .get: return try await find(call, className: s[1], caller: caller, logger: logger)
-            case .post: return try await create(call, className: s[1], caller: caller)
+            case .post: return try await create(call, className: s[1], caller: caller, logger: logger)
             default: return methodNotAllowed(call)
             }
         case ("classes", 3):
             switch call.method {
             case .get: return try await get(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
-            case .put: return try await update(call, className: s[1], objectId: s[2], caller: caller)
+            case .put: return try await update(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
             case .delete:
-                try await gateway.delete(s[1], objectId: s[2], caller: caller)
+                try await gateway.delete(s[1], objectId: s[2], caller: caller, logger: logger)
                 return .json(200, .object([:]))
             default: return methodNotAllowed(call)
             }
@@ -154,9 +154,9 @@ struct ParseEndpoints: Sendable {
         return list
     }
 
-    func create(_ call: ParseCall, className: String, caller: Caller) async throws -> ParseReply {
+    func create(_ call: ParseCall, className: String, caller: Caller, logger: Logger) async throws -> ParseReply {
         let body = try call.bodyObject()
-        let stored = try await gateway.create(className, body: body, caller: caller)
+        let stored = try await gateway.create(className, body: body, caller: caller, logger: logger)
         let id = stored.objectId ?? ""
         var reply = ParseReply.json(201) { w in
             w.raw("{\"objectId\":")
@@ -169,9 +169,9 @@ struct ParseEndpoints: Sendable {
         return reply
     }
 
-    func update(_ call: ParseCall, className: String, objectId: String, caller: Caller) async throws -> ParseReply {
+    func update(_ call: ParseCall, className: String, objectId: String, caller: Caller, logger: Logger) async throws -> ParseReply {
         let body = try call.bodyObject()
-        let result = try await gateway.update(className, objectId: objectId, body: body, caller: caller)
+        let result = try await gateway.update(className, objectId: objectId, body: body, caller: caller, logger: logger)
         return .json(200) { w in
             w.raw("{\"updatedAt\":")
             w.writeString(result.updatedAt.iso8601)

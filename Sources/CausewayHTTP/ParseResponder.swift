@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 
 /// The Parse REST API as one Hummingbird responder.
 ///
@@ -17,19 +16,22 @@ public struct ParseResponder: HTTPResponder {
     let config: GatewayConfig
     let authenticator: ParseAuthenticator
     let endpoints: ParseEndpoints
-    let readiness: Readiness
+    let status: ComponentStatus
+    /// The identity providers' status entry, when users and sessions are configured.
+    let identity: ComponentStatus.Entry?
 
     let auth: AuthService?
     let metrics: MetricsEndpoint?
 
-    public init(gateway: Gateway, auth: AuthService? = nil, metrics: MetricsEndpoint? = nil, readiness: Readiness) {
+    public init(gateway: Gateway, auth: AuthService? = nil, metrics: MetricsEndpoint? = nil, status: ComponentStatus) {
         self.metrics = metrics
         self.gateway = gateway
         self.config = gateway.config
         self.auth = auth
         self.authenticator = ParseAuthenticator(app: gateway.config.app)
         self.endpoints = ParseEndpoints(gateway: gateway, auth: auth)
-        self.readiness = readiness
+        self.status = status
+        self.identity = auth.map { _ in status.entry(IdentityService.componentName) }
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
@@ -104,10 +106,7 @@ public struct ParseResponder: HTTPResponder {
             }
             segments.append(s)
         }
-        if segments == ["health"] {
-            return readiness.isReady ? .json(200, .object(["status": .string("ok")]))
-                                     : .json(503, .object(["status": .string("initialized")]))
-        }
+        if segments == ["health"] { return health() }
         // Body: bounded, then JSON whatever the content type (the JS SDK posts text/plain).
         var bodyBytes: [UInt8] = []
         do {
@@ -153,6 +152,9 @@ public struct ParseResponder: HTTPResponder {
         case .rejected(let reply):
             return reply
         case .caller(var caller):
+            if let identity, !identity.up, call.credentials.sessionToken != nil || segments.first.map(ParseResponder.identitySegments.contains) == true {
+                throw GatewayError(.connectionFailed, "Users and sessions are not available yet (the identity providers are \(identity.current == .stopping ? "stopping" : "starting")); retry shortly.")
+            }
             // A session token makes the caller that user; `/login` ignores a stale one, as Parse does.
             if let token = call.credentials.sessionToken, !caller.isMaster, segments != ["login"] {
                 guard let auth else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
@@ -161,6 +163,29 @@ public struct ParseResponder: HTTPResponder {
             }
             return try await endpoints.dispatch(call, caller: caller, logger: logger)
         }
+    }
+
+    /// Paths that need the identity providers.
+    static let identitySegments: Set<String> = ["users", "login", "logout", "sessions", "roles"]
+
+    /// `/health`: 200 `{"status":"ok"}` (Parse's answer) when every connector and the identity providers are
+    /// up; 503 otherwise, with each part's state (`starting`, `stopping`, or why it is unavailable), so a
+    /// load balancer and an operator both see what is missing.
+    func health() -> ParseReply {
+        let parts = status.snapshot
+        var detail: [String: JSONValue] = [:]
+        for (name, state) in parts {
+            switch state {
+            case .up: detail[name] = .string("up")
+            case .starting: detail[name] = .string("starting")
+            case .stopping: detail[name] = .string("stopping")
+            case .unavailable(let reason): detail[name] = .string("unavailable: " + reason)
+            }
+        }
+        // Parse's own answer when healthy; while not, the parts and their states too.
+        if parts.allSatisfy({ $0.state == .up }) { return .json(200, .object(["status": .string("ok")])) }
+        let starting = parts.contains { $0.state == .starting }
+        return .json(503, .object(["status": .string(starting ? "starting" : "unavailable"), "components": .object(detail)]))
     }
 
     private func credentials(_ headers: HTTPFields, _ body: JSONValue?) -> ParseCall.Credentials {
@@ -177,14 +202,6 @@ public struct ParseResponder: HTTPResponder {
         }
         return c
     }
-}
-
-/// Whether the gateway has finished starting its connectors (`/health` answers 503 until then).
-public final class Readiness: Sendable {
-    private let ready = Atomic<Bool>(false)
-    public init() {}
-    public var isReady: Bool { ready.load(ordering: .acquiring) }
-    public func markReady() { ready.store(true, ordering: .releasing) }
 }
 
 extension HTTPField.Name {

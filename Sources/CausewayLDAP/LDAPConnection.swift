@@ -2,7 +2,7 @@ import CLDAP
 import Foundation
 
 /// One libldap connection. Every method blocks: call them only on the provider's own threads
-/// (`BlockingThreadPool`), never on an event loop or a Swift concurrency thread. One thread at a time.
+/// (an `NIOThreadPool`), never on an event loop or a Swift concurrency thread. One thread at a time.
 final class LDAPConnection {
     private var handle: OpaquePointer?
     let settings: LDAPSettings

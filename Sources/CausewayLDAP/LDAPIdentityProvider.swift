@@ -1,13 +1,15 @@
 import CausewayCore
 import CLDAP
 import Logging
+import NIOPosix
 import Synchronization
 
 /// Logs users in against an LDAP directory or Active Directory with OpenLDAP's libldap.
 ///
 /// libldap blocks, so every directory call runs on this provider's own threads (`threads` in the
-/// configuration) with a timeout, never on an event loop or a Swift concurrency thread. Service-account
-/// connections are pooled; each user bind uses a connection of its own that is closed afterwards.
+/// configuration: an `NIOThreadPool` that `start` starts and `shutdown` stops) with a timeout, never on an
+/// event loop or a Swift concurrency thread. Service-account connections are pooled; each user bind uses a
+/// connection of its own that is closed afterwards.
 /// Usernames are escaped before they enter a filter (RFC 4515) or a DN (RFC 4514), and an empty password is
 /// refused before any bind (an empty simple bind succeeds anonymously on many servers).
 public final class LDAPIdentityProvider: IdentityProvider {
@@ -15,25 +17,28 @@ public final class LDAPIdentityProvider: IdentityProvider {
     public let kind = "ldap"
     public let allowsSignUp = false
     let settings: LDAPSettings
-    let threads: BlockingThreadPool
+    let threads: NIOThreadPool
     private let idle = Mutex<[PooledConnection]>([])
     private let loggerBox = Mutex(Logger(label: "causeway.ldap"))
 
     init(name: String, settings: LDAPSettings) {
         self.name = name
         self.settings = settings
-        self.threads = BlockingThreadPool(name: "causeway-ldap-\(name)", threads: settings.threads)
+        self.threads = NIOThreadPool(numberOfThreads: max(1, settings.threads))
     }
 
     public var userFields: [String] { settings.attributes.keys.sorted() }
     var logger: Logger { loggerBox.withLock { $0 } }
 
-    public func start(logger: Logger) async throws { loggerBox.withLock { $0 = logger } }
+    public func start(logger: Logger) async throws {
+        loggerBox.withLock { $0 = logger }
+        threads.start()
+    }
 
     public func shutdown() async {
         let connections = idle.withLock { c -> [PooledConnection] in defer { c = [] }; return c }
-        _ = try? await threads.run { for c in connections { c.connection.close() } }
-        threads.shutdown()
+        _ = try? await threads.runIfActive { for c in connections { c.connection.close() } }
+        try? await threads.shutdownGracefully()
     }
 
     // MARK: Login
@@ -226,10 +231,19 @@ public final class LDAPIdentityProvider: IdentityProvider {
 
     // MARK: Check
 
+    /// `causeway check` verifies providers it never starts: the check brings a thread of its own.
     public func verify(logger: Logger) async -> [CheckFinding] {
+        let thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+        let findings = await verify(on: thread)
+        try? await thread.shutdownGracefully()
+        return findings
+    }
+
+    private func verify(on thread: NIOThreadPool) async -> [CheckFinding] {
         let subject = "\(name) (\(settings.urls.joined(separator: ", ")))"
         do {
-            return try await directory { () -> [CheckFinding] in
+            return try await directory(on: thread) { () -> [CheckFinding] in
                 var findings: [CheckFinding] = []
                 if !self.settings.verifyCertificates {
                     findings.append(CheckFinding(.warning, subject, "verifyCertificates is false: the directory's certificate is not checked"))
@@ -261,10 +275,11 @@ public final class LDAPIdentityProvider: IdentityProvider {
 
     // MARK: Plumbing
 
-    /// Runs blocking directory work on the provider's threads; connection problems become a retryable 100.
-    func directory<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    /// Runs blocking directory work on the provider's threads (or `pool`); connection problems become a
+    /// retryable 100 (also when the threads are not running: not started, or shut down).
+    func directory<T: Sendable>(on pool: NIOThreadPool? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try await threads.run(body)
+            return try await (pool ?? threads).runBlocking("directory \(name)", body)
         } catch let error as LDAPError where error.isConnectionProblem {
             throw GatewayError(.connectionFailed, "The directory \(name) cannot be reached.", detail: error.description)
         } catch let error as LDAPError {

@@ -12,7 +12,6 @@ final class DeadlineWatchdog: Sendable {
     private struct State {
         var next: UInt64 = 0
         var calls: [UInt64: Call] = [:]
-        var sweeper: Task<Void, Never>?
     }
     private struct Call {
         let deadline: ContinuousClock.Instant
@@ -39,21 +38,11 @@ final class DeadlineWatchdog: Sendable {
         }
     }
 
-    /// Stops the sweep (calls still running keep their own tasks).
-    func stop() {
-        let sweeper = state.withLock { s -> Task<Void, Never>? in
-            defer { s.sweeper = nil }
-            return s.sweeper
-        }
-        sweeper?.cancel()
-    }
-
     /// Calls `expire` once `deadline` has passed, unless `unregister` came first.
     func register(_ deadline: ContinuousClock.Instant, expire: @escaping @Sendable () -> Void) -> UInt64 {
         state.withLock { s in
             s.next &+= 1
             s.calls[s.next] = Call(deadline: deadline, expire: expire)
-            if s.sweeper == nil { s.sweeper = Task { [weak self] in _ = await self?.sweep() } }
             return s.next
         }
     }
@@ -62,7 +51,9 @@ final class DeadlineWatchdog: Sendable {
         _ = state.withLock { $0.calls.removeValue(forKey: id) }
     }
 
-    private func sweep() async {
+    /// Checks deadlines every `resolution` until cancelled (the connector runs it in `runBackground`; several
+    /// concurrent sweeps are harmless).
+    func run() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: resolution) } catch { return }
             let now = ContinuousClock.now

@@ -5,16 +5,24 @@ extension PostgresConnector {
     /// Introspects the database (`pg_catalog`) and reports each mapped table or column that is missing or whose
     /// type does not fit the mapping. Connects by itself when the connector is not started; changes nothing.
     public func verify(logger: Logger) async -> [CheckFinding] {
-        var startedHere = false
-        if (try? client()) == nil {
+        if (try? connections()) != nil { return await verifyTables() }
+        // Not started: connect for the check alone, with the deadline watchdog running meanwhile.
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.watchdog.run() }
+            let findings: [CheckFinding]
             do {
                 try await start(logger: logger)
-                startedHere = true
+                findings = await verifyTables()
             } catch {
-                return [CheckFinding(.error, "connector \(name)", "cannot connect: \(error)")]
+                findings = [CheckFinding(.error, "connector \(name)", "cannot connect: \(error)")]
             }
+            await shutdown()
+            group.cancelAll()
+            return findings
         }
-        defer { if startedHere { Task { await self.shutdown() } } }
+    }
+
+    private func verifyTables() async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         for schema in collections {
             let declared = PostgresTable(schema: schema, schemaName: tableName(schema).0, table: tableName(schema).1)

@@ -26,30 +26,27 @@ struct PostgresTransactionConnector: Connector, @unchecked Sendable {
     var capabilities: ConnectorCapabilities { base.capabilities }
     var collections: [CollectionSchema] { base.collections }
 
-    func start(logger: Logger) async throws {}
-    func shutdown() async {}
-
     func ready() async throws { try await base.ready() }
 
     func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
         base.canPushDown(path, condition, in: collection)
     }
-    func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+    func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         try await base.find(query, in: collection, on: connection)
     }
-    func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+    func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         try await base.count(filter, in: collection, on: connection)
     }
-    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         try await base.get(objectId: objectId, fields: fields, in: collection, on: connection)
     }
-    func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
+    func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
         try await base.create(object, in: collection, on: connection)
     }
-    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate, in collection: CollectionSchema) async throws -> ParseObject? {
+    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         try await base.update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: connection)
     }
-    func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
+    func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         try await base.delete(objectId: objectId, in: collection, on: connection)
     }
     func verify(logger: Logger) async -> [CheckFinding] { await base.verify(logger: logger) }

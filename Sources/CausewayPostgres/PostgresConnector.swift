@@ -16,14 +16,15 @@ public final class PostgresConnector: Connector {
     let settings: PostgresConnectionSettings
     private let declared: [String: PostgresTable]
     private let state = Mutex<State>(State())
-    private let watchdog = DeadlineWatchdog()
+    let watchdog = DeadlineWatchdog()
 
     struct State {
-        /// For transactions and introspection.
+        /// For transactions; made on first use, run by `runBackground`.
         var client: PostgresClient?
+        /// Whether some `runBackground` runs the client (a client runs once).
+        var clientRunning = false
         /// For every other statement.
         var connections: PostgresConnectionSet?
-        var runTask: Task<Void, Never>?
         /// Tables with their introspected columns, once loaded.
         var tables: [String: PostgresTable]?
         var logger = Logger(label: "causeway.postgres")
@@ -55,65 +56,69 @@ public final class PostgresConnector: Connector {
 
     // MARK: Lifecycle
 
+    /// Runs the deadline watchdog and PostgresNIO's pooled client (transactions) until cancelled.
+    public func runBackground(logger: Logger) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watchdog.run() }
+            let client = try? state.withLock { s throws -> PostgresClient? in
+                guard !s.clientRunning else { return nil }
+                s.clientRunning = true
+                return try pooledClient(&s, logger: logger)
+            }
+            if let client { group.addTask { await client.run() } }
+        }
+    }
+
+    /// Opens the shared connections and loads the mapped tables' column types. Throws a retryable error while
+    /// PostgreSQL is unreachable (the connector's service tries again), a clear one when TLS cannot be set up.
     public func start(logger: Logger) async throws {
-        guard state.withLock({ $0.client == nil }) else { return }  // already started
-        let configuration: PostgresClient.Configuration
-        let connectionConfiguration: PostgresConnection.Configuration
-        do {
-            configuration = try settings.clientConfiguration(connectorName: name)
-            connectionConfiguration = try settings.connectionConfiguration(connectorName: name)
-        } catch {
-            throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS.", detail: "\(error)")
+        let connections = try state.withLock { s throws -> PostgresConnectionSet in
+            s.logger = logger
+            _ = try pooledClient(&s, logger: logger)
+            if let c = s.connections { return c }
+            let c = PostgresConnectionSet(
+                size: settings.poolSize, configuration: try tlsChecked { try settings.connectionConfiguration(connectorName: name) },
+                connectorName: name, logger: logger, openTimeout: .milliseconds(Int64(settings.connectTimeoutMs) + 2000))
+            s.connections = c
+            return c
         }
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let connections = PostgresConnectionSet(
-            size: settings.poolSize, configuration: connectionConfiguration, connectorName: name, logger: logger,
-            openTimeout: .milliseconds(Int64(settings.connectTimeoutMs) + 2000))
-        let task = await client.startRunning()
-        state.withLock {
-            $0.client = client
-            $0.connections = connections
-            $0.runTask = task
-            $0.logger = logger
-        }
-        // Open the connections and load the column types now if the database is reachable; otherwise on first use.
+        try await run { try await connections.open() }
         do {
-            try await run { try await connections.open() }
             _ = try await tables()
-        } catch let error as GatewayError where error.code == .connectionFailed || error.code == .timeout {
-            logger.warning("PostgreSQL is not reachable yet; requests will fail with a retryable error until it is", metadata: [
-                "causeway.connector": .string(name), "error": .string(error.description),
-            ])
-        } catch {
+        } catch let error as GatewayError where error.code != .connectionFailed && error.code != .timeout {
+            // The database is there but a mapped table is not (yet): the other classes serve; this one is
+            // looked up again on its next request.
             logger.error("the mapping does not match the database; run causeway check", metadata: [
-                "causeway.connector": .string(name), "error": .string(String(describing: error)),
+                "causeway.connector": .string(name), "error": .string(error.description),
             ])
         }
     }
 
+    private func pooledClient(_ s: inout State, logger: Logger) throws -> PostgresClient {
+        if let c = s.client { return c }
+        let configuration = try tlsChecked { try settings.clientConfiguration(connectorName: name) }
+        let c = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        s.client = c
+        return c
+    }
+
+    private func tlsChecked<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch {
+            throw GatewayError(.connectionFailed, "Connector '\(name)' cannot set up TLS (check the CA and certificate files).", detail: "\(error)")
+        }
+    }
+
+    /// Closes the shared connections; the pooled client closes its own when `runBackground` is cancelled.
     public func shutdown() async {
-        let (task, connections) = state.withLock { s -> (Task<Void, Never>?, PostgresConnectionSet?) in
-            defer { s.client = nil; s.connections = nil; s.runTask = nil }
-            return (s.runTask, s.connections)
+        let connections = state.withLock { s -> PostgresConnectionSet? in
+            defer { s.connections = nil }
+            return s.connections
         }
-        watchdog.stop()
         await connections?.shutdown()
-        guard let task else { return }
-        task.cancel()
-        // The client's run() returns once its connections are closed; do not let a stuck connection
-        // hold up the gateway's shutdown.
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await task.value; return true }
-            group.addTask { try? await Task.sleep(for: .seconds(5)); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        if !finished { logger.warning("PostgreSQL connections did not close within 5 seconds", metadata: ["causeway.connector": .string(name)]) }
     }
 
     func client() throws -> PostgresClient {
-        guard let c = state.withLock({ $0.client }) else {
+        guard let c = state.withLock({ $0.clientRunning ? $0.client : nil }) else {
             throw GatewayError(.connectionFailed, "Connector '\(name)' is not started.")
         }
         return c
@@ -170,11 +175,10 @@ public final class PostgresConnector: Connector {
         """
 
     func introspect(_ table: PostgresTable) async throws -> ([String: PostgresColumn], Bool) {
-        var binds = PostgresBindings()
-        binds.append(table.schemaName)
-        binds.append(table.table)
-        let query = PostgresQuery(unsafeSQL: Self.introspection, binds: binds)
-        let rows = try await run { try await self.client().query(query, logger: self.logger).collect() }
+        // Unprepared: this statement's rows are decoded by type, which needs the text/binary format codes right.
+        let query = PostgresStatement(sql: Self.introspection, values: [table.schemaName, table.table]).query
+        let logger = self.logger
+        let rows = try await statement(on: nil) { c, _ in try await c.query(query, logger: logger).collect() }
         var columns: [String: PostgresColumn] = [:]
         var isView = false
         for row in rows {
@@ -203,7 +207,7 @@ public final class PostgresConnector: Connector {
 
     func selectList(_ t: PostgresTable, fields: Set<String>?) -> String { t.selectList(fields: fields) }
 
-    public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+    public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         try await find(query, in: collection, on: nil)
     }
 
@@ -218,7 +222,7 @@ public final class PostgresConnector: Connector {
         return try await rows(translator.statement(sql), t, fields: query.fields, on: connection)
     }
 
-    public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         try await count(filter, in: collection, on: nil)
     }
 
@@ -232,7 +236,7 @@ public final class PostgresConnector: Connector {
         return Int(n)
     }
 
-    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         try await get(objectId: objectId, fields: fields, in: collection, on: nil)
     }
 
@@ -338,7 +342,7 @@ public final class PostgresConnector: Connector {
         if t.isView { throw GatewayError(.operationForbidden, "Class \(t.schema.className) is served from a view and is read-only.") }
     }
 
-    public func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
+    public func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
         try await create(object, in: collection, on: nil)
     }
 
@@ -396,7 +400,7 @@ public final class PostgresConnector: Connector {
     }
 
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                       in collection: CollectionSchema) async throws -> ParseObject? {
+                       in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         try await update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: nil)
     }
 
@@ -474,7 +478,7 @@ public final class PostgresConnector: Connector {
         }
     }
 
-    public func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
+    public func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         try await delete(objectId: objectId, in: collection, on: nil)
     }
 

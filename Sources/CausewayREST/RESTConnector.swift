@@ -20,7 +20,8 @@ public final class RESTConnector: Connector {
     let byClass: [String: RESTCollection]
     private let clientBox = Mutex<HTTPClient?>(nil)
     private let loggerBox = Mutex(Logger(label: "causeway.rest"))
-    let limiter: ConcurrencyLimiter
+    /// At most `maxConcurrency` requests in flight; the rest wait their turn (first come, first served).
+    let limiter: AsyncSemaphore
     let oauth: OAuth2TokenSource?
 
     init(name: String, settings: RESTSettings, collections: [RESTCollection]) {
@@ -29,7 +30,7 @@ public final class RESTConnector: Connector {
         var map: [String: RESTCollection] = [:]
         for c in collections { map[c.schema.className] = c }
         byClass = map
-        limiter = ConcurrencyLimiter(limit: settings.maxConcurrency)
+        limiter = AsyncSemaphore(permits: settings.maxConcurrency)
         if case .oauth2(let url, let id, let secret, let scope) = settings.auth {
             oauth = OAuth2TokenSource(tokenURL: url, clientId: id, clientSecret: secret, scope: scope, connector: name)
         } else {
@@ -97,7 +98,7 @@ public final class RESTConnector: Connector {
 
     // MARK: Reads
 
-    public func find(_ query: SourceQuery, in schema: CollectionSchema) async throws -> [ParseObject] {
+    public func find(_ query: SourceQuery, in schema: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         let c = try collection(schema)
         var params: [String: String] = c.list.query
         for conjunct in query.filter?.conjuncts ?? [] {
@@ -119,7 +120,7 @@ public final class RESTConnector: Connector {
         while let request = pager.next() {
             let (body, headers): (JSONValue, HTTPHeaders)
             do {
-                (body, headers) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+                (body, headers) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context)
             } catch let error as GatewayError where error.code == .objectNotFound {
                 // A list endpoint that does not exist is a mapping problem, not a missing object.
                 throw GatewayError(.internalServerError, "The list endpoint of \(schema.className) (connector \(name)) answered HTTP 404; check `list` in the connector file.",
@@ -145,12 +146,12 @@ public final class RESTConnector: Connector {
 
     /// With a `total` in the list answer and every condition filtered by the API, one request of one
     /// record answers the count; otherwise matching records are counted (up to maxScan).
-    public func count(_ filter: QueryFilter?, in schema: CollectionSchema) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in schema: CollectionSchema, context: ConnectorContext) async throws -> Int {
         let c = try collection(schema)
         if let totalPath = c.totalPath, let params = apiParameters(filter, c) {
             var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query.merging(params) { $1 }, pageSize: 1)
             if let request = pager.next() {
-                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true)
+                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context)
                 switch body.value(at: totalPath) {
                 case .int(let n)?: return Int(n)
                 case .double(let d)? where d >= 0: return Int(d)
@@ -158,7 +159,7 @@ public final class RESTConnector: Connector {
                 }
             }
         }
-        return try await find(SourceQuery(filter: filter), in: schema).count
+        return try await find(SourceQuery(filter: filter), in: schema, context: context).count
     }
 
     /// The query parameters for a filter when the API applies every condition of it; nil otherwise.
@@ -173,13 +174,13 @@ public final class RESTConnector: Connector {
         return params
     }
 
-    public func get(objectId: String, fields: Set<String>?, in schema: CollectionSchema) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let c = try collection(schema)
         guard let endpoint = c.get else {
-            return try await find(SourceQuery(), in: schema).first { $0.objectId == objectId }
+            return try await find(SourceQuery(), in: schema, context: context).first { $0.objectId == objectId }
         }
         do {
-            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: true)
+            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: true, context: context)
             let record = c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body)
             return try c.object(from: record, connector: name)
         } catch let error as GatewayError where error.code == .objectNotFound {
@@ -189,16 +190,16 @@ public final class RESTConnector: Connector {
 
     // MARK: Writes
 
-    public func create(_ object: ParseObject, in schema: CollectionSchema) async throws -> ParseObject {
+    public func create(_ object: ParseObject, in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
         let c = try collection(schema)
         guard let endpoint = c.create else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no create operation.") }
         let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: nil),
-                                       body: RESTCollection.body(c.record(from: object.fields), template: endpoint.bodyTemplate), idempotent: false)
+                                       body: RESTCollection.body(c.record(from: object.fields), template: endpoint.bodyTemplate), idempotent: false, context: context)
         return try c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name)
     }
 
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                       in schema: CollectionSchema) async throws -> ParseObject? {
+                       in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let c = try collection(schema)
         guard let endpoint = c.update else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no update operation.") }
         var fields: [String: ParseValue] = [:]
@@ -211,21 +212,21 @@ public final class RESTConnector: Connector {
         }
         do {
             let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId),
-                                           body: RESTCollection.body(c.record(from: fields), template: endpoint.bodyTemplate), idempotent: false)
+                                           body: RESTCollection.body(c.record(from: fields), template: endpoint.bodyTemplate), idempotent: false, context: context)
             if case .object(let o) = body, !o.isEmpty, let object = try? c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name) {
                 return object
             }
-            return try await get(objectId: objectId, fields: nil, in: schema)
+            return try await get(objectId: objectId, fields: nil, in: schema, context: context)
         } catch let error as GatewayError where error.code == .objectNotFound {
             return nil
         }
     }
 
-    public func delete(objectId: String, in schema: CollectionSchema) async throws -> Bool {
+    public func delete(objectId: String, in schema: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         let c = try collection(schema)
         guard let endpoint = c.delete else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no delete operation.") }
         do {
-            _ = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: false)
+            _ = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: false, context: context)
             return true
         } catch let error as GatewayError where error.code == .objectNotFound {
             return false
@@ -265,23 +266,37 @@ public final class RESTConnector: Connector {
     // MARK: HTTP
 
     /// One request with auth, a concurrency limit, retries with backoff for idempotent requests on
-    /// connection failures, timeouts and 5xx, and upstream failures translated into Parse errors.
-    func send(method: String, url: String, body: JSONValue?, idempotent: Bool, via given: HTTPClient? = nil) async throws -> (JSONValue, HTTPHeaders) {
+    /// connection failures, timeouts and 5xx (and one retry after an OAuth2 token was refused), and upstream
+    /// failures translated into Parse errors. `context` is nil for the gateway's own calls (`check`).
+    func send(method: String, url: String, body: JSONValue?, idempotent: Bool, context: ConnectorContext?,
+              via given: HTTPClient? = nil) async throws -> (JSONValue, HTTPHeaders) {
         let http = try given ?? client()
+        let logger = context?.logger ?? self.logger
         var attempt = 0
         while true {
             do {
-                return try await limiter.run { try await self.sendOnce(method: method, url: url, body: body, http: http) }
-            } catch let error as GatewayError where attempt < settings.retries && (idempotent && RESTErrors.isRetryable(error) || (oauth != nil && attempt == 0 && error.code == .operationForbidden && error.message.contains("HTTP 401"))) {
+                return try await limiter.withPermit {
+                    try await self.sendOnce(method: method, url: url, body: body, http: http, caller: context?.caller)
+                }
+            } catch let caught {
+                // A typed upstream failure, or one from fetching an OAuth2 token (retryable by its code).
+                let failure = caught as? RESTUpstreamFailure ?? (caught as? GatewayError).map {
+                    RESTUpstreamFailure(status: nil, retryable: $0.code == .connectionFailed || $0.code == .timeout, error: $0)
+                }
+                guard let failure else { throw caught }
+                let tokenRefused = oauth != nil && attempt == 0 && failure.status == 401
+                guard attempt < settings.retries, tokenRefused || (idempotent && failure.retryable) else { throw failure.error }
                 attempt += 1
                 let delay = settings.retryBackoffMs * (1 << (attempt - 1))
-                logger.notice("retrying upstream request", metadata: ["causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(error.description)])
+                logger.notice("retrying upstream request", metadata: [
+                    "causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(failure.error.description),
+                ])
                 try await Task.sleep(for: .milliseconds(delay))
             }
         }
     }
 
-    private func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient) async throws -> (JSONValue, HTTPHeaders) {
+    private func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient, caller: Caller?) async throws -> (JSONValue, HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Accept", value: "application/json")
@@ -293,7 +308,7 @@ public final class RESTConnector: Connector {
         case .bearer(let t): request.headers.add(name: "Authorization", value: "Bearer " + t)
         case .oauth2: request.headers.add(name: "Authorization", value: "Bearer " + (try await oauth!.token(using: http, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))))
         }
-        if let header = settings.forwardIdentityHeader, let user = RequestCaller.current?.user {
+        if let header = settings.forwardIdentityHeader, let user = caller?.user {
             request.headers.add(name: header, value: settings.forwardIdentityValue == .username ? user.username : user.objectId)
         }
         if let body {
@@ -306,7 +321,7 @@ public final class RESTConnector: Connector {
         } catch let error as GatewayError {
             throw error
         } catch {
-            throw RESTErrors.transport(error, connector: name, url: url)
+            throw RESTUpstreamFailure(status: nil, retryable: true, error: RESTErrors.transport(error, connector: name, url: url))
         }
         var buffer: ByteBuffer
         do {
@@ -314,12 +329,15 @@ public final class RESTConnector: Connector {
         } catch is NIOTooManyBytesError {
             throw GatewayError(.internalServerError, "The upstream API of connector \(name) answered more than \(settings.maxResponseBytes) bytes (maxResponseBytes).")
         } catch {
-            throw RESTErrors.transport(error, connector: name, url: url)
+            throw RESTUpstreamFailure(status: nil, retryable: true, error: RESTErrors.transport(error, connector: name, url: url))
         }
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         let status = Int(response.status.code)
         if status == 401, let oauth { oauth.invalidate() }
-        guard (200..<300).contains(status) else { throw RESTErrors.status(status, body: bytes, connector: name) }
+        guard (200..<300).contains(status) else {
+            throw RESTUpstreamFailure(status: status, retryable: status == 429 || status >= 500,
+                                      error: RESTErrors.status(status, body: bytes, connector: name))
+        }
         if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return (.object([:]), response.headers) }
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         guard contentType.isEmpty || contentType.contains("json") else {
@@ -349,7 +367,7 @@ public final class RESTConnector: Connector {
             do {
                 var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query, pageSize: 1)
                 guard let request = pager.next() else { continue }
-                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, via: http)
+                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: nil, via: http)
                 let records = try c.records(in: body, connector: name)
                 if let first = records.first {
                     _ = try c.object(from: first, connector: name)

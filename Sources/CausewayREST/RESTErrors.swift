@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import CausewayCore
 import NIOCore
-import Synchronization
 
 /// Upstream failures as Parse errors, with the upstream status in the message (never a bare 500).
 enum RESTErrors {
@@ -24,47 +23,13 @@ enum RESTErrors {
         return GatewayError(.connectionFailed, "The upstream API of connector \(connector) cannot be reached; retry shortly.", detail: "\(url): \(error)")
     }
 
-    static func isRetryable(_ error: GatewayError) -> Bool {
-        error.code == .connectionFailed || error.code == .timeout
-    }
 }
 
-/// At most `limit` requests in flight per connector; the rest wait their turn.
-final class ConcurrencyLimiter: Sendable {
-    private struct State {
-        var running = 0
-        var waiting: [CheckedContinuation<Void, Never>] = []
-    }
-    private let state: Mutex<State>
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-        state = Mutex(State())
-    }
-
-    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        await acquire()
-        defer { release() }
-        return try await body()
-    }
-
-    private func acquire() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let go = state.withLock { s -> Bool in
-                if s.running < limit { s.running += 1; return true }
-                s.waiting.append(c)
-                return false
-            }
-            if go { c.resume() }
-        }
-    }
-
-    private func release() {
-        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if s.waiting.isEmpty { s.running -= 1; return nil }
-            return s.waiting.removeFirst()
-        }
-        next?.resume()
-    }
+/// A failed upstream exchange, typed for the retry decision: the HTTP status when there was one, and
+/// whether repeating an idempotent request may help (transport failures, timeouts, 429, 5xx).
+/// `RESTConnector.send` decides on these fields and passes only `error` on.
+struct RESTUpstreamFailure: Error {
+    let status: Int?
+    let retryable: Bool
+    let error: GatewayError
 }

@@ -4,14 +4,14 @@ import NIOPosix
 import SQLiteNIO
 import Synchronization
 
-/// One writer connection (serialized by a lock, so a transaction is never interleaved with
+/// One writer connection (serialized by a one-permit semaphore, so a transaction is never interleaved with
 /// another task's statements) and a few reader connections used round-robin. WAL mode lets
 /// readers run while the writer writes. Every statement runs on the NIO thread pool, never on
 /// an event loop.
 final class SQLiteConnectionPool: Sendable {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
-    private let writeLock = AsyncLock()
+    private let writeLock = AsyncSemaphore(permits: 1)
     private let next = Atomic<Int>(0)
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
@@ -46,7 +46,7 @@ final class SQLiteConnectionPool: Sendable {
     /// Runs one read-only statement.
     func read(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         guard !readers.isEmpty else {
-            return try await writeLock.withLock { try await writer.query(sql, binds) }
+            return try await writeLock.withPermit { try await writer.query(sql, binds) }
         }
         let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
         return try await readers[i % readers.count].query(sql, binds)
@@ -54,7 +54,7 @@ final class SQLiteConnectionPool: Sendable {
 
     /// Runs statements on the writer with exclusive use of it.
     func write<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
-        try await writeLock.withLock { try await body(writer) }
+        try await writeLock.withPermit { try await body(writer) }
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT` on the writer, rolling back on error.
@@ -74,7 +74,7 @@ final class SQLiteConnectionPool: Sendable {
 
     func close() async {
         for r in readers { try? await r.close() }
-        try? await writeLock.withLock { try await writer.close() }
+        try? await writeLock.withPermit { try await writer.close() }
     }
 }
 

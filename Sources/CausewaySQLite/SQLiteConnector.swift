@@ -60,15 +60,28 @@ public final class SQLiteConnector: Connector {
         } catch {
             throw GatewayError(.connectionFailed, "Connector '\(name)' cannot open its SQLite database.", detail: "\(path): \(error)")
         }
-        pool.withLock { $0 = opened }
-        if createMissingTables {
-            for table in tables.values.sorted(by: { $0.table < $1.table }) {
-                let existed = try await tableExists(table.table, opened)
-                if !existed {
-                    _ = try await opened.write { try await $0.query(table.createStatement) }
-                    logger.info("created table", metadata: ["causeway.connector": .string(name), "causeway.table": .string(table.table)])
-                    try await seed(table, logger: logger)
-                }
+        let previous = pool.withLock { p -> SQLiteConnectionPool? in
+            defer { p = opened }
+            return p
+        }
+        await previous?.close()
+        do {
+            if createMissingTables { try await createTables(opened, logger: logger) }
+        } catch {
+            // A failed start leaves nothing open: the connector's service tries again later.
+            pool.withLock { $0 = nil }
+            await opened.close()
+            throw error
+        }
+    }
+
+    private func createTables(_ opened: SQLiteConnectionPool, logger: Logger) async throws {
+        for table in tables.values.sorted(by: { $0.table < $1.table }) {
+            let existed = try await tableExists(table.table, opened)
+            if !existed {
+                _ = try await opened.write { try await $0.query(table.createStatement) }
+                logger.info("created table", metadata: ["causeway.connector": .string(name), "causeway.table": .string(table.table)])
+                try await seed(table, logger: logger)
             }
         }
     }
@@ -104,7 +117,7 @@ public final class SQLiteConnector: Connector {
             object.createdAt = now
             object.updatedAt = now
             if table.schema.objectId.generation == .gateway { object.objectId = ObjectIdGenerator.make() }
-            _ = try await create(object, in: table.schema)
+            _ = try await create(object, in: table.schema, context: .system(logger))
         }
         logger.info("seeded table", metadata: ["causeway.table": .string(table.table), "causeway.rows": .stringConvertible(table.seed.count)])
     }
@@ -135,7 +148,7 @@ public final class SQLiteConnector: Connector {
         return (columns.map(SQL.quote).joined(separator: ", "), columns)
     }
 
-    public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+    public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         let (select, _) = selectList(t, fields: query.fields)
@@ -152,7 +165,7 @@ public final class SQLiteConnector: Connector {
         return rows.map { decode($0, t, fields: query.fields) }
     }
 
-    public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         var sql = "SELECT COUNT(*) FROM \(SQL.quote(t.table))"
@@ -161,7 +174,7 @@ public final class SQLiteConnector: Connector {
         return rows.first?.columns.first?.data.integer ?? 0
     }
 
-    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: fields)
@@ -219,7 +232,7 @@ public final class SQLiteConnector: Connector {
         return out
     }
 
-    public func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
+    public func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
         let t = try table(collection)
         var pairs: [(String, SQLiteData)] = []
         if let id = object.objectId, let key = SQLiteValueCodec.encodeId(id, t.schema.objectId) {
@@ -242,7 +255,7 @@ public final class SQLiteConnector: Connector {
     }
 
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                       in collection: CollectionSchema) async throws -> ParseObject? {
+                       in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: nil)
@@ -267,7 +280,7 @@ public final class SQLiteConnector: Connector {
         }
     }
 
-    public func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
+    public func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return false }
         let sql = "DELETE FROM \(SQL.quote(t.table)) WHERE \(SQL.quote(t.schema.objectId.column)) = ? RETURNING \(SQL.quote(t.schema.objectId.column))"
@@ -324,7 +337,13 @@ public final class SQLiteConnector: Connector {
             }
         }
         guard let p else { return findings }
-        defer { if let temporary { Task { await temporary.close() } } }
+        findings += await verifyTables(p)
+        await temporary?.close()
+        return findings
+    }
+
+    private func verifyTables(_ p: SQLiteConnectionPool) async -> [CheckFinding] {
+        var findings: [CheckFinding] = []
         for t in tables.values.sorted(by: { $0.schema.className < $1.schema.className }) {
             let subject = "\(name)/\(t.schema.className) (table \(t.table))"
             do {

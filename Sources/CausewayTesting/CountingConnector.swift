@@ -8,6 +8,7 @@ public final class SourceProbe: Sendable {
         var reads = 0
         var delay: Duration = .zero
         var failing = false
+        var gate: SourceGate?
     }
     private let state = Mutex(State())
     public init() {}
@@ -18,11 +19,19 @@ public final class SourceProbe: Sendable {
     public func set(failing: Bool) { state.withLock { $0.failing = failing } }
     public func resetReads() { state.withLock { $0.reads = 0 } }
 
+    /// Holds every read from now on (counted when it arrives) until the test opens the returned gate.
+    public func hold() -> SourceGate {
+        let gate = SourceGate()
+        state.withLock { $0.gate = gate }
+        return gate
+    }
+
     func read() async throws {
-        let (delay, failing) = state.withLock { s -> (Duration, Bool) in
+        let (delay, failing, gate) = state.withLock { s -> (Duration, Bool, SourceGate?) in
             s.reads += 1
-            return (s.delay, s.failing)
+            return (s.delay, s.failing, s.gate)
         }
+        await gate?.pass()
         if delay > .zero { try await Task.sleep(for: delay) }
         if failing { throw GatewayError(.connectionFailed, "The source is down (test probe).") }
     }
@@ -44,30 +53,31 @@ public final class CountingConnector: Connector {
     public var capabilities: ConnectorCapabilities { inner.capabilities }
     public var collections: [CollectionSchema] { inner.collections }
     public func start(logger: Logger) async throws { try await inner.start(logger: logger) }
+    public func runBackground(logger: Logger) async { await inner.runBackground(logger: logger) }
     public func shutdown() async { await inner.shutdown() }
     public func ready() async throws { try await inner.ready() }
 
-    public func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] {
+    public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         try await probe.read()
-        return try await inner.find(query, in: collection)
+        return try await inner.find(query, in: collection, context: context)
     }
-    public func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         try await probe.read()
-        return try await inner.count(filter, in: collection)
+        return try await inner.count(filter, in: collection, context: context)
     }
-    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         try await probe.read()
-        return try await inner.get(objectId: objectId, fields: fields, in: collection)
+        return try await inner.get(objectId: objectId, fields: fields, in: collection, context: context)
     }
-    public func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject {
-        try await inner.create(object, in: collection)
+    public func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
+        try await inner.create(object, in: collection, context: context)
     }
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                       in collection: CollectionSchema) async throws -> ParseObject? {
-        try await inner.update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection)
+                       in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
+        try await inner.update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, context: context)
     }
-    public func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool {
-        try await inner.delete(objectId: objectId, in: collection)
+    public func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
+        try await inner.delete(objectId: objectId, in: collection, context: context)
     }
     public func canPushDown(_ path: String, _ condition: FieldCondition, in collection: CollectionSchema) -> Bool {
         inner.canPushDown(path, condition, in: collection)

@@ -22,20 +22,14 @@ struct StubFactory: ConnectorFactory {
     }
 }
 
-/// A connector that answers nothing: for configuration and planning tests.
+/// A connector that answers nothing: for configuration and planning tests. It is also the smallest
+/// connector the protocol allows (everything else has a default).
 struct StubConnector: Connector {
     var name = "stub"
     let kind = "stub"
     var capabilities = ConnectorCapabilities.scanOnly
     var collections: [CollectionSchema] = [testSchema]
-    func start(logger: Logger) async throws {}
-    func shutdown() async {}
-    func find(_ query: SourceQuery, in collection: CollectionSchema) async throws -> [ParseObject] { [] }
-    func count(_ filter: QueryFilter?, in collection: CollectionSchema) async throws -> Int { 0 }
-    func create(_ object: ParseObject, in collection: CollectionSchema) async throws -> ParseObject { object }
-    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate, in collection: CollectionSchema) async throws -> ParseObject? { nil }
-    func delete(objectId: String, in collection: CollectionSchema) async throws -> Bool { false }
-    func verify(logger: Logger) async -> [CheckFinding] { [] }
+    func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] { [] }
 }
 
 /// A temporary Config/ + Connectors/ tree.

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 import HTTPTypes
 import Testing
 

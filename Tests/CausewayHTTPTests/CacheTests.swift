@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 import CausewaySQLite
 import CausewayTesting
 import Foundation
@@ -50,9 +51,10 @@ import Testing
       bearerToken: metrics-token-0123456789
     """
 
-    func app(_ cache: String, probe: SourceProbe, collectionCache: String = "") throws -> ParseTestApp {
+    /// `clock`: where the caches read the time; tests that pass TTLs and stale windows move a `ManualClock`.
+    func app(_ cache: String, probe: SourceProbe, collectionCache: String = "", clock: any Clock<Duration> = ContinuousClock()) throws -> ParseTestApp {
         try ParseTestApp(identity: Self.identity, connectors: Self.connectors(cache, collectionCache: collectionCache),
-                         factories: [CountingConnectorFactory(inner: SQLiteConnectorFactory(), probe: probe)])
+                         factories: [CountingConnectorFactory(inner: SQLiteConnectorFactory(), probe: probe)], cacheClock: clock)
     }
 
     func outcome(_ r: ParseResult) -> String { r.headers[.init("X-Causeway-Cache")!] ?? "none" }
@@ -98,52 +100,54 @@ import Testing
 
     @Test func entriesExpireAfterTheirTimeToLive() async throws {
         let probe = SourceProbe()
-        try await app("  ttlSeconds: 1", probe: probe).run { c async throws in
+        let clock = ManualClock()
+        try await app("  ttlSeconds: 1", probe: probe, clock: clock).run { c async throws in
             #expect(outcome(try await c.get("/parse/classes/Open?limit=1")) == "miss")
             #expect(outcome(try await c.get("/parse/classes/Open?limit=1")) == "hit")
-            try await Task.sleep(for: .milliseconds(1200))
+            clock.advance(by: .milliseconds(1200))
             #expect(outcome(try await c.get("/parse/classes/Open?limit=1")) == "miss")
             #expect(probe.reads == 2)
         }
     }
 
-    @Test func staleWhileRevalidateAnswersAtOnceAndRefreshesOnce() async throws {
+    /// The source is held blocked (a gate the test opens) from the moment the entry goes stale: every answer
+    /// that arrives meanwhile cannot have waited for the source, so no wall-clock measure is needed.
+    @Test(.timeLimit(.minutes(2)))  // would a stale answer wait for the held source, the test would hang: fail it instead
+    func staleWhileRevalidateAnswersAtOnceAndRefreshesOnce() async throws {
         let probe = SourceProbe()
-        try await app("  ttlSeconds: 1\n  staleWhileRevalidateSeconds: 30", probe: probe).run { c async throws in
+        let clock = ManualClock()
+        try await app("  ttlSeconds: 1\n  staleWhileRevalidateSeconds: 30", probe: probe, clock: clock).run { c async throws in
             _ = try await c.get("/parse/classes/Open")
             #expect(probe.reads == 1)
-            try await Task.sleep(for: .milliseconds(1200))
-            // The refresh takes 3 s: long enough that the 20 requests below finish before it even on a slow,
-            // loaded machine (an earlier 500 ms delay made this test depend on the machine's speed).
-            probe.set(delay: .seconds(3))
-            let clock = ContinuousClock()
+            clock.advance(by: .milliseconds(1200))
+            let source = probe.hold()
             var outcomes: [String] = []
-            let elapsed = try await clock.measure {
-                for _ in 0..<20 { outcomes.append(outcome(try await c.get("/parse/classes/Open"))) }
-            }
+            for _ in 0..<20 { outcomes.append(outcome(try await c.get("/parse/classes/Open"))) }
             #expect(outcomes.allSatisfy { $0 == "stale" }, "\(outcomes)")
-            #expect(elapsed < .milliseconds(2500), "stale answers must not wait for the 3 s source (took \(elapsed))")
-            var last = ""
-            for _ in 0..<60 where last != "hit" {  // the refresh lands 3 s after it started; until then: stale
-                try await Task.sleep(for: .milliseconds(100))
+            await source.waitForArrivals(1)  // the background refresh is at the source, held there
+            #expect(probe.reads == 2)  // one background refresh for all those stale answers
+            source.open()
+            var last = "stale"
+            while last == "stale" {  // the refresh lands once the source has answered; until then: stale
+                await Task.yield()
                 last = outcome(try await c.get("/parse/classes/Open"))
-                #expect(last == "stale" || last == "hit", "\(last)")
             }
             #expect(last == "hit")
-            #expect(probe.reads == 2)  // one background refresh for all those stale answers
+            #expect(probe.reads == 2)
         }
     }
 
     @Test func staleIfErrorServesOldAnswersUntilItsLimit() async throws {
         let probe = SourceProbe()
-        try await app("  ttlSeconds: 1\n  staleIfErrorSeconds: 2", probe: probe).run { c async throws in
+        let clock = ManualClock()
+        try await app("  ttlSeconds: 1\n  staleIfErrorSeconds: 2", probe: probe, clock: clock).run { c async throws in
             let fresh = try await c.get("/parse/classes/Open")
-            try await Task.sleep(for: .milliseconds(1200))
+            clock.advance(by: .milliseconds(1200))
             probe.set(failing: true)
             let stale = try await c.get("/parse/classes/Open")
             #expect(stale.status == 200 && outcome(stale) == "stale-if-error" && stale.text == fresh.text)
             #expect(stale.headers[.init("Warning")!] == #"111 - "Revalidation Failed""#)
-            try await Task.sleep(for: .milliseconds(2200))
+            clock.advance(by: .milliseconds(2200))
             let failed = try await c.get("/parse/classes/Open")
             #expect(failed.status == 503 && failed.code == 100)
             // A query never answered before has nothing to fall back on.

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 import Testing
 
 @Suite struct ObjectAPITests {

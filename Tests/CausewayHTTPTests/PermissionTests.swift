@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 import CausewaySQLite
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 import Testing
 
 /// Random, mostly invalid input must always get a Parse-shaped answer (never a 500) and must not

@@ -1,18 +1,12 @@
 import CausewayCore
+import CausewayHTTPTesting
 import Foundation
 import SQLiteNIO
 import Testing
 
 /// Parse's user and session API with the local identity provider.
 @Suite struct UserAPITests {
-    static let identity = """
-    identityProviders:
-      - kind: local
-        fields: [department]
-        defaultRoles: [Employee]
-        roles: { root: [Admin] }
-    loginThrottle: { maxFailuresPerUser: 5, maxFailuresPerAddress: 1000, windowSeconds: 300 }
-    """
+    static let identity = ParseTestApp.localIdentity
 
     static func signUp(_ c: ParseClient, _ username: String, _ password: String = "long enough", extra: String = "") async throws -> ParseResult {
         try await c.request(.post, "/parse/users", #"{"username":"\#(username)","password":"\#(password)"\#(extra)}"#)

@@ -52,6 +52,8 @@ final class PostgresFixture: Sendable {
     let adminTask: Task<Void, Never>
     let logger: Logger
     let connectorBox = Mutex<PostgresConnector?>(nil)
+    /// Every connector this fixture made, with the task running its background work (as its service would).
+    let made = Mutex<[(PostgresConnector, Task<Void, Never>)]>([])
 
     init(setupSQL: String) async throws {
         db = try TestDatabase.fromEnvironment()
@@ -61,7 +63,8 @@ final class PostgresFixture: Sendable {
         self.logger = logger
         let config = PostgresClient.Configuration(host: db.host, port: db.port, username: db.user, password: db.password, database: db.database, tls: .disable)
         admin = PostgresClient(configuration: config, backgroundLogger: logger)
-        adminTask = await admin.startRunning()
+        let admin = self.admin
+        adminTask = Task { await admin.run() }
         do {
             try await execute("CREATE SCHEMA \(schemaName)")
             try await execute("SET search_path TO \(schemaName); " + setupSQL, simple: true)
@@ -104,12 +107,20 @@ final class PostgresFixture: Sendable {
         try yaml.write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
         let c = try ConfigLoader.loadConnector(path: dir + "/\(name).yaml", factories: [PostgresConnectorFactory()],
                                               environment: ["PGPASS": db.password]) as! PostgresConnector
-        try await c.start(logger: logger ?? self.logger)
+        let logger = logger ?? self.logger
+        let background = Task { await c.runBackground(logger: logger) }
+        made.withLock { $0.append((c, background)) }
+        try await c.start(logger: logger)
         return c
     }
 
     func close(_ connectors: PostgresConnector...) async {
         for c in connectors { await c.shutdown() }
+        for (c, background) in made.withLock({ $0 }) {
+            await c.shutdown()
+            background.cancel()
+            await background.value
+        }
         try? await execute("DROP SCHEMA \(schemaName) CASCADE")
         adminTask.cancel()
         await adminTask.value

@@ -12,7 +12,6 @@ public final class AuthService: Sendable {
     public let settings: AuthSettings
     public let throttle: LoginThrottle
     private let cache = Mutex(SessionCache())
-    private let refresher = Mutex<Task<Void, Never>?>(nil)
     private let loggerBox = Mutex(Logger(label: "causeway.auth"))
     /// How long a validated session is reused without reading the store again.
     static let cacheSeconds: Int64 = 5
@@ -58,12 +57,9 @@ public final class AuthService: Sendable {
         loggerBox.withLock { $0 = logger }
         try await store.start(logger: logger)
         for provider in providers { try await provider.start(logger: logger) }
-        let task = Task { [weak self] in _ = await self?.refreshLoop() }
-        refresher.withLock { $0 = task }
     }
 
     public func shutdown() async {
-        refresher.withLock { $0?.cancel() }
         for provider in providers.reversed() { await provider.shutdown() }
         await store.shutdown()
     }
@@ -270,7 +266,8 @@ public final class AuthService: Sendable {
         }
     }
 
-    private func refreshLoop() async {
+    /// Re-reads directory roles every quarter of `roleRefreshSeconds` (at most every minute) until cancelled.
+    func refreshRolesPeriodically() async {
         let interval = Duration.seconds(max(1, min(settings.roleRefreshSeconds / 4, 60)))
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }

@@ -1,4 +1,5 @@
 import Logging
+import NIOPosix
 
 /// Accounts kept in the gateway's metadata store, with Parse sign-up and PBKDF2 password hashes.
 /// The embedded demo uses it, so it runs without a directory.
@@ -12,7 +13,8 @@ public final class LocalIdentityProvider: IdentityProvider {
     let defaultRoles: [String]
     let minPasswordLength: Int
     let hasher: PasswordHasher
-    let hashing: BlockingThreadPool
+    /// Threads for PBKDF2 (`hashingThreads`): started by `start`, stopped by `shutdown`.
+    let hashing: NIOThreadPool
     /// Verified when the username is unknown, so that an unknown user costs as much time as a wrong password.
     private let decoyHash: String
 
@@ -26,12 +28,12 @@ public final class LocalIdentityProvider: IdentityProvider {
         self.defaultRoles = defaultRoles
         self.minPasswordLength = minPasswordLength
         self.hasher = PasswordHasher(rounds: passwordHashRounds)
-        self.hashing = BlockingThreadPool(name: "causeway-password", threads: hashingThreads)
+        self.hashing = NIOThreadPool(numberOfThreads: max(1, hashingThreads))
         self.decoyHash = (try? hasher.hash("causeway decoy password")) ?? ""
     }
 
-    public func start(logger: Logger) async throws {}
-    public func shutdown() async { hashing.shutdown() }
+    public func start(logger: Logger) async throws { hashing.start() }
+    public func shutdown() async { try? await hashing.shutdownGracefully() }
 
     public func roles(for username: String) -> [String] {
         Array(Set(defaultRoles + (rolesByUser[username] ?? []))).sorted()
@@ -48,12 +50,12 @@ public final class LocalIdentityProvider: IdentityProvider {
 
     public func hashPassword(_ password: String) async throws -> String {
         let hasher = self.hasher
-        return try await hashing.run { try hasher.hash(password) }
+        return try await hashing.runBlocking("password hashing") { try hasher.hash(password) }
     }
 
     func verify(_ password: String, against stored: String) async throws -> Bool {
         let hasher = self.hasher
-        return try await hashing.run { hasher.verify(password, against: stored) }
+        return try await hashing.runBlocking("password hashing") { hasher.verify(password, against: stored) }
     }
 
     public func authenticate(username: String, password: String, store: any MetadataStore) async throws -> AuthenticationOutcome {

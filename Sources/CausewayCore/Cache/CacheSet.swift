@@ -5,14 +5,22 @@ public struct CacheSet: Sendable {
     public let caches: [String: ResponseCache]
     public let policies: [String: CachePolicy]
     public let budget: CacheBudget
+    /// Runs the caches' stale-while-revalidate refreshes: a service for the application's service group,
+    /// listed after the connectors' services so that it stops (waiting for its refreshes) before they do.
+    public let refresher: CacheRefresher
 
-    public init(policies: [String: CachePolicy], maxBytes: Int, metricsFactory: (any MetricsFactory)?) {
+    /// `clock` is where the caches read the time: the real monotonic clock unless a test passes a manual one.
+    public init(policies: [String: CachePolicy], maxBytes: Int, metricsFactory: (any MetricsFactory)?,
+                clock: any Clock<Duration> = ContinuousClock()) {
         let budget = CacheBudget(maxBytes: maxBytes)
+        let refresher = CacheRefresher()
         self.budget = budget
         self.policies = policies
+        self.refresher = refresher
         var caches: [String: ResponseCache] = [:]
         for (connector, policy) in policies {
-            caches[connector] = ResponseCache(connector: connector, maxBytes: policy.maxBytes, budget: budget, metricsFactory: metricsFactory)
+            caches[connector] = ResponseCache(connector: connector, maxBytes: policy.maxBytes, budget: budget, metricsFactory: metricsFactory,
+                                              clock: clock, refresher: refresher)
         }
         self.caches = caches
     }

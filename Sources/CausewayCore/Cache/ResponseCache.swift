@@ -42,14 +42,19 @@ public struct CachedAnswer: Sendable {
 /// One connector's cache: byte-bounded LRU, single flight per key, stale-while-revalidate,
 /// stale-if-error, and invalidation per collection that also stops answers already in flight from being
 /// stored after a write.
+///
+/// Time comes from `clock` (the real monotonic clock unless a test passes a manual one), for ages and for
+/// the source latency metric. Stale-while-revalidate refreshes run on `refresher` (see `CacheRefresher`
+/// for what happens when it is not running).
 public final class ResponseCache: Sendable {
     public let connector: String
     public let maxBytes: Int
     let budget: CacheBudget
     let metrics: CacheMetrics
+    let refresher: CacheRefresher
     private let state = Mutex(State())
-    private let clock = ContinuousClock()
-    private let origin = ContinuousClock.now
+    /// Time since the cache was made, on its clock.
+    private let elapsed: @Sendable () -> Duration
 
     final class Node {
         let key: String
@@ -80,15 +85,23 @@ public final class ResponseCache: Sendable {
         var refreshing: Set<String> = []
     }
 
-    public init(connector: String, maxBytes: Int, budget: CacheBudget, metricsFactory: (any MetricsFactory)?) {
+    public init(connector: String, maxBytes: Int, budget: CacheBudget, metricsFactory: (any MetricsFactory)?,
+                clock: any Clock<Duration> = ContinuousClock(), refresher: CacheRefresher = CacheRefresher()) {
         self.connector = connector
         self.maxBytes = maxBytes
         self.budget = budget
         self.metrics = CacheMetrics(connector: connector, factory: metricsFactory)
+        self.refresher = refresher
+        self.elapsed = ResponseCache.stopwatch(clock)
+    }
+
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     var nowMs: Int64 {
-        let d = ContinuousClock.now - origin
+        let d = elapsed()
         return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 
@@ -112,12 +125,17 @@ public final class ResponseCache: Sendable {
                     return .serve(node.answer, .hit)
                 }
                 if age <= policy.ttlMs + policy.staleWhileRevalidateMs {
-                    touch(&s, node)
-                    if !s.refreshing.contains(key) && s.inflight[key] == nil {
+                    // One background refresh per key. A refresher that has stopped takes none: then the entry
+                    // is loaded below, like a miss.
+                    var refreshing = s.refreshing.contains(key) || s.inflight[key] != nil
+                    if !refreshing, startRefresh(key: key, className: className, generation: s.generations[className, default: 0], logger: logger, load: load) {
                         s.refreshing.insert(key)
-                        startRefresh(key: key, className: className, generation: s.generations[className, default: 0], logger: logger, load: load)
+                        refreshing = true
                     }
-                    return .serve(node.answer, .stale)
+                    if refreshing {
+                        touch(&s, node)
+                        return .serve(node.answer, .stale)
+                    }
                 }
                 if age <= policy.ttlMs + policy.staleIfErrorMs { fallback = node.answer }
             }
@@ -133,11 +151,11 @@ public final class ResponseCache: Sendable {
             logger.debug("cache", metadata: ["causeway.cache": .string(outcome.rawValue), "causeway.class": .string(className)])
             return (answer, outcome)
         case .wait(let task, let fallback, let generation, let leader):
-            let started = ContinuousClock.now
+            let started = elapsed()
             do {
                 let answer = try await task.value
                 if leader {
-                    metrics.sourceLatency(className, ContinuousClock.now - started)
+                    metrics.sourceLatency(className, elapsed() - started)
                     state.withLock { s in
                         s.inflight[key] = nil
                         if s.generations[className, default: 0] == generation { store(&s, key: key, className: className, answer: answer, now: nowMs) }
@@ -167,13 +185,14 @@ public final class ResponseCache: Sendable {
         return e.code == .connectionFailed || e.code == .timeout || e.code == .internalServerError
     }
 
+    /// Hands one background refresh of `key` to the refresher; false when it takes none.
     private func startRefresh(key: String, className: String, generation: UInt64, logger: Logger,
-                              load: @escaping @Sendable () async throws -> CachedAnswer) {
-        Task {
-            let started = ContinuousClock.now
+                              load: @escaping @Sendable () async throws -> CachedAnswer) -> Bool {
+        refresher.submit { [self] in
+            let started = elapsed()
             let result: Result<CachedAnswer, any Error>
             do { result = .success(try await load()) } catch { result = .failure(error) }
-            metrics.sourceLatency(className, ContinuousClock.now - started)
+            metrics.sourceLatency(className, elapsed() - started)
             state.withLock { s in
                 s.refreshing.remove(key)
                 if case .success(let answer) = result, s.generations[className, default: 0] == generation {

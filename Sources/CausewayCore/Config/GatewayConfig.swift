@@ -9,6 +9,9 @@ public struct GatewayConfig: Sendable {
         public var mountPath = "/parse"
         /// The externally visible URL of the mount path, used in `Location` headers.
         public var publicURL: String?
+        /// How long the server waits at start for every connector's first start attempt before it listens
+        /// anyway (connectors still down then answer 100 and show in `/health` until they come up).
+        public var startupWaitSeconds = 15
         public init() {}
     }
 
@@ -80,6 +83,7 @@ public struct GatewayConfig: Sendable {
                 }
                 c.server.mountPath = mount.count > 1 && mount.hasSuffix("/") ? String(mount.dropLast()) : mount
             }
+            c.server.startupWaitSeconds = try s.int("startupWaitSeconds", default: c.server.startupWaitSeconds, range: 0...3600)
             c.server.publicURL = try s.optionalString("publicURL")
             if let url = c.server.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw s.error("publicURL", "expected an http:// or https:// URL, found '\(url)'")

@@ -8,12 +8,15 @@ public final class Gateway: Sendable {
     public let config: GatewayConfig
     public let connectors: [any Connector]
     public let caches: CacheSet
+    let status: ComponentStatus?
     private let routes: [String: Route]
     private let findMemo = Mutex<[String: ParsedFind]>([:])
 
     struct Route: Sendable {
         let connector: any Connector
         let schema: CollectionSchema
+        /// The connector's status when it runs under a `ConnectorService` (nil: always considered up).
+        let status: ComponentStatus.Entry?
     }
 
     public struct FindResult: Sendable {
@@ -35,13 +38,17 @@ public final class Gateway: Sendable {
         public var operationResults: [String: ParseValue]
     }
 
-    public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none) {
+    /// `status`: the components' status when connectors run as services (then the classes of a connector
+    /// that is not up answer 100); nil when the caller starts the connectors itself.
+    public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none, status: ComponentStatus? = nil) {
         self.config = config
         self.connectors = connectors
         self.caches = caches
+        self.status = status
         var routes: [String: Route] = [:]
         for connector in connectors {
-            for schema in connector.collections { routes[schema.className] = Route(connector: connector, schema: schema) }
+            let entry = status?.entry(ConnectorService.componentName(connector.name))
+            for schema in connector.collections { routes[schema.className] = Route(connector: connector, schema: schema, status: entry) }
         }
         self.routes = routes
     }
@@ -62,12 +69,13 @@ public final class Gateway: Sendable {
         }
         let config = self.config
         let caches = self.caches
+        let status = self.status
         let others = connectors.filter { $0.name != name }
         // Writes inside invalidate as they go; invalidating again after the end also drops answers
         // read by others between a write and the commit.
         defer { for c in classNames { caches.invalidate(className: c, connector: name) } }
         return try await connector.withTransaction { bound in
-            try await body(Gateway(config: config, connectors: others + [bound], caches: caches))
+            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status))
         }
     }
 
@@ -76,11 +84,25 @@ public final class Gateway: Sendable {
     }
 
     private func route(_ className: String) throws(GatewayError) -> Route {
-        if let r = routes[className] { return r }
+        if let r = routes[className] {
+            if let entry = r.status, !entry.up { throw unavailable(r, entry) }
+            return r
+        }
         guard CollectionSchemaReader.isValidClassName(className) || className.hasPrefix("_") else {
             throw GatewayError(.invalidClassName, "Invalid classname: \(className), classnames can only have alphanumeric characters and _, and must start with an alpha character ")
         }
         throw GatewayError(.invalidClassName, "Class \(className) is not served by this gateway (no connector maps it).")
+    }
+
+    private func unavailable(_ route: Route, _ entry: ComponentStatus.Entry) -> GatewayError {
+        let why: String
+        switch entry.current {
+        case .starting: why = "it is starting"
+        case .stopping: why = "the gateway is shutting down"
+        case .unavailable(let reason): why = reason
+        case .up: why = "it was not reachable a moment ago"
+        }
+        return GatewayError(.connectionFailed, "Class \(route.schema.className) is not available: connector '\(route.connector.name)' is not up (\(why)); retry shortly.")
     }
 
     private func authorize(_ op: ClassPermissions.Operation, _ route: Route, _ caller: Caller) throws(GatewayError) {
@@ -126,12 +148,7 @@ public final class Gateway: Sendable {
     }
 
     public func find(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
-        try await asCaller(className, caller) {
-            try await self.findAsCaller(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode)
-        }
-    }
-
-    private func findAsCaller(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode) async throws -> FindResult {
+        let context = ConnectorContext(caller: caller, logger: logger)
         let request = parsed.query
         let route = try route(className)
         try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
@@ -144,10 +161,10 @@ public final class Gateway: Sendable {
         if let rows { query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 }) }
         let operation: CachePolicy.Operation = query.limit == 0 && query.count ? .count : .find
         guard let (cache, policy) = caches.cache(for: route.schema, operation) else {
-            return try await runFind(route, query, hidden: hidden, logger: logger)
+            return try await runFind(route, query, hidden: hidden, context: context)
         }
         if cacheMode == .bypass {
-            var result = try await runFind(route, query, hidden: hidden, logger: logger)
+            var result = try await runFind(route, query, hidden: hidden, context: context)
             result.cache = .bypass
             cache.metrics.record(.bypass, className)
             return result
@@ -158,14 +175,15 @@ public final class Gateway: Sendable {
         let key = "find|\(className)|" + (parsed.canonical ?? CanonicalQuery.text(request, hidden: []))
             + "|rows " + CanonicalQuery.text(rows) + "|hidden " + hidden.sorted().joined(separator: ",") + callerKey(route, caller)
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
-            let r = try await self.runFind(route, planned, hidden: hidden, logger: logger)
+            let r = try await self.runFind(route, planned, hidden: hidden, context: context)
             return .find(r.objects, count: r.count)
         }
         return FindResult(objects: [], count: nil, plan: nil, cache: outcome, body: answer.body)
     }
 
-    private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, logger: Logger) async throws -> FindResult {
+    private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
         let className = route.schema.className
+        let logger = context.logger
         try await route.connector.ready()
         let plan = QueryPlanner.plan(query, connector: route.connector, collection: route.schema)
         logger.debug("query plan", metadata: [
@@ -176,18 +194,18 @@ public final class Gateway: Sendable {
         ])
         // Count alone.
         if query.limit == 0 && query.count && plan.countInSource {
-            let n = try await route.connector.count(plan.source.filter, in: route.schema)
+            let n = try await route.connector.count(plan.source.filter, in: route.schema, context: context)
             return FindResult(objects: [], count: n, plan: plan)
         }
         var count: Int?
         var objects: [ParseObject]
         if plan.isFullyPushed {
-            objects = query.limit == 0 ? [] : try await route.connector.find(plan.source, in: route.schema)
+            objects = query.limit == 0 ? [] : try await route.connector.find(plan.source, in: route.schema, context: context)
             if query.count {
-                count = try await route.connector.count(plan.source.filter, in: route.schema)
+                count = try await route.connector.count(plan.source.filter, in: route.schema, context: context)
             }
         } else {
-            var candidates = try await route.connector.find(plan.source, in: route.schema)
+            var candidates = try await route.connector.find(plan.source, in: route.schema, context: context)
             if let residual = plan.residualFilter {
                 candidates.removeAll { !QueryEvaluator.matches($0, residual) }
             }
@@ -220,47 +238,44 @@ public final class Gateway: Sendable {
     }
 
     public func get(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
-                    caller: Caller) async throws -> ParseObject {
+                    caller: Caller, logger: Logger = Gateway.quietLogger) async throws -> ParseObject {
         let route = try route(className)
         try authorize(.get, route, caller)
         return try await runGet(route, objectId, keys, excludeKeys, try route.schema.access.readFilter(caller, schema: route.schema),
-                                route.schema.access.hiddenFields(caller))
+                                route.schema.access.hiddenFields(caller), ConnectorContext(caller: caller, logger: logger))
     }
+
+    /// The logger of calls that pass none (tools and tests).
+    public static let quietLogger = Logger(label: "causeway.gateway")
 
     /// A `get` through the cache: the encoded answer and what the cache did (nil outcome: not cached).
     public func getEncoded(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                            caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> ([UInt8], CacheOutcome?) {
-        try await asCaller(className, caller) {
-            try await self.getEncodedAsCaller(className, objectId: objectId, keys: keys, excludeKeys: excludeKeys, caller: caller, logger: logger, cacheMode: cacheMode)
-        }
-    }
-
-    private func getEncodedAsCaller(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String>,
-                                    caller: Caller, logger: Logger, cacheMode: CacheMode) async throws -> ([UInt8], CacheOutcome?) {
+        let context = ConnectorContext(caller: caller, logger: logger)
         let route = try route(className)
         try authorize(.get, route, caller)
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
         let hidden = route.schema.access.hiddenFields(caller)
         guard let (cache, policy) = caches.cache(for: route.schema, .get) else {
-            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden)).body, nil)
+            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden, context)).body, nil)
         }
         if cacheMode == .bypass {
             cache.metrics.record(.bypass, className)
-            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden)).body, .bypass)
+            return (CachedAnswer.object(try await runGet(route, objectId, keys, excludeKeys, rows, hidden, context)).body, .bypass)
         }
         let key = "get|\(className)|\(objectId)|" + callerKey(route, caller) + CanonicalQuery.text(rows) + "|keys " + (keys.map { $0.sorted().joined(separator: ",") } ?? "*")
             + "|exclude " + excludeKeys.union(hidden).sorted().joined(separator: ",")
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
-            .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden))
+            .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden, context))
         }
         return (answer.body, outcome)
     }
 
     private func runGet(_ route: Route, _ objectId: String, _ keys: Set<String>?, _ excludeKeys: Set<String>,
-                        _ rows: QueryFilter?, _ hidden: Set<String>) async throws -> ParseObject {
+                        _ rows: QueryFilter?, _ hidden: Set<String>, _ context: ConnectorContext) async throws -> ParseObject {
         // A row rule or ACL needs the fields it tests, so then the whole object is read.
         let fields = rows == nil ? keys.map { Set($0.map { String($0.split(separator: ".").first ?? Substring($0)) }) } : nil
-        guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema),
+        guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema, context: context),
               rows.map({ QueryEvaluator.matches(object, $0) }) ?? true else {
             throw GatewayError.objectNotFound()  // not there, or not visible to this caller: the same answer
         }
@@ -269,13 +284,6 @@ public final class Gateway: Sendable {
     }
 
     // MARK: Writes
-
-    /// Runs `body` with the caller visible to the connector (`RequestCaller`) when its source answers per
-    /// user; other requests skip the task-local binding (it costs an allocation on the hot path).
-    private func asCaller<T: Sendable>(_ className: String, _ caller: Caller, _ body: () async throws -> T) async throws -> T {
-        guard let r = routes[className], r.connector.answersDependOnCaller else { return try await body() }
-        return try await RequestCaller.$current.withValue(caller) { try await body() }
-    }
 
     /// For sources that answer per user: the user in the cache key.
     private func callerKey(_ route: Route, _ caller: Caller) -> String {
@@ -311,9 +319,9 @@ public final class Gateway: Sendable {
     /// For callers under row rules, an owner field or ACLs: the current object, which they must be allowed
     /// to change (101 otherwise, so that existence does not leak). nil when no rule applies.
     /// The check and the write are two statements: a concurrent change in between is not re-checked.
-    private func writableObject(_ objectId: String, _ route: Route, _ caller: Caller) async throws -> ParseObject? {
-        guard let rule = try route.schema.access.writeFilter(caller, schema: route.schema) else { return nil }
-        guard let current = try await route.connector.get(objectId: objectId, fields: nil, in: route.schema),
+    private func writableObject(_ objectId: String, _ route: Route, _ context: ConnectorContext) async throws -> ParseObject? {
+        guard let rule = try route.schema.access.writeFilter(context.caller, schema: route.schema) else { return nil }
+        guard let current = try await route.connector.get(objectId: objectId, fields: nil, in: route.schema, context: context),
               QueryEvaluator.matches(current, rule) else {
             throw GatewayError.objectNotFound()
         }
@@ -335,11 +343,8 @@ public final class Gateway: Sendable {
         }
     }
 
-    public func create(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
-        try await asCaller(className, caller) { try await self.createAsCaller(className, body: body, caller: caller) }
-    }
-
-    private func createAsCaller(_ className: String, body: [String: JSONValue], caller: Caller) async throws -> ParseObject {
+    public func create(_ className: String, body: [String: JSONValue], caller: Caller, logger: Logger = Gateway.quietLogger) async throws -> ParseObject {
+        let context = ConnectorContext(caller: caller, logger: logger)
         let route = try route(className)
         try authorize(.create, route, caller)
         try writable(route)
@@ -365,16 +370,14 @@ public final class Gateway: Sendable {
         if route.schema.objectId.generation == .gateway {
             object.objectId = route.schema.objectId.type == .uuid ? UUIDGenerator.make() : ObjectIdGenerator.make()
         }
-        var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema) }
+        var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema, context: context) }
         if stored.createdAt == nil { stored.createdAt = now }
         return stored
     }
 
-    public func update(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
-        try await asCaller(className, caller) { try await self.updateAsCaller(className, objectId: objectId, body: body, caller: caller) }
-    }
-
-    private func updateAsCaller(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller) async throws -> UpdateResult {
+    public func update(_ className: String, objectId: String, body: [String: JSONValue], caller: Caller,
+                       logger: Logger = Gateway.quietLogger) async throws -> UpdateResult {
+        let context = ConnectorContext(caller: caller, logger: logger)
         let route = try route(className)
         try authorize(.update, route, caller)
         try writable(route)
@@ -382,13 +385,13 @@ public final class Gateway: Sendable {
         if let owner = route.schema.access.ownerField, ops[owner] != nil, !caller.isMaster {
             throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
         }
-        if let current = try await writableObject(objectId, route, caller) {
+        if let current = try await writableObject(objectId, route, context) {
             var after = current
             for (field, op) in ops { after.fields[field] = try op.apply(to: current.fields[field], field: field) }
             try checkWriteRule(after, route, caller, verb: "update")
         }
         let now = ParseDate.now()
-        guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema) }) else {
+        guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
         var echoed: [String: ParseValue] = [:]
@@ -398,16 +401,13 @@ public final class Gateway: Sendable {
         return UpdateResult(updatedAt: stored.updatedAt ?? now, operationResults: echoed)
     }
 
-    public func delete(_ className: String, objectId: String, caller: Caller) async throws {
-        try await asCaller(className, caller) { try await self.deleteAsCaller(className, objectId: objectId, caller: caller) }
-    }
-
-    private func deleteAsCaller(_ className: String, objectId: String, caller: Caller) async throws {
+    public func delete(_ className: String, objectId: String, caller: Caller, logger: Logger = Gateway.quietLogger) async throws {
+        let context = ConnectorContext(caller: caller, logger: logger)
         let route = try route(className)
         try authorize(.delete, route, caller)
         try writable(route)
-        _ = try await writableObject(objectId, route, caller)
-        guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema) }) else {
+        _ = try await writableObject(objectId, route, context)
+        guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
     }

@@ -59,7 +59,8 @@ public enum QueryPlanner {
             countInSource: caps.counting && residualFilter == nil)
     }
 
-    static func pushable(_ filter: QueryFilter, _ connector: some Connector, _ collection: CollectionSchema) -> Bool {
+    /// Whether the whole of `filter` can run in `connector`'s source.
+    public static func pushable(_ filter: QueryFilter, _ connector: some Connector, _ collection: CollectionSchema) -> Bool {
         let caps = connector.capabilities
         switch filter {
         case .and(let parts):

@@ -1,5 +1,7 @@
 import CausewayCore
+import CausewayHTTPTesting
 @testable import CausewayLDAP
+import CausewayTesting
 import Foundation
 import Logging
 import Testing
@@ -26,6 +28,9 @@ struct TestDirectory {
     }
 
     var environment: [String: String] { ["LDAP_READER_PASSWORD": readerPassword] }
+
+    /// The identity provider kinds a test app reads: the gateway's own accounts and directories.
+    static let identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()]
 
     static let defaultGroups = """
         groups:
@@ -101,7 +106,7 @@ struct TestDirectory {
     init() throws { d = try TestDirectory.fromEnvironment() }
 
     func app(_ identity: String) throws -> ParseTestApp {
-        try ParseTestApp(environment: d.environment, identity: identity)
+        try ParseTestApp(environment: d.environment, identity: identity, identityFactories: TestDirectory.identityFactories)
     }
 
     func roles(_ c: ParseClient, _ token: String) async throws -> Set<String> {
@@ -306,7 +311,7 @@ struct TestDirectory {
         let findings = await good.configuration.identityProviders[0].verify(logger: .init(label: "test"))
         #expect(!findings.contains { $0.severity == .error })
         #expect(findings.contains { $0.message.contains("unencrypted") })
-        let bad = try ParseTestApp(environment: ["LDAP_READER_PASSWORD": "wrong"], identity: d.identity())
+        let bad = try ParseTestApp(environment: ["LDAP_READER_PASSWORD": "wrong"], identity: d.identity(), identityFactories: TestDirectory.identityFactories)
         let problems = await bad.configuration.identityProviders[0].verify(logger: .init(label: "test"))
         #expect(problems.contains { $0.severity == .error && $0.message.contains("cannot bind") })
     }
@@ -320,12 +325,12 @@ struct TestDirectory {
               strategy: searchThenBind
               baseDN: ou=people,\(d.base)
         """
-        #expect(throws: ConfigErrors.self) { try ParseTestApp(identity: missing) }
-        do { _ = try ParseTestApp(identity: missing) } catch let e as ConfigErrors {
+        #expect(throws: ConfigErrors.self) { try ParseTestApp(identity: missing, identityFactories: TestDirectory.identityFactories) }
+        do { _ = try ParseTestApp(identity: missing, identityFactories: TestDirectory.identityFactories) } catch let e as ConfigErrors {
             #expect(e.errors.first?.description.contains("identityProviders[0].bind: missing key 'serviceDN'") == true, "\(e.errors)")
         } catch {}
         let strategy = missing.replacingOccurrences(of: "searchThenBind", with: "guess")
-        do { _ = try ParseTestApp(identity: strategy) } catch let e as ConfigErrors {
+        do { _ = try ParseTestApp(identity: strategy, identityFactories: TestDirectory.identityFactories) } catch let e as ConfigErrors {
             #expect(e.errors.first?.description.contains("expected one of searchThenBind, directBind, userPrincipalName, downLevel") == true)
         } catch {}
     }

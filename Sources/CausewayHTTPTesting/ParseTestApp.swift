@@ -1,6 +1,5 @@
 import CausewayCore
 import CausewayHTTP
-import CausewayLDAP
 import CausewaySQLite
 import Foundation
 import HTTPTypes
@@ -9,12 +8,23 @@ import HummingbirdTesting
 import Logging
 import Testing
 
-/// A gateway over a temporary SQLite store, driven through Hummingbird's router test client.
-struct ParseTestApp {
-    static let appId = "test-app"
-    static let masterKey = "test-master-key-0123"
+/// A gateway over a temporary SQLite store, driven through Hummingbird's router test client. Shared by
+/// the HTTP, REST and LDAP test targets.
+public struct ParseTestApp: Sendable {
+    public static let appId = "test-app"
+    public static let masterKey = "test-master-key-0123"
 
-    static let gatewayYAML = """
+    /// An `identityProviders` block with the gateway's own accounts (and `loginThrottle`).
+    public static let localIdentity = """
+    identityProviders:
+      - kind: local
+        fields: [department]
+        defaultRoles: [Employee]
+        roles: { root: [Admin] }
+    loginThrottle: { maxFailuresPerUser: 5, maxFailuresPerAddress: 1000, windowSeconds: 300 }
+    """
+
+    public static let gatewayYAML = """
     server:
       mountPath: /parse
       port: 1337
@@ -29,7 +39,7 @@ struct ParseTestApp {
       maxBatchRequests: 5
     """
 
-    static let connectorYAML = """
+    public static let connectorYAML = """
     kind: sqlite
     connection:
       path: store.sqlite
@@ -70,31 +80,37 @@ struct ParseTestApp {
           delete: []
     """
 
-    let root: String
-    let configuration: LoadedConfiguration
+    public let root: String
+    public let configuration: LoadedConfiguration
+    /// Where the app's caches read the time (cache tests pass a `ManualClock`).
+    public let cacheClock: any Clock<Duration>
 
     /// `identity` is appended to the gateway file (identityProviders, sessions, loginThrottle); with it the
-    /// app has users and sessions in a metadata store in the temporary folder.
-    init(environment: [String: String] = [:], identity: String = "", connectors: String = ParseTestApp.connectorYAML,
-         factories: [any ConnectorFactory] = [SQLiteConnectorFactory()]) throws {
+    /// app has users and sessions in a metadata store in the temporary folder. `identityFactories` are the
+    /// provider kinds it may name (the LDAP tests add theirs).
+    public init(environment: [String: String] = [:], identity: String = "", connectors: String = ParseTestApp.connectorYAML,
+                factories: [any ConnectorFactory] = [SQLiteConnectorFactory()],
+                identityFactories: [any IdentityProviderFactory] = [LocalIdentityProviderFactory()],
+                cacheClock: any Clock<Duration> = ContinuousClock()) throws {
+        self.cacheClock = cacheClock
         root = NSTemporaryDirectory() + "causeway-http-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
         try (Self.gatewayYAML + "\n" + identity).write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
         try connectors.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
         var loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: factories,
-                                           identityFactories: [LocalIdentityProviderFactory(), LDAPIdentityProviderFactory()], environment: environment)
+                                           identityFactories: identityFactories, environment: environment)
         loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
         configuration = loaded
     }
 
     /// The metadata store file of this app.
-    var metadataStorePath: String { configuration.gateway.metadataStorePath }
+    public var metadataStorePath: String { configuration.gateway.metadataStorePath }
 
-    func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
+    public func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let app = CausewayApplication.build(configuration: configuration, logger: logger)
+        let app = CausewayApplication.build(configuration: configuration, logger: logger, cacheClock: cacheClock)
         try await app.test(.router) { client in
             try await body(ParseClient(client: client))
         }
@@ -102,27 +118,29 @@ struct ParseTestApp {
     }
 }
 
-struct ParseResult: Sendable {
-    let status: Int
-    let headers: HTTPFields
-    let text: String
-    let json: JSONValue?
+public struct ParseResult: Sendable {
+    public let status: Int
+    public let headers: HTTPFields
+    public let text: String
+    public let json: JSONValue?
 
-    subscript(key: String) -> JSONValue? { json?[key] }
-    var code: Int64? { if case .int(let c)? = json?["code"] { return c } else { return nil } }
-    var errorMessage: String { json?["error"]?.stringValue ?? "" }
-    var results: [JSONValue] { json?["results"]?.arrayValue ?? [] }
-    func ids(_ field: String = "name") -> [String] { results.compactMap { $0[field]?.stringValue } }
+    public subscript(key: String) -> JSONValue? { json?[key] }
+    public var code: Int64? { if case .int(let c)? = json?["code"] { return c } else { return nil } }
+    public var errorMessage: String { json?["error"]?.stringValue ?? "" }
+    public var results: [JSONValue] { json?["results"]?.arrayValue ?? [] }
+    public func ids(_ field: String = "name") -> [String] { results.compactMap { $0[field]?.stringValue } }
 }
 
-struct ParseClient: Sendable {
-    let client: any TestClientProtocol
+public struct ParseClient: Sendable {
+    public let client: any TestClientProtocol
 
-    static let standardHeaders: [String: String] = ["X-Parse-Application-Id": ParseTestApp.appId, "Content-Type": "application/json"]
-    static let masterHeaders: [String: String] = standardHeaders.merging(["X-Parse-Master-Key": ParseTestApp.masterKey]) { $1 }
+    public init(client: any TestClientProtocol) { self.client = client }
+
+    public static let standardHeaders: [String: String] = ["X-Parse-Application-Id": ParseTestApp.appId, "Content-Type": "application/json"]
+    public static let masterHeaders: [String: String] = standardHeaders.merging(["X-Parse-Master-Key": ParseTestApp.masterKey]) { $1 }
 
     @discardableResult
-    func request(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
+    public func request(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil,
                  headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
         var fields = HTTPFields()
         for (k, v) in headers { fields[HTTPField.Name(k)!] = v }
@@ -131,52 +149,33 @@ struct ParseClient: Sendable {
         return ParseResult(status: Int(response.status.code), headers: response.headers, text: text, json: try? JSONParser.parse(text))
     }
 
-    func get(_ uri: String, headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
+    public func get(_ uri: String, headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
         try await request(.get, uri, headers: headers)
     }
 
-    static func session(_ token: String) -> [String: String] {
+    public static func session(_ token: String) -> [String: String] {
         standardHeaders.merging(["X-Parse-Session-Token": token]) { $1 }
     }
 
     /// `POST /login`; returns the whole answer.
-    func logIn(_ username: String, _ password: String) async throws -> ParseResult {
+    public func logIn(_ username: String, _ password: String) async throws -> ParseResult {
         let body = String(decoding: JSONWriter.serialize(.object(["username": .string(username), "password": .string(password)])), as: UTF8.self)
         return try await request(.post, "/parse/login", body)
     }
 
     /// `POST /login` that must succeed; returns the session token.
-    func token(_ username: String, _ password: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    public func token(_ username: String, _ password: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let r = try await logIn(username, password)
         #expect(r.status == 200, "login of \(username): \(r.text)", sourceLocation: sourceLocation)
         return r["sessionToken"]?.stringValue ?? ""
     }
 
     /// GET with URL-encoded query parameters.
-    func find(_ className: String, _ params: [String: String], headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
+    public func find(_ className: String, _ params: [String: String], headers: [String: String] = ParseClient.standardHeaders) async throws -> ParseResult {
         var allowed = CharacterSet.urlQueryAllowed
         allowed.remove(charactersIn: "&=+")
         let query = params.sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&")
         return try await request(.get, "/parse/classes/\(className)?\(query)", headers: headers)
     }
-}
-
-/// Runs a program and waits for it (posix_spawn and waitpid: Foundation's Process was seen to miss the
-/// exit of a script that starts a daemon). Standard output goes to /dev/null.
-func spawnAndWait(_ arguments: [String], environment: [String: String] = [:]) -> Int32 {
-    let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
-    var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-    defer { for p in argv + envp { free(p) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    var pid: pid_t = 0
-    guard posix_spawn(&pid, arguments[0], &actions, nil, &argv, &envp) == 0 else { return -1 }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-    return (status >> 8) & 0xFF
 }

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayHTTPTesting
 @testable import CausewayREST
 import Foundation
 import Hummingbird
@@ -413,7 +414,7 @@ final class TestUpstream: Sendable {
             }
             let oauth = #"{ type: oauth2, tokenURL: "http://127.0.0.1:\#(port)/oauth/token", clientId: causeway, clientSecret: s3cret, scope: tickets }"#
             let identity = ["forwardIdentity: { header: X-Remote-User, value: username }"]
-            try await ParseTestApp(identity: UserAPITests.identity, connectors: secured(oauth, extra: identity), factories: [RESTConnectorFactory()]).run { c async throws in
+            try await ParseTestApp(identity: ParseTestApp.localIdentity, connectors: secured(oauth, extra: identity), factories: [RESTConnectorFactory()]).run { c async throws in
                 for _ in 0..<3 { #expect(try await c.find("Secured", [:]).results.count == 3) }
                 #expect(upstream.state.withLock { $0.tokensIssued } == 1)  // fetched once, reused
                 _ = try await c.request(.post, "/parse/users", #"{"username":"zoe","password":"long enough"}"#)

@@ -1,5 +1,7 @@
 import CausewayCore
+import CausewayHTTPTesting
 @testable import CausewayREST
+import CausewayTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
