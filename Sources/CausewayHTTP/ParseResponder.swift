@@ -43,7 +43,11 @@ public struct ParseResponder: HTTPResponder {
             reply = try await handle(request, remoteAddress: context.remoteAddress, logger: logger)
         } catch let error as GatewayError {
             reply = .error(error)
-            if error.code == .internalServerError { logger.error("request failed", metadata: ["error": .string(error.description)]) }
+            if error.code == .internalServerError {
+                logger.error("request failed", metadata: ["error": .string(String(reflecting: error))])
+            } else if error.detail != nil {
+                logger.info("request refused", metadata: ["error": .string(String(reflecting: error))])
+            }
         } catch {
             logger.error("unexpected failure", metadata: ["error": .string(String(describing: error))])
             reply = .internalError

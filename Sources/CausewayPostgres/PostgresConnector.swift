@@ -89,7 +89,7 @@ public final class PostgresConnector: Connector {
             // The database is there but a mapped table is not (yet): the other classes serve; this one is
             // looked up again on its next request.
             logger.error("the mapping does not match the database; run causeway check", metadata: [
-                "causeway.connector": .string(name), "error": .string(error.description),
+                "causeway.connector": .string(name), "error": .string(String(reflecting: error)),
             ])
         }
     }

@@ -43,7 +43,10 @@ enum PostgresErrorTranslator {
         case "23514", "23P01":
             return GatewayError(.validationError, "The values violate a rule of the source\(constraint).", detail: detail)
         case "22P02", "22003", "22007", "22008", "22001", "22023", "2202E":
-            return GatewayError(.incorrectType, "A value does not fit its column: \(message ?? "invalid input").", detail: detail)
+            // PostgreSQL's own text stays in the log; the client learns which kind of misfit it was.
+            let kind = ["22003": "a number out of range", "22007": "an invalid date or time", "22008": "a date or time out of range",
+                        "22001": "a text longer than the column allows"][state] ?? "a value of the wrong form"
+            return GatewayError(.incorrectType, "A value does not fit its column\(column): \(kind).", detail: detail)
         case "57014":
             return GatewayError(.timeout, "The PostgreSQL statement timed out; retry the request or narrow the query.", detail: detail)
         case "40001", "40P01", "55P03":

@@ -289,7 +289,7 @@ public final class RESTConnector: Connector {
                 attempt += 1
                 let delay = settings.retryBackoffMs * (1 << (attempt - 1))
                 logger.notice("retrying upstream request", metadata: [
-                    "causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(failure.error.description),
+                    "causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(String(reflecting: failure.error)),
                 ])
                 try await Task.sleep(for: .milliseconds(delay))
             }

@@ -308,7 +308,7 @@ public final class SQLiteConnector: Connector {
         case .constraintNotNullFailed:
             return GatewayError(.validationError, "A required field is missing.", detail: error.message)
         case .constraintCheckFailed, .constraintForeignKeyFailed, .constraint:
-            return GatewayError(.validationError, "The source rejected the values: \(error.message)", detail: error.message)
+            return GatewayError(.validationError, "The values violate a rule of the embedded store (a check or reference constraint).", detail: error.message)
         case .busy, .busyTimeout, .locked:
             return GatewayError(.timeout, "The embedded store is busy; retry the request.", detail: error.message)
         default:

@@ -215,6 +215,11 @@ import Testing
         #expect(await code(["email": .string("d@x"), "code": .string("toolong")]) == .incorrectType, "varchar(3)")
         #expect(await code(["email": .string("e@x"), "age": .double(1.5)]) == .incorrectType, "integer column")
         #expect(await code(["email": .string("f@x"), "price": .double(1.005)]) == .incorrectType, "numeric(6,2) would round 1.005")
+        // PostgreSQL's own message stays in the log: the client sees which kind of misfit, in our words.
+        do { _ = try await g.create("Person", body: ["email": .string("g@x"), "code": .string("toolong")], caller: .anonymous) } catch let e as GatewayError {
+            #expect(e.message.hasPrefix("A value does not fit its column") && !e.message.contains("character varying"), "\(e.message)")
+            #expect(String(reflecting: e).contains("character varying") || String(reflecting: e).contains("22001"), "\(String(reflecting: e))")
+        }
         #expect(await code(["email": .string("g@x"), "price": .int(100_000)]) == .incorrectType, "numeric(6,2) holds 4 integer digits")
         _ = try await g.create("Person", body: ["email": .string("h@x"), "price": .double(9999.99)], caller: .anonymous)
         let count = try await g.find("Person", try g.parseFind("Person", ["count": .int(1), "limit": .int(0)]), caller: .anonymous, logger: fx.logger)

@@ -128,6 +128,11 @@ import Testing
         #expect(missing?.code == .validationError)
         let check = await #expect(throws: GatewayError.self) { _ = try await gateway.create("Badge", body: ["serial": .string("S2"), "holder": .string("nobody")], caller: .anonymous) }
         #expect(check?.code == .validationError)
+        // SQLite's own text ("CHECK constraint failed: …") goes to the log (debugDescription), never to the client.
+        for error in [dup, missing, check].compactMap({ $0 }) {
+            #expect(!error.message.lowercased().contains("constraint failed") && !error.description.contains("badges"), "\(error.message)")
+            #expect(String(reflecting: error).contains(error.detail ?? "\u{0}"), "the detail is kept for the log")
+        }
         await fixture.close()
     }
 

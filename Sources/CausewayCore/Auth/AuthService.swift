@@ -120,7 +120,7 @@ public final class AuthService: Sendable {
             do {
                 outcome = try await provider.authenticate(username: username, password: password, store: store)
             } catch let error as GatewayError where error.code == .connectionFailed || error.code == .timeout {
-                logger.warning("identity provider unreachable", metadata: ["causeway.provider": .string(provider.name), "error": .string(error.description)])
+                logger.warning("identity provider unreachable", metadata: ["causeway.provider": .string(provider.name), "error": .string(String(reflecting: error))])
                 unreachable = error
                 continue
             }
@@ -144,7 +144,7 @@ public final class AuthService: Sendable {
             }
         }
         if let unreachable {
-            throw GatewayError(.connectionFailed, "The directory cannot be reached; try again shortly.", detail: unreachable.description)
+            throw GatewayError(.connectionFailed, "The directory cannot be reached; try again shortly.", detail: String(reflecting: unreachable))
         }
         throttle.recordFailure(username: username, address: address)
         throw GatewayError.invalidCredentials()

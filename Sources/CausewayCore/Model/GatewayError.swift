@@ -2,7 +2,10 @@
 ///
 /// `message` is safe to show to API clients; `detail` carries internal context (SQL state,
 /// file paths, upstream bodies) for logs only and never reaches a response.
-public struct GatewayError: Error, Sendable, CustomStringConvertible {
+///
+/// Like PostgresNIO's errors, `description` (what string interpolation and most log lines show) carries
+/// only the code and the client-safe message; `debugDescription` (`String(reflecting:)`) adds `detail`.
+public struct GatewayError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public var code: ParseErrorCode
     public var message: String
     public var detail: String?
@@ -13,9 +16,11 @@ public struct GatewayError: Error, Sendable, CustomStringConvertible {
         self.detail = detail
     }
 
-    public var description: String {
+    public var description: String { "[\(code)] \(message)" }
+
+    public var debugDescription: String {
         if let detail { return "[\(code)] \(message) (\(detail))" }
-        return "[\(code)] \(message)"
+        return description
     }
 
     /// The HTTP status Parse Server uses for this code: 404 for 101, 500 for 1, 400 otherwise.
