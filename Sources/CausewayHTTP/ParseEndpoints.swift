@@ -6,6 +6,7 @@ import Logging
 struct ParseEndpoints: Sendable {
     let gateway: Gateway
     let auth: AuthService?
+    let findMemo = FindQueryMemo()
 
     var config: GatewayConfig { gateway.config }
 
@@ -105,7 +106,7 @@ struct ParseEndpoints: Sendable {
     // MARK: Objects
 
     func find(_ call: ParseCall, className: String, caller: Caller, logger: Logger) async throws -> ParseReply {
-        let parsed = try call.parsedFind ?? gateway.parseFind(className, call.parameters, rawQuery: call.rawQuery)
+        let parsed = try call.parsedFind ?? findMemo.parse(className, call.parameters, rawQuery: call.rawQuery, gateway: gateway)
         let result = try await gateway.find(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode(call, caller))
         var reply = result.body.map { ParseReply(status: 200, body: $0) }
             ?? ParseReply.json(200) { w in ParseCodec.writeFindResponse(result.objects, count: result.count, to: &w) }

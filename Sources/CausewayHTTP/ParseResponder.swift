@@ -144,7 +144,7 @@ public struct ParseResponder: HTTPResponder {
             }
         }
         if let query = request.uri.query, !query.isEmpty, call.parameters.isEmpty, call.method == .get, segments.count == 2,
-           segments[0] == "classes", let parsed = gateway.rememberedFind(segments[1], rawQuery: query) {
+           segments[0] == "classes", let parsed = endpoints.findMemo.lookup(segments[1], rawQuery: query) {
             // A repeated find: the gateway has its parsed form, so the query string is not decoded again.
             call.parsedFind = parsed
         } else if let query = request.uri.query, !query.isEmpty {
