@@ -44,18 +44,33 @@ struct TestDatabase {
     }
 }
 
-/// A private schema in the test database, an admin client for setup, and a connector built from YAML.
+/// Runs `body` with a fixture whose private schema `setupSQL` has filled, and always cleans up after it,
+/// also when the setup or `body` throws: every connector the fixture made is shut down, the schema is
+/// dropped and the admin client stopped.
+func withPostgresFixture(setupSQL: String, _ body: (PostgresFixture) async throws -> Void) async throws {
+    let fx = try PostgresFixture()
+    do {
+        try await fx.setUp(setupSQL)
+        try await body(fx)
+    } catch {
+        await fx.tearDown()
+        throw error
+    }
+    await fx.tearDown()
+}
+
+/// A private schema in the test database, an admin client for setup, and connectors built from YAML.
+/// Made and cleaned up by `withPostgresFixture`.
 final class PostgresFixture: Sendable {
     let db: TestDatabase
     let schemaName: String
     let admin: PostgresClient
     let adminTask: Task<Void, Never>
     let logger: Logger
-    let connectorBox = Mutex<PostgresConnector?>(nil)
     /// Every connector this fixture made, with the task running its background work (as its service would).
     let made = Mutex<[(PostgresConnector, Task<Void, Never>)]>([])
 
-    init(setupSQL: String) async throws {
+    fileprivate init() throws {
         db = try TestDatabase.fromEnvironment()
         schemaName = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
         var logger = Logger(label: "test.postgres")
@@ -65,13 +80,23 @@ final class PostgresFixture: Sendable {
         admin = PostgresClient(configuration: config, backgroundLogger: logger)
         let admin = self.admin
         adminTask = Task { await admin.run() }
-        do {
-            try await execute("CREATE SCHEMA \(schemaName)")
-            try await execute("SET search_path TO \(schemaName); " + setupSQL, simple: true)
-        } catch {
-            adminTask.cancel()
-            throw error
+    }
+
+    fileprivate func setUp(_ setupSQL: String) async throws {
+        try await execute("CREATE SCHEMA \(schemaName)")
+        try await execute("SET search_path TO \(schemaName); " + setupSQL, simple: true)
+    }
+
+    /// Shuts down every connector made here, drops the schema (if it was made) and stops the admin client.
+    fileprivate func tearDown() async {
+        for (c, background) in made.withLock({ $0 }) {
+            await c.shutdown()
+            background.cancel()
+            await background.value
         }
+        try? await execute("DROP SCHEMA IF EXISTS \(schemaName) CASCADE")
+        adminTask.cancel()
+        await adminTask.value
     }
 
     /// Runs SQL as the admin user (several statements when `simple`).
@@ -107,23 +132,17 @@ final class PostgresFixture: Sendable {
         try yaml.write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
         let c = try ConfigLoader.loadConnector(path: dir + "/\(name).yaml", factories: [PostgresConnectorFactory()],
                                               environment: ["PGPASS": db.password]) as! PostgresConnector
-        let logger = logger ?? self.logger
-        let background = Task { await c.runBackground(logger: logger) }
-        made.withLock { $0.append((c, background)) }
-        try await c.start(logger: logger)
-        return c
+        return try await started(c, logger: logger)
     }
 
-    func close(_ connectors: PostgresConnector...) async {
-        for c in connectors { await c.shutdown() }
-        for (c, background) in made.withLock({ $0 }) {
-            await c.shutdown()
-            background.cancel()
-            await background.value
-        }
-        try? await execute("DROP SCHEMA \(schemaName) CASCADE")
-        adminTask.cancel()
-        await adminTask.value
+    /// Runs `connector`'s background work and starts it, as its service would; the fixture shuts it down.
+    @discardableResult
+    func started(_ connector: PostgresConnector, logger: Logger? = nil) async throws -> PostgresConnector {
+        let logger = logger ?? self.logger
+        let background = Task { await connector.runBackground(logger: logger) }
+        made.withLock { $0.append((connector, background)) }
+        try await connector.start(logger: logger)
+        return connector
     }
 }
 
