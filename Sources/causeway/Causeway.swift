@@ -80,7 +80,9 @@ struct Check: AsyncParsableCommand {
         for connector in loaded.connectors {
             print("connector \(connector.name) (\(connector.kind)):")
             // verify() connects by itself and changes nothing in the source.
-            for finding in await connector.verify(logger: logger) {
+            let findings = await connector.verify(logger: logger)
+            if findings.isEmpty { print("  ok (this connector kind has nothing to verify)") }
+            for finding in findings {
                 print("  \(finding)")
                 if finding.severity == .error { errors += 1 }
             }
