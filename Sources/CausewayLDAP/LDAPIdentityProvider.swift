@@ -269,7 +269,8 @@ public final class LDAPIdentityProvider: IdentityProvider {
                 return findings
             }
         } catch {
-            return [CheckFinding(.error, subject, "\(error)")]
+            // Findings are for the operator: with the error's detail (the directory's own diagnostic).
+            return [CheckFinding(.error, subject, String(reflecting: error))]
         }
     }
 
