@@ -70,24 +70,28 @@ struct PostgresTable: Sendable {
     let fieldOrder: [String]
     /// and the select list of every mapped column.
     let allColumns: String
+    /// Every mapped column's checked, quoted name.
+    let identifiers: SQLIdentifierSet
 
-    init(schema: CollectionSchema, schemaName: String, table: String) {
+    /// Throws when a name cannot be an identifier (the factory reports it as a configuration error first).
+    init(schema: CollectionSchema, schemaName: String, table: String) throws(SQLIdentifier.Invalid) {
         self.schema = schema
         self.schemaName = schemaName
         self.table = table
-        self.qualifiedName = "\(PGSQL.quote(schemaName)).\(PGSQL.quote(table))"
+        self.identifiers = try SQLIdentifierSet(columnsOf: schema)
+        self.qualifiedName = "\(try SQLIdentifier(schemaName).quoted).\(try SQLIdentifier(table).quoted)"
         self.fieldOrder = schema.fields.keys.sorted()
         var all = [schema.objectId.column]
         if let c = schema.createdAtColumn { all.append(c) }
         if let u = schema.updatedAtColumn { all.append(u) }
         for name in fieldOrder { all.append(contentsOf: PostgresTable.columns(of: schema.fields[name]!)) }
-        self.allColumns = all.map(PGSQL.quote).joined(separator: ", ")
+        self.allColumns = all.map(identifiers.quoted).joined(separator: ", ")
     }
 
     /// The select list for `fields` (all when nil).
     func selectList(fields: Set<String>?) -> String {
         guard fields != nil else { return allColumns }
-        return mappedColumns(fields: fields).map(PGSQL.quote).joined(separator: ", ")
+        return mappedColumns(fields: fields).map(identifiers.quoted).joined(separator: ", ")
     }
 
     /// Columns holding a field (two for a GeoPoint).
@@ -116,15 +120,10 @@ struct PostgresTable: Sendable {
         }
     }
 
+    /// The quoted name of a mapped column.
+    func quoted(_ column: String) -> String { identifiers.quoted(column) }
+
     func info(_ column: String) -> PostgresColumn {
         columns[column] ?? PostgresColumn(name: column, typeName: "text", castType: "text", category: "S", notNull: false, hasDefault: false)
-    }
-}
-
-enum PGSQL {
-    /// Quotes an identifier from configuration (`"a""b"` for `a"b`).
-    static func quote(_ identifier: String) -> String {
-        guard identifier.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + identifier + "\"" }
-        return "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -14,7 +14,7 @@ extension PostgresConnector {
                 try await start(logger: logger)
                 findings = await verifyTables()
             } catch {
-                findings = [CheckFinding(.error, "connector \(name)", "cannot connect: \(error)")]
+                findings = [CheckFinding(.error, "connector \(name)", "cannot connect: \(String(reflecting: error))")]
             }
             await shutdown()
             group.cancelAll()
@@ -25,14 +25,17 @@ extension PostgresConnector {
     private func verifyTables() async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         for schema in collections {
-            let declared = PostgresTable(schema: schema, schemaName: tableName(schema).0, table: tableName(schema).1)
+            guard let declared = try? PostgresTable(schema: schema, schemaName: tableName(schema).0, table: tableName(schema).1) else {
+                findings.append(CheckFinding(.error, "\(name)/\(schema.className)", "a table, schema or column name cannot be used in SQL"))
+                continue
+            }
             let subject = "\(name)/\(schema.className) (\(declared.schemaName).\(declared.table))"
             let columns: [String: PostgresColumn]
             let isView: Bool
             do {
                 (columns, isView) = try await introspect(declared)
             } catch {
-                return findings + [CheckFinding(.error, "connector \(name)", "cannot reach \(settings.host):\(settings.port)/\(settings.database): \(error)")]
+                return findings + [CheckFinding(.error, "connector \(name)", "cannot reach \(settings.host):\(settings.port)/\(settings.database): \(String(reflecting: error))")]
             }
             if columns.isEmpty {
                 findings.append(CheckFinding(.error, subject, "table or view does not exist (or the user may not see it)"))

@@ -44,7 +44,7 @@ extension PostgresConnector {
         }
         let sql = columns.isEmpty
             ? "INSERT INTO \(t.qualifiedName) DEFAULT VALUES RETURNING \(selectList(t, fields: nil))"
-            : "INSERT INTO \(t.qualifiedName) (\(columns.map(PGSQL.quote).joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(selectList(t, fields: nil))"
+            : "INSERT INTO \(t.qualifiedName) (\(columns.map(t.quoted).joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(selectList(t, fields: nil))"
         guard let stored = try await rows(translator.statement(sql), t, fields: nil, on: connection).first else {
             throw GatewayError(.internalServerError, "Internal server error.", detail: "INSERT returned no row")
         }
@@ -85,9 +85,9 @@ extension PostgresConnector {
             sets += try assignments(f, op, t, &translator)
         }
         if let u = t.schema.updatedAtColumn {
-            sets.append("\(PGSQL.quote(u)) = \(translator.bind(.date(updatedAt), for: t.info(u)))")
+            sets.append("\(t.quoted(u)) = \(translator.bind(.date(updatedAt), for: t.info(u)))")
         }
-        let idColumn = PGSQL.quote(t.schema.objectId.column)
+        let idColumn = t.quoted(t.schema.objectId.column)
         let condition = "\(idColumn) = \(translator.bind(literal, as: key.castType))"
         let sql = sets.isEmpty
             ? "SELECT \(selectList(t, fields: nil)) FROM \(t.qualifiedName) WHERE \(condition)"
@@ -99,17 +99,17 @@ extension PostgresConnector {
     func assignments(_ f: FieldMapping, _ op: UpdateOperation, _ t: PostgresTable,
                              _ tr: inout PostgresFilterTranslator) throws -> [String] {
         let cols = PostgresTable.columns(of: f)
-        let c = PGSQL.quote(cols[0])
+        let c = t.quoted(cols[0])
         let info = t.info(cols[0])
         switch op {
         case .set(let v):
             if f.type == .geoPoint {
-                guard case .geoPoint(let p) = v else { return ["\(c) = NULL", "\(PGSQL.quote(cols[1])) = NULL"] }
-                return ["\(c) = \(tr.bind(.double(p.latitude), for: info))", "\(PGSQL.quote(cols[1])) = \(tr.bind(.double(p.longitude), for: t.info(cols[1])))"]
+                guard case .geoPoint(let p) = v else { return ["\(c) = NULL", "\(t.quoted(cols[1])) = NULL"] }
+                return ["\(c) = \(tr.bind(.double(p.latitude), for: info))", "\(t.quoted(cols[1])) = \(tr.bind(.double(p.longitude), for: t.info(cols[1])))"]
             }
             return ["\(c) = \(tr.bind(v, for: info))"]
         case .delete:
-            return cols.map { "\(PGSQL.quote($0)) = NULL" }
+            return cols.map { "\(t.quoted($0)) = NULL" }
         case .increment(let amount):
             guard PostgresValueCodec.encodable(amount, for: info) else {
                 throw GatewayError(.incorrectType, "Cannot increment \(t.schema.className).\(f.name) by \(JSONWriter.string(ParseCodec.encode(amount))): the column is \(info.typeName).")
@@ -154,7 +154,7 @@ extension PostgresConnector {
         let key = t.info(t.schema.objectId.column)
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return false }
         var translator = PostgresFilterTranslator(table: t)
-        let idColumn = PGSQL.quote(t.schema.objectId.column)
+        let idColumn = t.quoted(t.schema.objectId.column)
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
         return try await !run(translator.statement(sql), on: connection).isEmpty
     }

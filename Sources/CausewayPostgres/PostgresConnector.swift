@@ -183,7 +183,7 @@ public final class PostgresConnector: Connector {
         let key = t.info(t.schema.objectId.column)
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
         var translator = PostgresFilterTranslator(table: t)
-        let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(PGSQL.quote(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
+        let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(t.quoted(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
         return try await rows(translator.statement(sql), t, fields: fields, on: connection).first
     }
 }

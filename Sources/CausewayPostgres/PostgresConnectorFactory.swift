@@ -13,10 +13,17 @@ public struct PostgresConnectorFactory: ConnectorFactory {
         for entry in entries {
             let c = try reader.reader(for: entry)
             let schemaName = try c.optionalString("schema") ?? "public"
+            if let problem = SQLIdentifier.problem(schemaName) { throw c.has("schema") ? c.error("schema", "schema name \(problem)") : ConfigError(c.location, problem) }
             let table = try c.optionalString("table") ?? entry.name
-            let schema = try CollectionSchemaReader.read(c, className: entry.name, connectorName: name, classLocation: entry.location, idColumnDefault: "id")
+            if let problem = SQLIdentifier.problem(table) { throw c.has("table") ? c.error("table", "table name \(problem)") : ConfigError(c.location, problem) }
+            let schema = try CollectionSchemaReader.read(c, className: entry.name, connectorName: name, classLocation: entry.location,
+                                                         idColumnDefault: "id", sqlColumns: true)
             try c.finish()
-            tables.append(PostgresTable(schema: schema, schemaName: schemaName, table: table))
+            do {
+                tables.append(try PostgresTable(schema: schema, schemaName: schemaName, table: table))
+            } catch {
+                throw ConfigError(c.location, "a column name \(error)")  // a GeoPoint's derived column names, say
+            }
         }
         return PostgresConnector(name: name, settings: settings, tables: tables)
     }

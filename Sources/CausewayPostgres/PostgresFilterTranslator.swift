@@ -130,7 +130,7 @@ struct PostgresFilterTranslator {
     private mutating func keyCondition(_ condition: FieldCondition) -> String {
         let mapping = table.schema.objectId
         let info = table.info(mapping.column)
-        let column = PGSQL.quote(mapping.column)
+        let column = table.quoted(mapping.column)
         func lit(_ v: ParseValue) -> String? { v.stringValue.flatMap { Self.keyLiteral($0, mapping, info) } }
         switch condition {
         case .equal(let v): return lit(v).map { "\(column) = \(bind($0, as: info.castType))" } ?? "FALSE"
@@ -151,7 +151,7 @@ struct PostgresFilterTranslator {
         let type = table.schema.type(of: path)!
         let name = table.column(for: path)!
         let info = table.info(name)
-        let column = PGSQL.quote(name)
+        let column = table.quoted(name)
         if type == .array { return arrayCondition(column, info, condition) }
         switch condition {
         case .equal(let v):
@@ -244,7 +244,7 @@ struct PostgresFilterTranslator {
 
     private func geoColumns(_ path: String) -> (String, String) {
         let cols = PostgresTable.columns(of: table.schema.fields[path]!)
-        return (PGSQL.quote(cols[0]), PGSQL.quote(cols[1]))
+        return (table.quoted(cols[0]), table.quoted(cols[1]))
     }
 
     /// Great-circle distance in radians (haversine), the same formula as the evaluator.
@@ -265,7 +265,7 @@ struct PostgresFilterTranslator {
                 if path == "objectId" { terms.append(keyOrder(descending)); continue }
                 let name = table.column(for: path)!
                 let info = table.info(name)
-                terms.append("\(PGSQL.quote(name))\(collate(info)) \(descending ? "DESC NULLS LAST" : "ASC NULLS FIRST")")
+                terms.append("\(table.quoted(name))\(collate(info)) \(descending ? "DESC NULLS LAST" : "ASC NULLS FIRST")")
             case .distance(let path, let from):
                 let (lat, lon) = geoColumns(path)
                 terms.append("\(distance(lat, lon, from)) ASC NULLS LAST")
@@ -277,7 +277,7 @@ struct PostgresFilterTranslator {
 
     private func keyOrder(_ descending: Bool) -> String {
         let info = table.info(table.schema.objectId.column)
-        return "\(PGSQL.quote(table.schema.objectId.column))\(collate(info)) \(descending ? "DESC" : "ASC")"
+        return "\(table.quoted(table.schema.objectId.column))\(collate(info)) \(descending ? "DESC" : "ASC")"
     }
 }
 

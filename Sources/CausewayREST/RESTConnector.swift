@@ -378,7 +378,7 @@ public final class RESTConnector: Connector {
                     findings.append(CheckFinding(.ok, subject, "reachable; no records to check the mapping against"))
                 }
             } catch {
-                findings.append(CheckFinding(.error, subject, "\(error)"))
+                findings.append(CheckFinding(.error, subject, String(reflecting: error)))
             }
         }
         try? await http.shutdown()

@@ -145,14 +145,14 @@ public final class SQLiteConnector: Connector {
         for name in t.schema.fields.keys.sorted() where fields?.contains(name) ?? true {
             columns.append(contentsOf: SQLiteTable.columns(of: t.schema.fields[name]!))
         }
-        return (columns.map(SQL.quote).joined(separator: ", "), columns)
+        return (columns.map(t.quoted).joined(separator: ", "), columns)
     }
 
     public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         let (select, _) = selectList(t, fields: query.fields)
-        var sql = "SELECT \(select) FROM \(SQL.quote(t.table))"
+        var sql = "SELECT \(select) FROM \(t.quotedTable)"
         if let filter = query.filter { sql += " WHERE " + translator.whereClause(filter) }
         if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
         if let limit = query.limit {
@@ -168,7 +168,7 @@ public final class SQLiteConnector: Connector {
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
-        var sql = "SELECT COUNT(*) FROM \(SQL.quote(t.table))"
+        var sql = "SELECT COUNT(*) FROM \(t.quotedTable)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
         let rows = try await run { try await self.connections().read(sql, translator.binds) }
         return rows.first?.columns.first?.data.integer ?? 0
@@ -178,7 +178,7 @@ public final class SQLiteConnector: Connector {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: fields)
-        let sql = "SELECT \(select) FROM \(SQL.quote(t.table)) WHERE \(SQL.quote(t.schema.objectId.column)) = ?"
+        let sql = "SELECT \(select) FROM \(t.quotedTable) WHERE \(t.quoted(t.schema.objectId.column)) = ?"
         let rows = try await run { try await self.connections().read(sql, [key]) }
         return rows.first.map { decode($0, t, fields: fields) }
     }
@@ -244,9 +244,9 @@ public final class SQLiteConnector: Connector {
         let (select, _) = selectList(t, fields: nil)
         let sql: String
         if pairs.isEmpty {
-            sql = "INSERT INTO \(SQL.quote(t.table)) DEFAULT VALUES RETURNING \(select)"
+            sql = "INSERT INTO \(t.quotedTable) DEFAULT VALUES RETURNING \(select)"
         } else {
-            sql = "INSERT INTO \(SQL.quote(t.table)) (\(pairs.map { SQL.quote($0.0) }.joined(separator: ", "))) VALUES (\(pairs.map { _ in "?" }.joined(separator: ", "))) RETURNING \(select)"
+            sql = "INSERT INTO \(t.quotedTable) (\(pairs.map { t.quoted($0.0) }.joined(separator: ", "))) VALUES (\(pairs.map { _ in "?" }.joined(separator: ", "))) RETURNING \(select)"
         }
         let binds = pairs.map(\.1)
         let rows = try await run { try await self.connections().write { try await $0.query(sql, binds) } }
@@ -259,8 +259,8 @@ public final class SQLiteConnector: Connector {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: nil)
-        let idColumn = SQL.quote(t.schema.objectId.column)
-        let tableName = SQL.quote(t.table)
+        let idColumn = t.quoted(t.schema.objectId.column)
+        let tableName = t.quotedTable
         return try await run {
             try await self.connections().transaction { c -> ParseObject? in
                 let current = try await c.query("SELECT \(select) FROM \(tableName) WHERE \(idColumn) = ?", [key])
@@ -273,7 +273,7 @@ public final class SQLiteConnector: Connector {
                 var pairs = self.assignments(changed, t)
                 if let u = t.schema.updatedAtColumn { pairs.append((u, .integer(SQLiteInt64(updatedAt.millisecondsSince1970)))) }
                 guard !pairs.isEmpty else { return before }
-                let sets = pairs.map { "\(SQL.quote($0.0)) = ?" }.joined(separator: ", ")
+                let sets = pairs.map { "\(t.quoted($0.0)) = ?" }.joined(separator: ", ")
                 let rows = try await c.query("UPDATE \(tableName) SET \(sets) WHERE \(idColumn) = ? RETURNING \(select)", pairs.map(\.1) + [key])
                 return rows.first.map { self.decode($0, t, fields: nil) }
             }
@@ -283,7 +283,7 @@ public final class SQLiteConnector: Connector {
     public func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return false }
-        let sql = "DELETE FROM \(SQL.quote(t.table)) WHERE \(SQL.quote(t.schema.objectId.column)) = ? RETURNING \(SQL.quote(t.schema.objectId.column))"
+        let sql = "DELETE FROM \(t.quotedTable) WHERE \(t.quoted(t.schema.objectId.column)) = ? RETURNING \(t.quoted(t.schema.objectId.column))"
         let rows = try await run { try await self.connections().write { try await $0.query(sql, [key]) } }
         return !rows.isEmpty
     }
@@ -375,7 +375,7 @@ public final class SQLiteConnector: Connector {
                 }
                 if problems == 0 { findings.append(CheckFinding(.ok, subject, "\(t.columns.count) columns mapped")) }
             } catch {
-                findings.append(CheckFinding(.error, subject, "cannot inspect the table: \(error)"))
+                findings.append(CheckFinding(.error, subject, "cannot inspect the table: \(String(reflecting: error))"))
             }
         }
         return findings

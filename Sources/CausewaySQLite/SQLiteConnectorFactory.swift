@@ -34,7 +34,8 @@ public struct SQLiteConnectorFactory: ConnectorFactory {
         for entry in entries {
             let c = try reader.reader(for: entry)
             let tableName = try c.optionalString("table") ?? entry.name
-            let schema = try CollectionSchemaReader.read(c, className: entry.name, connectorName: name, classLocation: entry.location)
+            if let problem = SQLIdentifier.problem(tableName) { throw c.has("table") ? c.error("table", "table name \(problem)") : ConfigError(c.location, problem) }
+            let schema = try CollectionSchemaReader.read(c, className: entry.name, connectorName: name, classLocation: entry.location, sqlColumns: true)
             var seed: [[String: JSONValue]] = []
             for (i, item) in (try c.optionalJSONList("seed") ?? []).enumerated() {
                 guard case .object(let o) = item else {
@@ -48,7 +49,11 @@ public struct SQLiteConnectorFactory: ConnectorFactory {
                 seed.append(o)
             }
             try c.finish()
-            tables.append(SQLiteTable(schema: schema, table: tableName, seed: seed))
+            do {
+                tables.append(try SQLiteTable(schema: schema, table: tableName, seed: seed))
+            } catch {
+                throw ConfigError(c.location, "a column name \(error)")  // a GeoPoint's derived column names, say
+            }
         }
         return SQLiteConnector(name: name, path: path, tables: tables, createMissingTables: create,
                                readerCount: readers, busyTimeoutMs: busy)

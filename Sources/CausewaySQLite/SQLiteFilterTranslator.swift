@@ -101,7 +101,7 @@ struct SQLiteFilterTranslator {
 
     private mutating func translate(_ path: String, _ condition: FieldCondition) -> String {
         let type = table.schema.type(of: path)!
-        let column = SQL.quote(table.column(for: path)!)
+        let column = table.quoted(table.column(for: path)!)
         switch condition {
         case .equal(let v):
             if v.isNull { return "\(column) IS NULL" }
@@ -180,7 +180,7 @@ struct SQLiteFilterTranslator {
 
     private func geoColumns(_ path: String) -> (String, String) {
         let f = fieldMapping(path)!
-        return (SQL.quote(SQLiteTable.latitudeColumn(f)), SQL.quote(SQLiteTable.longitudeColumn(f)))
+        return (table.quoted(SQLiteTable.latitudeColumn(f)), table.quoted(SQLiteTable.longitudeColumn(f)))
     }
 
     /// `ORDER BY` terms, always ending with the key so that ties are stable.
@@ -193,7 +193,7 @@ struct SQLiteFilterTranslator {
                     terms.append(idOrder(descending))
                     continue
                 }
-                terms.append("\(SQL.quote(table.column(for: path)!)) \(descending ? "DESC" : "ASC")")
+                terms.append("\(table.quoted(table.column(for: path)!)) \(descending ? "DESC" : "ASC")")
             case .distance(let path, let from):
                 let (lat, lon) = geoColumns(path)
                 terms.append("(\(lat) IS NULL) ASC")
@@ -206,6 +206,6 @@ struct SQLiteFilterTranslator {
 
     /// Key order matching the evaluator's: numeric for integer keys, bytewise for text keys.
     private func idOrder(_ descending: Bool) -> String {
-        "\(SQL.quote(table.schema.objectId.column)) \(descending ? "DESC" : "ASC")"
+        "\(table.quoted(table.schema.objectId.column)) \(descending ? "DESC" : "ASC")"
     }
 }

@@ -2,10 +2,25 @@ import CausewayCore
 
 /// A collection served from one SQLite table.
 struct SQLiteTable: Sendable {
-    var schema: CollectionSchema
-    var table: String
+    let schema: CollectionSchema
+    let table: String
     /// Objects inserted when the table is created by the connector.
-    var seed: [[String: JSONValue]]
+    let seed: [[String: JSONValue]]
+    /// The quoted table name and every mapped column's checked, quoted name.
+    let quotedTable: String
+    let identifiers: SQLIdentifierSet
+
+    /// Throws when a name cannot be an identifier (the factory reports it as a configuration error first).
+    init(schema: CollectionSchema, table: String, seed: [[String: JSONValue]]) throws(SQLIdentifier.Invalid) {
+        self.schema = schema
+        self.table = table
+        self.seed = seed
+        self.quotedTable = try SQLIdentifier(table).quoted
+        self.identifiers = try SQLIdentifierSet(columnsOf: schema)
+    }
+
+    /// The quoted name of a mapped column.
+    func quoted(_ column: String) -> String { identifiers.quoted(column) }
 
     /// Every column this collection reads, in a fixed order.
     var columns: [String] {
@@ -50,25 +65,17 @@ struct SQLiteTable: Sendable {
         var defs: [String] = []
         let id = schema.objectId
         switch id.type {
-        case .integer: defs.append("\(SQL.quote(id.column)) INTEGER PRIMARY KEY")
-        case .string, .uuid: defs.append("\(SQL.quote(id.column)) TEXT PRIMARY KEY NOT NULL")
+        case .integer: defs.append("\(quoted(id.column)) INTEGER PRIMARY KEY")
+        case .string, .uuid: defs.append("\(quoted(id.column)) TEXT PRIMARY KEY NOT NULL")
         }
-        if let c = schema.createdAtColumn { defs.append("\(SQL.quote(c)) INTEGER") }
-        if let u = schema.updatedAtColumn { defs.append("\(SQL.quote(u)) INTEGER") }
+        if let c = schema.createdAtColumn { defs.append("\(quoted(c)) INTEGER") }
+        if let u = schema.updatedAtColumn { defs.append("\(quoted(u)) INTEGER") }
         for name in schema.fields.keys.sorted() {
             let f = schema.fields[name]!
             for column in SQLiteTable.columns(of: f) {
-                defs.append("\(SQL.quote(column)) \(SQLiteTable.declaredType(f.type))")
+                defs.append("\(quoted(column)) \(SQLiteTable.declaredType(f.type))")
             }
         }
-        return "CREATE TABLE IF NOT EXISTS \(SQL.quote(table)) (\(defs.joined(separator: ", ")))"
-    }
-}
-
-/// SQL text helpers.
-enum SQL {
-    /// Quotes an identifier that comes from configuration ("a""b" for a"b).
-    static func quote(_ identifier: String) -> String {
-        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "CREATE TABLE IF NOT EXISTS \(quotedTable) (\(defs.joined(separator: ", ")))"
     }
 }

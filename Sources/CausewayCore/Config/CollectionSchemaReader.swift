@@ -14,15 +14,20 @@ public enum CollectionSchemaReader {
     }
 
     /// - Parameter columnNames: whether `column` values must be SQL-safe identifiers.
+    /// `sqlColumns`: the source is SQL, so every column name must be a valid `SQLIdentifier`.
     public static func read(_ r: YAMLReader, className: String, connectorName: String, classLocation: ConfigLocation,
-                            idColumnDefault: String = "objectId") throws(ConfigError) -> CollectionSchema {
+                            idColumnDefault: String = "objectId", sqlColumns: Bool = false) throws(ConfigError) -> CollectionSchema {
+        func checked(_ reader: YAMLReader, _ key: String, _ name: String?) throws(ConfigError) -> String? {
+            guard sqlColumns, let name, let problem = SQLIdentifier.problem(name) else { return name }
+            throw reader.has(key) ? reader.error(key, "column name \(problem)") : ConfigError(reader.location, "column name \(problem)")
+        }
         guard isValidClassName(className), !reservedClassNames.contains(className) else {
             throw ConfigError(classLocation, "'\(className)' is not a valid class name (letters, digits and _, starting with a letter; _User, _Role and _Session are reserved)")
         }
         var idMapping = ObjectIdMapping(column: idColumnDefault)
         if r.isMapping("objectId") {
             let id = try r.child("objectId")
-            idMapping.column = try id.optionalString("column") ?? idColumnDefault
+            idMapping.column = try checked(id, "column", try id.optionalString("column") ?? idColumnDefault)!
             idMapping.type = try id.choice("type", default: .string, ObjectIdMapping.KeyType.self)!
             let defaultGeneration: ObjectIdMapping.Generation = idMapping.type == .string ? .gateway : .source
             idMapping.generation = try id.choice("generatedBy", default: defaultGeneration, ObjectIdMapping.Generation.self)!
@@ -31,10 +36,10 @@ public enum CollectionSchemaReader {
             }
             try id.finish()
         } else if let column = try r.optionalString("objectId") {
-            idMapping.column = column
+            idMapping.column = try checked(r, "objectId", column)!
         }
-        let createdAt = try r.optionalString("createdAt")
-        let updatedAt = try r.optionalString("updatedAt")
+        let createdAt = try checked(r, "createdAt", try r.optionalString("createdAt"))
+        let updatedAt = try checked(r, "updatedAt", try r.optionalString("updatedAt"))
         let readOnly = try r.bool("readOnly", default: false)
         var fields: [String: FieldMapping] = [:]
         let entries = try r.entries("fields")
@@ -47,10 +52,10 @@ public enum CollectionSchemaReader {
             guard let type = try f.choice("type", default: nil, FieldType.self) else {
                 throw ConfigError(f.location, "required key 'type' is missing (expected one of \(FieldType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            var mapping = FieldMapping(name: entry.name, type: type, column: try f.optionalString("column") ?? entry.name)
+            var mapping = FieldMapping(name: entry.name, type: type, column: try checked(f, "column", try f.optionalString("column") ?? entry.name)!)
             if type == .geoPoint {
-                mapping.latitudeColumn = try f.optionalString("latitudeColumn")
-                mapping.longitudeColumn = try f.optionalString("longitudeColumn")
+                mapping.latitudeColumn = try checked(f, "latitudeColumn", try f.optionalString("latitudeColumn"))
+                mapping.longitudeColumn = try checked(f, "longitudeColumn", try f.optionalString("longitudeColumn"))
                 if (mapping.latitudeColumn == nil) != (mapping.longitudeColumn == nil) {
                     throw ConfigError(f.location, "a GeoPoint stored in two columns needs both latitudeColumn and longitudeColumn")
                 }
@@ -82,7 +87,7 @@ public enum CollectionSchemaReader {
         // Per-object ACLs, stored as a JSON object in a column of the collection.
         if r.isMapping("acl") {
             let a = try r.child("acl")
-            fields["ACL"] = FieldMapping(name: "ACL", type: .object, column: try a.string("column"))
+            fields["ACL"] = FieldMapping(name: "ACL", type: .object, column: try checked(a, "column", try a.string("column"))!)
             try a.finish()
         } else if try r.bool("acl", default: false) {
             fields["ACL"] = FieldMapping(name: "ACL", type: .object, column: "_acl")
