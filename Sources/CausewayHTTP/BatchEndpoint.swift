@@ -35,9 +35,11 @@ struct BatchEndpoint: Sendable {
             if i > 0 { w.byte(UInt8(ascii: ",")) }
             let reply: ParseReply
             do {
-                reply = try await endpoints.dispatch(sub, caller: caller, logger: logger, inBatch: true)
+                reply = try await endpoints.dispatchObject(sub, caller: caller, logger: logger)
             } catch let error as GatewayError {
                 reply = .error(error)
+            } catch let failure as ParseRouteFailure {
+                reply = .error(failure.error)
             }
             if reply.isSuccess {
                 w.raw("{\"success\":")
@@ -65,9 +67,11 @@ struct BatchEndpoint: Sendable {
                 for (i, sub) in calls.enumerated() {
                     let reply: ParseReply
                     do {
-                        reply = try await scoped.dispatch(sub, caller: caller, logger: logger, inBatch: true)
+                        reply = try await scoped.dispatchObject(sub, caller: caller, logger: logger)
                     } catch let error as GatewayError {
                         reply = .error(error)
+                    } catch let failure as ParseRouteFailure {
+                        reply = .error(failure.error)
                     }
                     guard reply.isSuccess else { throw Abort(reply: reply) }
                     if i > 0 { w.byte(UInt8(ascii: ",")) }

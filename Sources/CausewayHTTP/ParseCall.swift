@@ -4,18 +4,31 @@ import HTTPTypes
 /// A Parse request after the transport details are gone: method (after `_method` override),
 /// path below the mount point, parameters, JSON body and the credentials it carries.
 struct ParseCall: Sendable {
-    var method: HTTPRequest.Method
+    var method: HTTPRequest.Method = .get
     /// Path segments below the mount path, percent-decoded: `["classes", "Workstation", "abc"]`.
-    var segments: [String]
+    var segments: [String] = []
     /// URL query parameters, or the body of a `POST` with `_method: GET`.
-    var parameters: [String: JSONValue]
+    var parameters: [String: JSONValue] = [:]
     /// The JSON body with the SDK's transport keys (`_ApplicationId`, …) removed.
     var body: JSONValue?
-    var credentials: Credentials
+    var credentials = Credentials()
     /// The URL query string when it is the only source of parameters (memo key for parsed queries).
     var rawQuery: String?
     /// A `find` the gateway has parsed before (its URL query was not decoded again).
     var parsedFind: Gateway.ParsedFind?
+
+    init() {}
+
+    init(method: HTTPRequest.Method, segments: [String], parameters: [String: JSONValue], body: JSONValue?, credentials: Credentials) {
+        self.method = method
+        self.segments = segments
+        self.parameters = parameters
+        self.body = body
+        self.credentials = credentials
+    }
+
+    /// The path as the client addressed it, below the mount path (for messages).
+    func path(mountPath: String) -> String { (mountPath == "/" ? "" : mountPath) + "/" + segments.joined(separator: "/") }
 
     struct Credentials: Sendable {
         var applicationId: String?

@@ -12,95 +12,38 @@ struct ParseEndpoints: Sendable {
 
     var users: UserEndpoints? { auth.map { UserEndpoints(auth: $0, config: config, publicURL: publicURL) } }
 
-    func dispatch(_ call: ParseCall, caller: Caller, logger: Logger, inBatch: Bool = false) async throws -> ParseReply {
+    /// The object endpoints by method and path (`/classes/Class`, `/classes/Class/id`): the routes and
+    /// `/batch` sub-requests both come here.
+    func dispatchObject(_ call: ParseCall, caller: Caller, logger: Logger) async throws -> ParseReply {
         let s = call.segments
-        if let reply = try await dispatchUsers(call, caller: caller) { return reply }
-        switch (s.first, s.count) {
-        case ("classes", 2):
-            switch call.method {
-            case .get: return try await find(call, className: s[1], caller: caller, logger: logger)
-            case .post: return try await create(call, className: s[1], caller: caller, logger: logger)
-            default: return methodNotAllowed(call)
-            }
-        case ("classes", 3):
-            switch call.method {
-            case .get: return try await get(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
-            case .put: return try await update(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
-            case .delete:
-                try await gateway.delete(s[1], objectId: s[2], caller: caller, logger: logger)
-                return .json(200, .object([:]))
-            default: return methodNotAllowed(call)
-            }
-        case ("batch", 1) where !inBatch:
-            guard call.method == .post else { return methodNotAllowed(call) }
-            return try await BatchEndpoint(endpoints: self).run(call, caller: caller, logger: logger)
-        case ("cache", _) where call.method == .delete:
-            guard caller.isMaster else { return .masterKeyRequired }
-            let purged: Int
-            switch (s.count, s.count > 1 ? s[1] : "") {
-            case (1, _): purged = try gateway.purgeCache(connector: nil, className: nil)
-            case (3, "connectors"): purged = try gateway.purgeCache(connector: s[2], className: nil)
-            case (3, "classes"): purged = try gateway.purgeCache(connector: nil, className: s[2])
-            default: throw GatewayError(.commandUnavailable, "Purge with DELETE /cache, /cache/connectors/NAME or /cache/classes/CLASS.")
-            }
-            return .json(200, .object(["purged": .int(Int64(purged))]))
-        case ("serverInfo", 1):
-            guard caller.isMaster else { return .masterKeyRequired }
-            return serverInfo()
-        case ("health", 1):
-            return .json(200, .object(["status": .string("ok")]))
-        case ("users", _), ("login", _), ("logout", _), ("sessions", _), ("roles", _):
-            throw GatewayError(.commandUnavailable, "/\(s.joined(separator: "/")) is not available: this gateway has no identity provider configured (identityProviders in causeway.yaml).")
-        case ("requestPasswordReset", _), ("verificationEmailRequest", _), ("verifyPassword", _):
-            throw GatewayError(.commandUnavailable, "/\(s[0]) is not supported: passwords are managed by the identity provider.")
-        default:
-            return ParseReply.json(404) { w in
-                ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint for \(call.method.rawValue) \(config.server.mountPath)/\(s.joined(separator: "/"))."), &w)
-            }
+        switch (call.method, s.count) {
+        case (.get, 2): return try await find(call, className: s[1], caller: caller, logger: logger)
+        case (.post, 2): return try await create(call, className: s[1], caller: caller, logger: logger)
+        case (.get, 3): return try await get(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
+        case (.put, 3): return try await update(call, className: s[1], objectId: s[2], caller: caller, logger: logger)
+        case (.delete, 3):
+            try await gateway.delete(s[1], objectId: s[2], caller: caller, logger: logger)
+            return .json(200, .object([:]))
+        default: throw methodNotAllowed(call.method, call.path(mountPath: config.server.mountPath))
         }
     }
 
-    /// The user, session and role endpoints, when an identity provider is configured.
-    private func dispatchUsers(_ call: ParseCall, caller: Caller) async throws -> ParseReply? {
-        guard let users else { return nil }
-        let s = call.segments
-        let m = call.method
-        switch (s.first, s.count) {
-        case ("users", 1), ("classes", 2) where s[1] == "_User":
-            if m == .post { return try await users.signUp(call) }
-            if m == .get { return try await users.findUsers(call, caller: caller) }
-            return methodNotAllowed(call)
-        case ("users", 2) where s[1] == "me":
-            return m == .get ? try await users.me(call) : methodNotAllowed(call)
-        case ("users", 2), ("classes", 3) where s[1] == "_User":
-            let id = s[s.count - 1]
-            switch m {
-            case .get: return try await users.getUser(id, caller: caller, call: call)
-            case .put: return try await users.updateUser(id, call: call, caller: caller)
-            case .delete: return try await users.deleteUser(id, caller: caller)
-            default: return methodNotAllowed(call)
-            }
-        case ("login", 1):
-            return m == .get || m == .post ? try await users.logIn(call, remoteAddress: call.credentials.remoteAddress) : methodNotAllowed(call)
-        case ("logout", 1):
-            return m == .post ? try await users.logOut(call) : methodNotAllowed(call)
-        case ("sessions", 2) where s[1] == "me":
-            return m == .get ? try await users.sessionMe(call) : methodNotAllowed(call)
-        case ("roles", 1) where m == .get, ("classes", 2) where s[1] == "_Role" && m == .get:
-            return try await users.findRoles(call, caller: caller)
-        case ("sessions", _), ("classes", _) where s.count > 1 && s[1] == "_Session":
-            throw GatewayError(.commandUnavailable, "Sessions are read with GET /sessions/me and ended with POST /logout.")
-        case ("roles", _), ("classes", _) where s.count > 1 && s[1] == "_Role":
-            throw GatewayError(.operationForbidden, "Roles come from the identity providers (directory groups) and cannot be changed through the API.")
-        default:
-            return nil
-        }
+    func methodNotAllowed(_ method: HTTPRequest.Method, _ path: String) -> ParseRouteFailure {
+        ParseRouteFailure(status: 405, GatewayError(.commandUnavailable, "\(method.rawValue) is not supported on \(path)."))
     }
 
-    private func methodNotAllowed(_ call: ParseCall) -> ParseReply {
-        ParseReply.json(405) { w in
-            ParseReply.writeError(GatewayError(.commandUnavailable, "\(call.method.rawValue) is not supported on \(config.server.mountPath)/\(call.segments.joined(separator: "/"))."), &w)
+    /// `DELETE /cache[/connectors/NAME | /classes/CLASS]` (master key): empties cached answers.
+    func purgeCache(_ call: ParseCall, caller: Caller) throws -> ParseReply {
+        guard caller.isMaster else { return .masterKeyRequired }
+        let s = call.segments
+        let purged: Int
+        switch (s.count, s.count > 1 ? s[1] : "") {
+        case (1, _): purged = try gateway.purgeCache(connector: nil, className: nil)
+        case (3, "connectors"): purged = try gateway.purgeCache(connector: s[2], className: nil)
+        case (3, "classes"): purged = try gateway.purgeCache(connector: nil, className: s[2])
+        default: throw GatewayError(.commandUnavailable, "Purge with DELETE /cache, /cache/connectors/NAME or /cache/classes/CLASS.")
         }
+        return .json(200, .object(["purged": .int(Int64(purged))]))
     }
 
     // MARK: Objects
@@ -193,8 +136,9 @@ struct ParseEndpoints: Sendable {
         return "http://\(host):\(config.server.port)\(mount)"
     }
 
-    func serverInfo() -> ParseReply {
-        .json(200, .object([
+    func serverInfo(caller: Caller) -> ParseReply {
+        guard caller.isMaster else { return .masterKeyRequired }
+        return .json(200, .object([
             "parseServerVersion": .string(CausewayVersion.parseServerCompatibility),
             "causewayVersion": .string(CausewayVersion.current),
             "features": .object([

@@ -4,11 +4,14 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// The Parse REST API as one Hummingbird responder.
+/// The Parse REST API's outer responder: what Parse requires before a request can be routed, then
+/// Hummingbird's router (`ParseRoutes`).
 ///
-/// It owns the whole request: CORS, body limits, the SDKs' body-borne credentials and `_method`
-/// override, authentication, routing and the translation of every failure (including the framework's
-/// own) into Parse's error shape. Nothing thrown escapes as a bare 500.
+/// Before routing it answers `OPTIONS`, `/metrics` and `/health` (no keys needed), reads the body (bounded)
+/// as JSON whatever the content type (the JS SDK posts `text/plain`), applies the SDKs' `_method` override
+/// and body-borne credentials, decodes the query string, checks the application id and keys and resolves a
+/// session token to its user. The router's handlers find all of that in `ParseRequestContext`. Every
+/// failure, the framework's own included, becomes Parse's `{code, error}` shape; nothing escapes as a bare 500.
 public struct ParseResponder: HTTPResponder {
     public typealias Context = ParseRequestContext
 
@@ -16,6 +19,7 @@ public struct ParseResponder: HTTPResponder {
     let config: GatewayConfig
     let authenticator: ParseAuthenticator
     let endpoints: ParseEndpoints
+    let routes: RouterResponder<ParseRequestContext>
     let status: ComponentStatus
     /// The identity providers' status entry, when users and sessions are configured.
     let identity: ComponentStatus.Entry?
@@ -30,58 +34,69 @@ public struct ParseResponder: HTTPResponder {
         self.auth = auth
         self.authenticator = ParseAuthenticator(app: gateway.config.app)
         self.endpoints = ParseEndpoints(gateway: gateway, auth: auth)
+        self.routes = endpoints.router().buildResponder()
         self.status = status
         self.identity = auth.map { _ in status.entry(IdentityService.componentName) }
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         let started = ContinuousClock.now
-        var logger = context.logger
-        if let rid = request.headers[.parseRequestId] { logger[metadataKey: "request.parse_id"] = .string(String(rid.prefix(128))) }
-        let reply: ParseReply
+        var context = context
+        if let rid = request.headers[.parseRequestId] { context.logger[metadataKey: "request.parse_id"] = .string(LogText.clean(rid, limit: 128)) }
+        let logger = context.logger
+        let response: Response
         do {
-            reply = try await handle(request, remoteAddress: context.remoteAddress, logger: logger)
+            response = try await handle(request, context: context)
         } catch let error as GatewayError {
-            reply = .error(error)
-            if error.code == .internalServerError {
-                logger.error("request failed", metadata: ["error": .string(String(reflecting: error))])
-            } else if error.detail != nil {
-                logger.info("request refused", metadata: ["error": .string(String(reflecting: error))])
-            }
+            ParseRoutingMiddleware.log(error, logger)
+            response = ParseReply.error(error).response(omitBody: request.method == .head)
         } catch {
-            logger.error("unexpected failure", metadata: ["error": .string(String(describing: error))])
-            reply = .internalError
+            logger.error("unexpected failure", metadata: ["error": .string(String(reflecting: error))])
+            response = ParseReply.internalError.response(omitBody: request.method == .head)
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
         logger.info("request", metadata: [
             "http.method": .string(request.method.rawValue),
-            "http.path": .string(request.uri.path),
-            "http.status": .stringConvertible(reply.status),
+            "http.path": .string(LogText.clean(request.uri.path, limit: 512)),
+            "http.status": .stringConvertible(response.status.code),
             "http.duration_ms": .string(String(Double(Int(ms * 100)) / 100)),
         ])
-        return response(reply, head: request.method == .head)
+        return response
     }
 
-    func response(_ reply: ParseReply, head: Bool = false) -> Response {
-        var headers: HTTPFields = ParseResponder.corsHeaders
-        headers[.contentType] = "application/json; charset=utf-8"
-        headers[.cacheControl] = "private, no-cache, no-store"
-        for (name, value) in reply.headers {
-            if let n = HTTPField.Name(name) { headers[n] = value }
+    private func handle(_ request: Request, context: Context) async throws -> Response {
+        let head = request.method == .head
+        if let reply = try preRoutingReply(request, remoteAddress: context.remoteAddress) { return reply.response(omitBody: head) }
+        var context = context
+        let call = try await parseCall(request, remoteAddress: context.remoteAddress)
+        switch authenticator.authenticate(call.credentials, remoteAddress: context.remoteAddress) {
+        case .rejected(let reply):
+            return reply.response(omitBody: head)
+        case .caller(var caller):
+            if let identity, !identity.up, call.credentials.sessionToken != nil || call.segments.first.map(ParseResponder.identitySegments.contains) == true {
+                throw GatewayError(.connectionFailed, "Users and sessions are not available yet (the identity providers are \(identity.current == .stopping ? "stopping" : "starting")); retry shortly.")
+            }
+            // A session token makes the caller that user; `/login` ignores a stale one, as Parse does.
+            if let token = call.credentials.sessionToken, !caller.isMaster, call.segments != ["login"] {
+                guard let auth else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
+                let (user, _) = try await auth.validate(token: token)
+                caller = auth.caller(for: user)
+            }
+            context.caller = caller
+            context.call = call
         }
-        let buffer = ByteBuffer(bytes: reply.body)
-        return Response(status: .init(code: reply.status), headers: headers, body: head ? .init() : .init(byteBuffer: buffer))
+        // Routed by the method Parse sees (after `_method`; HEAD as GET) on the path as sent.
+        var routedHead = request.head
+        routedHead.method = head ? .get : call.method
+        let routed = Request(head: routedHead, body: .init(buffer: ByteBuffer()))
+        var response = try await routes.respond(to: routed, context: context)
+        if head { response.body = .init() }
+        return response
     }
 
-    static let corsHeaders: HTTPFields = [
-        .accessControlAllowOrigin: "*",
-        .accessControlAllowMethods: "GET,PUT,POST,DELETE,OPTIONS",
-        .accessControlAllowHeaders: "X-Parse-Master-Key, X-Parse-REST-API-Key, X-Parse-Javascript-Key, X-Parse-Application-Id, X-Parse-Client-Version, X-Parse-Session-Token, X-Requested-With, X-Parse-Revocable-Session, X-Parse-Request-Id, Content-Type, Pragma, Cache-Control, X-Parse-Installation-Id, X-Parse-Client-Key, X-Parse-Windows-Key",
-        .accessControlExposeHeaders: "X-Parse-Job-Status-Id, X-Parse-Push-Status-Id",
-    ]
-
-    private func handle(_ request: Request, remoteAddress: String?, logger: Logger) async throws -> ParseReply {
+    /// `OPTIONS`, `/metrics`, `/health` and paths outside the mount path: answered without keys or routing.
+    private func preRoutingReply(_ request: Request, remoteAddress: String?) throws -> ParseReply? {
         let path = request.uri.path
         if request.method == .options { return ParseReply(status: 200, body: []) }
         if let metrics, path == metrics.settings.path {
@@ -89,18 +104,21 @@ public struct ParseResponder: HTTPResponder {
                                  configuredMasterKey: config.app.masterKey, remoteAddress: remoteAddress)
         }
         let mount = config.server.mountPath
-        let below: Substring
-        if path == "/health" || path == "/health/" {
-            below = "/health"
-        } else if mount == "/" {
-            below = Substring(path)
-        } else if path == mount || path.hasPrefix(mount + "/") {
-            below = path.dropFirst(mount.count)
-        } else {
+        if path == "/health" || path == "/health/" || path == (mount == "/" ? "" : mount) + "/health" || path == (mount == "/" ? "" : mount) + "/health/" {
+            return health()
+        }
+        guard mount == "/" || path == mount || path.hasPrefix(mount + "/") else {
             return ParseReply.json(404) { w in
-                ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint at \(path); the Parse API is mounted at \(mount)."), &w)
+                ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint at \(LogText.clean(path, limit: 256)); the Parse API is mounted at \(mount)."), &w)
             }
         }
+        return nil
+    }
+
+    /// The request as Parse sees it: decoded path below the mount path, parameters, JSON body, credentials.
+    private func parseCall(_ request: Request, remoteAddress: String?) async throws -> ParseCall {
+        let mount = config.server.mountPath
+        let below = mount == "/" ? Substring(request.uri.path) : request.uri.path.dropFirst(mount.count)
         var segments: [String] = []
         for raw in below.split(separator: "/") {
             // In a path, `+` is a plus sign (only query strings use it for spaces).
@@ -110,7 +128,6 @@ public struct ParseResponder: HTTPResponder {
             }
             segments.append(s)
         }
-        if segments == ["health"] { return health() }
         // Body: bounded, then JSON whatever the content type (the JS SDK posts text/plain).
         var bodyBytes: [UInt8] = []
         do {
@@ -125,7 +142,7 @@ public struct ParseResponder: HTTPResponder {
                 throw GatewayError(.invalidJSON, "Invalid JSON: \(error.description).")
             }
         }
-        var call = ParseCall(method: request.method, segments: segments, parameters: [:], body: body,
+        var call = ParseCall(method: request.method == .head ? .get : request.method, segments: segments, parameters: [:], body: body,
                              credentials: credentials(request.headers, body))
         call.credentials.remoteAddress = remoteAddress
         if case .object(var o)? = body {
@@ -134,7 +151,7 @@ public struct ParseResponder: HTTPResponder {
             call.body = .object(o)
             if request.method == .post, let override {
                 guard let method = HTTPRequest.Method(override.uppercased()), [.get, .put, .delete, .post].contains(method) else {
-                    throw GatewayError(.invalidJSON, "Unsupported _method '\(override)'.")
+                    throw GatewayError(.invalidJSON, "Unsupported _method '\(LogText.clean(override, limit: 32))'.")
                 }
                 call.method = method
                 if method == .get || method == .delete {
@@ -145,28 +162,14 @@ public struct ParseResponder: HTTPResponder {
         }
         if let query = request.uri.query, !query.isEmpty, call.parameters.isEmpty, call.method == .get, segments.count == 2,
            segments[0] == "classes", let parsed = endpoints.findMemo.lookup(segments[1], rawQuery: query) {
-            // A repeated find: the gateway has its parsed form, so the query string is not decoded again.
+            // A repeated find: its parsed form is remembered, so the query string is not decoded again.
             call.parsedFind = parsed
         } else if let query = request.uri.query, !query.isEmpty {
             if call.parameters.isEmpty { call.rawQuery = query }
             guard let decoded = QueryString.decode(query) else { throw GatewayError(.invalidQuery, "Improper encode of parameter") }
             for (k, v) in decoded where call.parameters[k] == nil { call.parameters[k] = .string(v) }
         }
-        switch authenticator.authenticate(call.credentials, remoteAddress: remoteAddress) {
-        case .rejected(let reply):
-            return reply
-        case .caller(var caller):
-            if let identity, !identity.up, call.credentials.sessionToken != nil || segments.first.map(ParseResponder.identitySegments.contains) == true {
-                throw GatewayError(.connectionFailed, "Users and sessions are not available yet (the identity providers are \(identity.current == .stopping ? "stopping" : "starting")); retry shortly.")
-            }
-            // A session token makes the caller that user; `/login` ignores a stale one, as Parse does.
-            if let token = call.credentials.sessionToken, !caller.isMaster, segments != ["login"] {
-                guard let auth else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
-                let (user, _) = try await auth.validate(token: token)
-                caller = auth.caller(for: user)
-            }
-            return try await endpoints.dispatch(call, caller: caller, logger: logger)
-        }
+        return call
     }
 
     /// Paths that need the identity providers.
