@@ -99,7 +99,7 @@ run_tests() {
   if [ -z "$n" ] || [ "$n" -eq 0 ]; then echo "swift test ($label) ran no test"; exit 1; fi
   swift_tests=$((swift_tests + n))
 }
-run_tests "core, HTTP, SQLite, LDAP" --skip CausewayPostgresTests
+run_tests "core, SQLite, HTTP, REST, LDAP" --skip CausewayPostgresTests
 run_tests "PostgreSQL integration" --filter CausewayPostgresTests
 
 # --- end-to-end smoke test of the real binary ---------------------------------------------------

@@ -94,12 +94,18 @@ public struct ParseTestApp: Sendable {
                 cacheClock: any Clock<Duration> = ContinuousClock()) throws {
         self.cacheClock = cacheClock
         root = NSTemporaryDirectory() + "causeway-http-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
-        try (Self.gatewayYAML + "\n" + identity).write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
-        try connectors.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
-        var loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: factories,
+        var loaded: LoadedConfiguration
+        do {
+            try FileManager.default.createDirectory(atPath: root + "/Config", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/Connectors", withIntermediateDirectories: true)
+            try (Self.gatewayYAML + "\n" + identity).write(toFile: root + "/Config/causeway.yaml", atomically: true, encoding: .utf8)
+            try connectors.write(toFile: root + "/Connectors/store.yaml", atomically: true, encoding: .utf8)
+            loaded = try ConfigLoader.load(configPath: root + "/Config/causeway.yaml", factories: factories,
                                            identityFactories: identityFactories, environment: environment)
+        } catch {
+            try? FileManager.default.removeItem(atPath: root)  // configuration error tests: nothing left behind
+            throw error
+        }
         loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
         configuration = loaded
     }
@@ -107,14 +113,15 @@ public struct ParseTestApp: Sendable {
     /// The metadata store file of this app.
     public var metadataStorePath: String { configuration.gateway.metadataStorePath }
 
+    /// Runs `body` against the app; the temporary folder is removed afterwards, also when `body` throws.
     public func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
+        defer { try? FileManager.default.removeItem(atPath: root) }
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let app = CausewayApplication.build(configuration: configuration, logger: logger, cacheClock: cacheClock)
         try await app.test(.router) { client in
             try await body(ParseClient(client: client))
         }
-        try? FileManager.default.removeItem(atPath: root)
     }
 }
 

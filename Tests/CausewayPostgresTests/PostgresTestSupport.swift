@@ -129,6 +129,7 @@ final class PostgresFixture: Sendable {
         """
         let dir = NSTemporaryDirectory() + "causeway-pg-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // read once, by the loader
         try yaml.write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
         let c = try ConfigLoader.loadConnector(path: dir + "/\(name).yaml", factories: [PostgresConnectorFactory()],
                                               environment: ["PGPASS": db.password]) as! PostgresConnector

@@ -487,12 +487,14 @@ final class TestUpstream: Sendable {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let secret = NSTemporaryDirectory() + "causeway-secret-\(UUID().uuidString)"
         try "pw".write(toFile: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: secret) }
         for file in ["tickets-rest.yaml", "inventory-rest.yaml"] {
             var text = try String(contentsOfFile: root.path + "/Connectors/examples/" + file, encoding: .utf8)
             text = text.replacingOccurrences(of: "/etc/causeway/corp-ca.pem", with: "/etc/ssl/certs/ca-certificates.crt")
                 .replacingOccurrences(of: "/run/secrets/inventory-password", with: secret)
             let path = NSTemporaryDirectory() + "causeway-example-\(UUID().uuidString).yaml"
             try text.write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
             let (connector, cache) = try ConfigLoader.loadConnectorAndCache(path: path, factories: [RESTConnectorFactory()],
                                                                             environment: ["TICKETS_CLIENT_SECRET": "x"])
             #expect(connector.kind == "rest" && !connector.collections.isEmpty, "\(file)")

@@ -32,6 +32,7 @@ import Testing
 
     @Test func clientCertificatesCustomCAsAndInsecureSkipVerify() async throws {
         let dir = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: try NIOSSLCertificate.fromPEMFile(dir + "/server.crt").map { .certificate($0) },
                                                            privateKey: .privateKey(try NIOSSLPrivateKey(file: dir + "/server.key", format: .pem)))
         tls.certificateVerification = .noHostnameVerification  // clients must present a certificate from the CA
