@@ -176,6 +176,7 @@ public final class RESTConnector: Connector {
 
     public func get(objectId: String, fields: Set<String>?, in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let c = try collection(schema)
+        guard canExist(objectId, schema) else { return nil }
         guard let endpoint = c.get else {
             return try await find(SourceQuery(), in: schema, context: context).first { $0.objectId == objectId }
         }
@@ -202,6 +203,7 @@ public final class RESTConnector: Connector {
                        in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let c = try collection(schema)
         guard let endpoint = c.update else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no update operation.") }
+        guard canExist(objectId, schema) else { return nil }
         var fields: [String: ParseValue] = [:]
         for (field, op) in operations {
             switch op {
@@ -225,12 +227,19 @@ public final class RESTConnector: Connector {
     public func delete(objectId: String, in schema: CollectionSchema, context: ConnectorContext) async throws -> Bool {
         let c = try collection(schema)
         guard let endpoint = c.delete else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no delete operation.") }
+        guard canExist(objectId, schema) else { return false }
         do {
             _ = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: false, context: context)
             return true
         } catch let error as GatewayError where error.code == .objectNotFound {
             return false
         }
+    }
+
+    /// Whether `objectId` can name a record at all: an integer key never matches a non-integer id, so such a
+    /// request answers "not found" without asking the API (which might answer 400 or worse for it).
+    func canExist(_ objectId: String, _ schema: CollectionSchema) -> Bool {
+        schema.objectId.type != .integer || Int64(objectId) != nil
     }
 
     func url(_ e: RESTCollection.Endpoint, objectId: String?) -> String {

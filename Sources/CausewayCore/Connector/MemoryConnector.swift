@@ -10,7 +10,6 @@ public final class MemoryConnector: Connector {
     public let capabilities: ConnectorCapabilities
     public let collections: [CollectionSchema]
     private let rows: Mutex<[String: [ParseObject]]>
-    private let nextId = Atomic<Int64>(0)
 
     public static let fullCapabilities = ConnectorCapabilities(
         filterOperators: Set(FilterOperator.allCases), nestedPaths: true, sorting: true, distanceSorting: true,
@@ -41,18 +40,19 @@ public final class MemoryConnector: Connector {
 
     public func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
         var stored = object
-        if stored.objectId == nil {
-            let n = nextId.wrappingAdd(1, ordering: .relaxed).newValue
-            stored.objectId = collection.objectId.type == .integer ? String(n) : "m\(n)"
-        }
-        let id = stored.objectId
-        try rows.withLock { r throws(GatewayError) in
-            if r[collection.className, default: []].contains(where: { $0.objectId == id }) {
+        return try rows.withLock { r throws(GatewayError) -> ParseObject in
+            let existing = r[collection.className, default: []]
+            if stored.objectId == nil {
+                // The source assigns the key, like a sequence: one past the largest so far.
+                let next = (existing.compactMap { $0.objectId.flatMap { Int64($0) } }.max() ?? 0) + 1
+                stored.objectId = collection.objectId.type == .integer ? String(next) : ObjectIdGenerator.make()
+            }
+            if existing.contains(where: { $0.objectId == stored.objectId }) {
                 throw GatewayError(.duplicateValue, "A duplicate value for a field with unique values was provided")
             }
             r[collection.className, default: []].append(stored)
+            return stored
         }
-        return stored
     }
 
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
