@@ -145,32 +145,3 @@ final class LDAPConnection {
         return out
     }
 }
-
-/// A directory entry as read: its DN and the requested attributes' raw values (keys lowercased).
-struct LDAPEntry: Sendable {
-    var dn: String
-    var values: [String: [[UInt8]]]
-
-    func strings(_ attribute: String) -> [String] {
-        (values[attribute.lowercased()] ?? []).map { String(decoding: $0, as: UTF8.self) }
-    }
-    func string(_ attribute: String) -> String? { strings(attribute).first }
-    func raw(_ attribute: String) -> [UInt8]? { values[attribute.lowercased()]?.first }
-}
-
-struct LDAPError: Error, CustomStringConvertible {
-    var code: Int32
-    var message: String
-    init(code: Int32, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    var description: String { "LDAP \(code): \(message)" }
-
-    /// The directory could not be asked (as opposed to answering no).
-    static func isConnectionProblem(_ code: Int32) -> Bool {
-        code == LDAP_SERVER_DOWN || code == LDAP_TIMEOUT || code == LDAP_CONNECT_ERROR || code == LDAP_UNAVAILABLE
-            || code == LDAP_BUSY || code == LDAP_TIMELIMIT_EXCEEDED
-    }
-    var isConnectionProblem: Bool { LDAPError.isConnectionProblem(code) }
-}

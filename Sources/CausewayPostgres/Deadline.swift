@@ -102,3 +102,10 @@ final class DeadlineRace<T: Sendable>: Sendable {
         continuation.resume(with: result)
     }
 }
+
+/// Set once a statement's deadline has passed.
+final class ExpiryFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}

@@ -74,10 +74,3 @@ extension PostgresConnector {
         }
     }
 }
-
-/// Set once a statement's deadline has passed.
-final class ExpiryFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
-}

@@ -2,43 +2,6 @@ import Logging
 import Metrics
 import Synchronization
 
-/// What one cache lookup did, reported in the `X-Causeway-Cache` response header and in the metrics.
-public enum CacheOutcome: String, Sendable {
-    /// Fresh entry.
-    case hit
-    /// The source was asked (and the answer stored).
-    case miss
-    /// Another request's source call for the same key was awaited (single flight).
-    case coalesced
-    /// An entry past its time to live, served while one background refresh runs.
-    case stale
-    /// An entry served because the source failed or timed out (`staleIfError`).
-    case staleIfError = "stale-if-error"
-    /// A master-key caller asked to skip the cache.
-    case bypass
-}
-
-/// A cached answer: the response body as it goes on the wire (encoded once, when stored), so a hit costs
-/// no encoding.
-public struct CachedAnswer: Sendable {
-    public let body: [UInt8]
-
-    public static func find(_ objects: [ParseObject], count: Int?) -> CachedAnswer {
-        var w = JSONWriter(capacity: 256 * max(1, objects.count))
-        ParseCodec.writeFindResponse(objects, count: count, to: &w)
-        return CachedAnswer(body: w.bytes)
-    }
-
-    public static func object(_ object: ParseObject) -> CachedAnswer {
-        var w = JSONWriter(capacity: 256)
-        ParseCodec.write(object, to: &w)
-        return CachedAnswer(body: w.bytes)
-    }
-
-    /// The bytes an entry takes: the body plus bookkeeping.
-    var size: Int { body.count + 160 }
-}
-
 /// One connector's cache: byte-bounded LRU, single flight per key, stale-while-revalidate,
 /// stale-if-error, and invalidation per collection that also stops answers already in flight from being
 /// stored after a write.

@@ -1,0 +1,19 @@
+import Foundation
+
+/// Everything configuration produces: the gateway settings and the connectors.
+public struct LoadedConfiguration: Sendable {
+    public var gateway: GatewayConfig
+    public var connectors: [any Connector]
+    /// In the order logins try them.
+    public var identityProviders: [any IdentityProvider]
+    /// Cache policies by connector name (connectors whose file has `cache`).
+    public var cachePolicies: [String: CachePolicy] = [:]
+    /// Opens the metadata store at a path (the executable supplies the embedded SQLite store).
+    public var makeMetadataStore: (@Sendable (String) -> any MetadataStore)?
+
+    public init(gateway: GatewayConfig, connectors: [any Connector], identityProviders: [any IdentityProvider] = []) {
+        self.gateway = gateway
+        self.connectors = connectors
+        self.identityProviders = identityProviders
+    }
+}
