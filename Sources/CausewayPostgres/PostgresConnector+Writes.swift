@@ -45,7 +45,7 @@ extension PostgresConnector {
         let sql = columns.isEmpty
             ? "INSERT INTO \(t.qualifiedName) DEFAULT VALUES RETURNING \(selectList(t, fields: nil))"
             : "INSERT INTO \(t.qualifiedName) (\(columns.map(t.quoted).joined(separator: ", "))) VALUES (\(values.joined(separator: ", "))) RETURNING \(selectList(t, fields: nil))"
-        guard let stored = try await rows(translator.statement(sql), t, fields: nil, on: connection).first else {
+        guard let stored = try await rows(try translator.statement(sql), t, fields: nil, on: connection).first else {
             throw GatewayError(.internalServerError, "Internal server error.", detail: "INSERT returned no row")
         }
         return stored
@@ -92,7 +92,7 @@ extension PostgresConnector {
         let sql = sets.isEmpty
             ? "SELECT \(selectList(t, fields: nil)) FROM \(t.qualifiedName) WHERE \(condition)"
             : "UPDATE \(t.qualifiedName) SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(selectList(t, fields: nil))"
-        return try await rows(translator.statement(sql), t, fields: nil, on: connection).first
+        return try await rows(try translator.statement(sql), t, fields: nil, on: connection).first
     }
 
     /// `SET` terms for one field operation, evaluated by PostgreSQL on the current row.
@@ -156,6 +156,6 @@ extension PostgresConnector {
         var translator = PostgresFilterTranslator(table: t)
         let idColumn = t.quoted(t.schema.objectId.column)
         let sql = "DELETE FROM \(t.qualifiedName) WHERE \(idColumn) = \(translator.bind(literal, as: key.castType)) RETURNING \(idColumn)"
-        return try await !run(translator.statement(sql), on: connection).isEmpty
+        return try await !run(try translator.statement(sql), on: connection).isEmpty
     }
 }

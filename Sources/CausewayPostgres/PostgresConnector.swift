@@ -157,7 +157,7 @@ public final class PostgresConnector: Connector {
         if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
         if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }
         if query.skip > 0 { sql += " OFFSET \(translator.bind(String(query.skip), as: "bigint"))" }
-        return try await rows(translator.statement(sql), t, fields: query.fields, on: connection)
+        return try await rows(try translator.statement(sql), t, fields: query.fields, on: connection)
     }
 
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
@@ -169,7 +169,7 @@ public final class PostgresConnector: Connector {
         var translator = PostgresFilterTranslator(table: t)
         var sql = "SELECT count(*) FROM \(t.qualifiedName)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
-        let rows = try await run(translator.statement(sql), on: connection)
+        let rows = try await run(try translator.statement(sql), on: connection)
         guard let cell = rows.first?.first, case .int(let n) = try PostgresValueCodec.decode(cell, as: .number) else { return 0 }
         return Int(n)
     }
@@ -184,6 +184,6 @@ public final class PostgresConnector: Connector {
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }
         var translator = PostgresFilterTranslator(table: t)
         let sql = "SELECT \(selectList(t, fields: fields)) FROM \(t.qualifiedName) WHERE \(t.quoted(t.schema.objectId.column)) = \(translator.bind(literal, as: key.castType))"
-        return try await rows(translator.statement(sql), t, fields: fields, on: connection).first
+        return try await rows(try translator.statement(sql), t, fields: fields, on: connection).first
     }
 }

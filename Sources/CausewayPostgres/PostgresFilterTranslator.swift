@@ -11,10 +11,22 @@ struct PostgresFilterTranslator {
     let table: PostgresTable
     /// The bind parameters so far (text, cast in the SQL; nil is NULL).
     var values: [String?] = []
+    /// Set when the planner handed over a condition this translator cannot express (a planner bug): the
+    /// statement is then refused with an internal error instead of stopping the process.
+    var problem: String?
 
     init(table: PostgresTable) { self.table = table }
 
-    func statement(_ sql: String) -> PostgresStatement { PostgresStatement(sql: sql, values: values) }
+    func statement(_ sql: String) throws(GatewayError) -> PostgresStatement {
+        if let problem { throw GatewayError(.internalServerError, "Internal server error.", detail: "PostgreSQL translation: \(problem)") }
+        return PostgresStatement(sql: sql, values: values)
+    }
+
+    /// Records an untranslatable condition and yields SQL that matches nothing (never executed: `statement` refuses).
+    mutating func untranslatable(_ what: String) -> String {
+        problem = problem ?? what
+        return "FALSE"
+    }
 
     // MARK: What can be pushed
 
@@ -142,7 +154,7 @@ struct PostgresFilterTranslator {
         case .lessThanOrEqual(let v): return "\(column) <= \(bind(lit(v), as: info.castType))"
         case .greaterThan(let v): return "\(column) > \(bind(lit(v), as: info.castType))"
         case .greaterThanOrEqual(let v): return "\(column) >= \(bind(lit(v), as: info.castType))"
-        default: preconditionFailure("not translatable for objectId")
+        default: return untranslatable("\(condition.filterOperator) on objectId")
         }
     }
 
@@ -201,7 +213,7 @@ struct PostgresFilterTranslator {
             let list = keys.map { bind($0, as: "text") }.joined(separator: ", ")
             return "(\(column) IS NULL OR EXISTS (SELECT 1 FROM \(each)(\(column)) AS acl(k, v) WHERE acl.k IN (\(list)) AND (acl.v ->> '\(write ? "write" : "read")') = 'true'))"
         case .all, .containedBy, .withinPolygon:
-            preconditionFailure("not translatable for a scalar field")
+            return untranslatable("\(condition.filterOperator) on a scalar field")
         }
     }
 
@@ -238,7 +250,7 @@ struct PostgresFilterTranslator {
         case .containedBy(let vs):
             return "\(column) <@ \(whole(vs))"
         default:
-            preconditionFailure("not translatable for an array field")
+            return untranslatable("\(condition.filterOperator) on an array field")
         }
     }
 

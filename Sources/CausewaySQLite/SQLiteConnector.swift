@@ -161,7 +161,7 @@ public final class SQLiteConnector: Connector {
         } else if query.skip > 0 {
             sql += " LIMIT -1 OFFSET \(translator.bind(.integer(query.skip)))"
         }
-        let rows = try await run { try await self.connections().read(sql, translator.binds) }
+        let rows = try await run { try await self.connections().read(sql, try translator.checkedBinds()) }
         return rows.map { decode($0, t, fields: query.fields) }
     }
 
@@ -170,7 +170,7 @@ public final class SQLiteConnector: Connector {
         var translator = SQLiteFilterTranslator(table: t)
         var sql = "SELECT COUNT(*) FROM \(t.quotedTable)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
-        let rows = try await run { try await self.connections().read(sql, translator.binds) }
+        let rows = try await run { try await self.connections().read(sql, try translator.checkedBinds()) }
         return rows.first?.columns.first?.data.integer ?? 0
     }
 

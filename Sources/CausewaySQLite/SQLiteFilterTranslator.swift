@@ -8,6 +8,15 @@ import SQLiteNIO
 struct SQLiteFilterTranslator {
     let table: SQLiteTable
     var binds: [SQLiteData] = []
+    /// Set when the planner handed over a condition this translator cannot express (a planner bug): the
+    /// statement is then refused with an internal error instead of stopping the process.
+    var problem: String?
+
+    /// The parameters, or the internal error when a condition could not be translated.
+    func checkedBinds() throws(GatewayError) -> [SQLiteData] {
+        if let problem { throw GatewayError(.internalServerError, "Internal server error.", detail: "SQLite translation: \(problem)") }
+        return binds
+    }
 
     init(table: SQLiteTable) { self.table = table }
 
@@ -171,7 +180,8 @@ struct SQLiteFilterTranslator {
             }
             return "(\(latTest) AND (\(lon) >= \(bind(.float(sw.longitude))) OR \(lon) <= \(bind(.float(ne.longitude)))))"
         case .withinPolygon:
-            preconditionFailure("withinPolygon is never pushed down to SQLite")
+            problem = problem ?? "withinPolygon is never pushed down to SQLite"
+            return "0"
         case .aclAllows(let keys, let write):
             let list = keys.map { bind(.text($0)) }.joined(separator: ", ")
             return "(\(column) IS NULL OR EXISTS (SELECT 1 FROM json_each(\(column)) WHERE key IN (\(list)) AND json_extract(value, '$.\(write ? "write" : "read")') = 1))"

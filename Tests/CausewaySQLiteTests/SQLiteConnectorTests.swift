@@ -176,3 +176,19 @@ import Testing
         await fixture.close()
     }
 }
+
+/// A condition the planner should never push (a planner bug) is refused with an internal error (code 1),
+/// never a crash of the whole process.
+@Suite struct SQLiteUntranslatableTests {
+    @Test func anUntranslatableConditionIsAnInternalErrorNotACrash() async throws {
+        let fixture = try await SQLiteFixture()
+        let schema = try #require(fixture.connector.collections.first { $0.className == "Item" })
+        let polygon = FieldCondition.withinPolygon([GeoPoint(latitude: 0, longitude: 0), GeoPoint(latitude: 1, longitude: 0), GeoPoint(latitude: 0, longitude: 1)])
+        let error = await #expect(throws: GatewayError.self) {
+            _ = try await fixture.connector.find(SourceQuery(filter: .field("place", polygon)), in: schema, context: .system(fixture.logger))
+        }
+        #expect(error?.code == .internalServerError && error?.message == "Internal server error.", "\(String(describing: error))")
+        #expect(error?.detail?.contains("withinPolygon") == true)
+        await fixture.close()
+    }
+}

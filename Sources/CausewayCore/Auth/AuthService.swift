@@ -129,11 +129,11 @@ public final class AuthService: Sendable {
                 continue
             case .rejected:
                 throttle.recordFailure(username: username, address: address)
-                logger.notice("login failed", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(username)])
+                logger.notice("login failed", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(LogText.clean(username, limit: 128))])
                 throw GatewayError.invalidCredentials()
             case .refused(let reason):
                 throttle.recordFailure(username: username, address: address)
-                logger.notice("login refused", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(username), "reason": .string(reason)])
+                logger.notice("login refused", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(LogText.clean(username, limit: 128)), "reason": .string(reason)])
                 throw GatewayError(.operationForbidden, reason)
             case .authenticated(let identity):
                 throttle.recordSuccess(username: username)

@@ -1,0 +1,27 @@
+import CausewayCore
+@testable import CausewayPostgres
+import Testing
+
+/// A condition the planner should never push (a planner bug) is refused with an internal error (code 1),
+/// never a crash of the whole process.
+@Suite struct PostgresUntranslatableTests {
+    @Test func anUntranslatableConditionIsAnInternalErrorNotACrash() async throws {
+        try await withPostgresFixture(setupSQL: "CREATE TABLE things (id text PRIMARY KEY, label text)") { fx in
+            let connector = try await fx.connector("""
+                  Thing:
+                    schema: SCHEMA
+                    table: things
+                    fields:
+                      label: { type: string }
+                """)
+            let schema = try #require(connector.collections.first)
+            for condition: (String, FieldCondition) in [("label", .all([.string("x")])), ("objectId", .regex(pattern: "a", options: ""))] {
+                let error = await #expect(throws: GatewayError.self) {
+                    _ = try await connector.find(SourceQuery(filter: .field(condition.0, condition.1)), in: schema, context: .system(fx.logger))
+                }
+                #expect(error?.code == .internalServerError && error?.message == "Internal server error.", "\(String(describing: error))")
+                #expect(error?.detail?.contains("PostgreSQL translation") == true, "\(String(describing: error?.detail))")
+            }
+        }
+    }
+}
