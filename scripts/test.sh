@@ -73,7 +73,7 @@ run_tests() {
   tail -n +1 -F --pid="$pid" "$out" 2>/dev/null | grep --line-buffered -E "✘|error:|Test run with|Suite .* (passed|failed) after" &
   progress=$!
   for _ in $(seq 50); do [ -s "$sidfile" ] && break; sleep 0.1; done
-  test_session=$(cat "$sidfile"); test_session=${test_session:-$pid}
+  test_session=$(cat "$sidfile"); test_session=${test_session:-$pid}; rm -f "$sidfile"
   deadline=$((SECONDS + TEST_TIMEOUT))
   while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 1; done
   if kill -0 "$pid" 2>/dev/null; then
@@ -98,6 +98,7 @@ run_tests() {
   n=$(grep -Eo "Test run with [0-9]+ tests" "$out" | grep -Eo "[0-9]+" | tail -1)
   if [ -z "$n" ] || [ "$n" -eq 0 ]; then echo "swift test ($label) ran no test"; exit 1; fi
   swift_tests=$((swift_tests + n))
+  rm -f "$out"
 }
 run_tests "core, SQLite, HTTP, REST, LDAP" --skip CausewayPostgresTests
 run_tests "PostgreSQL integration" --filter CausewayPostgresTests
