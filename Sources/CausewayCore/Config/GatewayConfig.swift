@@ -30,6 +30,8 @@ public struct GatewayConfig: Sendable {
         public var defaultLimit = 100
         public var maxLimit = 1000
         public var maxBatchRequests = 50
+        /// Bounds on `where` clauses (`maxWhereConditions`, `maxWhereDepth`, `maxWhereListValues`).
+        public var whereClause = WhereLimits()
         public init() {}
     }
 
@@ -149,6 +151,9 @@ public struct GatewayConfig: Sendable {
             c.limits.defaultLimit = try l.int("defaultLimit", default: c.limits.defaultLimit, range: 1...100_000)
             c.limits.maxLimit = try l.int("maxLimit", default: c.limits.maxLimit, range: 1...1_000_000)
             c.limits.maxBatchRequests = try l.int("maxBatchRequests", default: c.limits.maxBatchRequests, range: 1...10_000)
+            c.limits.whereClause.maxConditions = try l.int("maxWhereConditions", default: c.limits.whereClause.maxConditions, range: 1...100_000)
+            c.limits.whereClause.maxDepth = try l.int("maxWhereDepth", default: c.limits.whereClause.maxDepth, range: 1...64)
+            c.limits.whereClause.maxListValues = try l.int("maxWhereListValues", default: c.limits.whereClause.maxListValues, range: 1...1_000_000)
             if c.limits.defaultLimit > c.limits.maxLimit {
                 throw l.error("defaultLimit", "must not exceed maxLimit (\(c.limits.maxLimit))")
             }

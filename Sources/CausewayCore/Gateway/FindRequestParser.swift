@@ -41,6 +41,7 @@ public struct FindRequestParser: Sendable {
             default:
                 json = whereValue
             }
+            try limits.whereClause.check(json)
             query.filter = try QueryParser(schema: schema).parse(json)
         }
         if let v = params["limit"] {

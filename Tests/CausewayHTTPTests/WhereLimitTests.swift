@@ -1,0 +1,41 @@
+import CausewayCore
+import CausewayHTTPTesting
+import Testing
+
+/// Huge or deeply nested `where` clauses are refused with a 102 naming the limit; the largest allowed
+/// shapes still answer (no 500 from a source's own limits, such as SQLite's expression depth).
+@Suite struct WhereLimitTests {
+    static func or(_ n: Int) -> String {
+        "{\"$or\":[" + (0..<n).map { "{\"floor\":\($0)}" }.joined(separator: ",") + "]}"
+    }
+
+    @Test func oversizedWhereClausesAreRefusedByName() async throws {
+        try await ParseTestApp().run { c in
+            let huge = try await c.find("Workstation", ["where": Self.or(10_000)])
+            #expect(huge.status == 400 && huge.code == 102 && huge.errorMessage.contains("limits.maxWhereConditions"), "\(huge.text.prefix(200))")
+            let hugeAnd = try await c.find("Workstation", ["where": "{\"$and\":[" + (0..<5000).map { "{\"floor\":{\"$ne\":\($0)}}" }.joined(separator: ",") + "]}"])
+            #expect(hugeAnd.status == 400 && hugeAnd.code == 102, "\(hugeAnd.text.prefix(200))")
+            var deep = "{\"floor\":1}"
+            for _ in 0..<9 { deep = "{\"$or\":[\(deep),{\"floor\":2}]}" }
+            let nested = try await c.find("Workstation", ["where": deep])
+            #expect(nested.status == 400 && nested.code == 102 && nested.errorMessage.contains("limits.maxWhereDepth"), "\(nested.text.prefix(200))")
+            let list = "{\"floor\":{\"$in\":[" + (0..<10_001).map(String.init).joined(separator: ",") + "]}}"
+            let longList = try await c.find("Workstation", ["where": list])
+            #expect(longList.status == 400 && longList.code == 102 && longList.errorMessage.contains("limits.maxWhereListValues"), "\(longList.text.prefix(200))")
+        }
+    }
+
+    @Test func theLargestAllowedShapesStillAnswer() async throws {
+        try await ParseTestApp().run { c in
+            let wide = try await c.find("Workstation", ["where": Self.or(499), "order": "name"])
+            #expect(wide.status == 200 && wide.ids() == ["Desk A", "Desk B", "Desk C", "Desk D"], "\(wide.text.prefix(200))")
+            var deep = "{\"floor\":1}"
+            for _ in 0..<8 { deep = "{\"$or\":[\(deep),{\"floor\":2}]}" }
+            let nested = try await c.find("Workstation", ["where": deep, "order": "name"])
+            #expect(nested.status == 200 && nested.ids() == ["Desk A", "Desk B", "Desk D"], "\(nested.text.prefix(200))")
+            let list = "{\"floor\":{\"$in\":[" + (0..<10_000).map(String.init).joined(separator: ",") + "]}}"
+            let longList = try await c.find("Workstation", ["where": list, "count": "1", "limit": "0"])
+            #expect(longList.status == 200 && longList["count"] == .int(4), "\(longList.text.prefix(200))")
+        }
+    }
+}
