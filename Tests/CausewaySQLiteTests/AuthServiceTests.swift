@@ -109,6 +109,23 @@ final class StubDirectory: IdentityProvider {
         await auth.shutdown()
     }
 
+    /// Another spelling of a throttled account is throttled too: case, AD down-level and UPN forms.
+    @Test func throttlingFollowsTheAccountNotItsSpelling() async throws {
+        let auth = try await service(StubDirectory())
+        func attempt(_ user: String, _ password: String, _ address: String) async -> Int {
+            do { _ = try await auth.logIn(username: user, password: password, address: address, installationId: nil); return 0 } catch let e as GatewayError {
+                return e.code.rawValue
+            } catch { return -1 }
+        }
+        for _ in 0..<3 { #expect(await attempt("pat", "wrong", "10.0.1.1") == 101) }
+        for (i, spelling) in ["Pat", "PAT", " pat ", "CORP\\pat", "pat@corp.example.com", "CORP\\Pat@corp.example.com"].enumerated() {
+            #expect(await attempt(spelling, "right", "10.0.2.\(i)") == 155, "\(spelling)")
+        }
+        #expect(LoginThrottle.account("Bob") == LoginThrottle.account("corp\\BOB") && LoginThrottle.account("bob@x") == "bob")
+        #expect(LoginThrottle.account("@handle") == "@handle", "a leading @ is part of the name")
+        await auth.shutdown()
+    }
+
     @Test func passwordHashesAreSaltedAndVerified() throws {
         let hasher = PasswordHasher()
         let a = try hasher.hash("correct horse"), b = try hasher.hash("correct horse")

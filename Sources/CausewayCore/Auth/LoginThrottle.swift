@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Slows down password guessing: after `maxFailures` failed logins for one username (or
@@ -65,11 +66,23 @@ public final class LoginThrottle: Sendable {
     }
 
     public func recordSuccess(username: String) {
-        _ = entries.withLock { $0.removeValue(forKey: "u:" + username) }
+        _ = entries.withLock { $0.removeValue(forKey: "u:" + LoginThrottle.account(username)) }
+    }
+
+    /// The account a typed username names, as directories compare names: surrounding spaces dropped, case
+    /// folded, and Active Directory's down-level (`CORP\bob`) and UPN (`bob@corp.example.com`) forms
+    /// reduced to the account name. `Bob`, `CORP\bob` and `bob@corp.example.com` share one counter, so a
+    /// different spelling of a throttled name is throttled too. (Two accounts that differ only in these
+    /// ways share a counter: over-throttling, never a bypass.)
+    public static func account(_ username: String) -> String {
+        var name = Substring(username.trimmingCharacters(in: .whitespacesAndNewlines))
+        if let slash = name.lastIndex(of: "\\") { name = name[name.index(after: slash)...] }
+        if let at = name.firstIndex(of: "@"), at != name.startIndex { name = name[..<at] }
+        return name.lowercased()
     }
 
     private func keys(_ username: String, _ address: String?) -> [(String, Int)] {
-        var k = [("u:" + username, policy.maxFailures)]
+        var k = [("u:" + LoginThrottle.account(username), policy.maxFailures)]
         if let address { k.append(("a:" + address, policy.maxFailuresPerAddress)) }
         return k
     }
