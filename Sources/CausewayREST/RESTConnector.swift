@@ -64,7 +64,17 @@ public final class RESTConnector: Connector {
     public func start(logger: Logger) async throws {
         loggerBox.withLock { $0 = logger }
         let client = try makeClient()
-        clientBox.withLock { $0 = client }
+        let previous = clientBox.withLock { c -> HTTPClient? in
+            defer { c = client }
+            return c
+        }
+        try? await previous?.shutdown()
+    }
+
+    deinit {
+        // Dropped without `shutdown` (a failed start, an aborted test): close the client rather than trip
+        // AsyncHTTPClient's leak check, which stops the process in debug builds.
+        if let client = clientBox.withLock({ $0 }) { client.shutdown().whenComplete { _ in } }
     }
 
     func makeClient() throws -> HTTPClient {
