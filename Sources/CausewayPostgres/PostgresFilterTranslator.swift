@@ -160,8 +160,7 @@ struct PostgresFilterTranslator {
 
     private mutating func translate(_ path: String, _ condition: FieldCondition) -> String {
         if path == "objectId" { return keyCondition(condition) }
-        let type = table.schema.type(of: path)!
-        let name = table.column(for: path)!
+        guard let type = table.schema.type(of: path), let name = table.column(for: path) else { return untranslatable("no column for \(path)") }
         let info = table.info(name)
         let column = table.quoted(name)
         if type == .array { return arrayCondition(column, info, condition) }
@@ -254,8 +253,9 @@ struct PostgresFilterTranslator {
         }
     }
 
-    private func geoColumns(_ path: String) -> (String, String) {
-        let cols = PostgresTable.columns(of: table.schema.fields[path]!)
+    private mutating func geoColumns(_ path: String) -> (String, String) {
+        guard let f = table.schema.fields[path], f.type == .geoPoint else { return (untranslatable("\(path) is not a GeoPoint"), "0") }
+        let cols = PostgresTable.columns(of: f)
         return (table.quoted(cols[0]), table.quoted(cols[1]))
     }
 
@@ -275,7 +275,7 @@ struct PostgresFilterTranslator {
             switch key {
             case .field(let path, let descending):
                 if path == "objectId" { terms.append(keyOrder(descending)); continue }
-                let name = table.column(for: path)!
+                guard let name = table.column(for: path) else { _ = untranslatable("no column to sort by \(path)"); continue }
                 let info = table.info(name)
                 terms.append("\(table.quoted(name))\(collate(info)) \(descending ? "DESC NULLS LAST" : "ASC NULLS FIRST")")
             case .distance(let path, let from):

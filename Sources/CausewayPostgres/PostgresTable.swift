@@ -54,16 +54,7 @@ struct PostgresTable: Sendable {
     }
 
     /// The column a condition on a top-level field reads (the latitude column for a GeoPoint).
-    func column(for field: String) -> String? {
-        switch field {
-        case "objectId": return schema.objectId.column
-        case "createdAt": return schema.createdAtColumn
-        case "updatedAt": return schema.updatedAtColumn
-        default:
-            guard let f = schema.fields[field] else { return nil }
-            return PostgresTable.columns(of: f)[0]
-        }
-    }
+    func column(for field: String) -> String? { schema.storageColumn(for: field) }
 
     /// The quoted name of a mapped column.
     func quoted(_ column: String) -> String { identifiers.quoted(column) }

@@ -108,9 +108,15 @@ struct SQLiteFilterTranslator {
         return "EXISTS (SELECT 1 FROM json_each(\(column)) WHERE \(typeTest) AND value = \(bind(SQLiteValueCodec.encode(v))))"
     }
 
+    /// Records a condition or key this translator cannot express (a planner bug; see `problem`).
+    private mutating func untranslatable(_ what: String) -> String {
+        problem = problem ?? what
+        return "0"
+    }
+
     private mutating func translate(_ path: String, _ condition: FieldCondition) -> String {
-        let type = table.schema.type(of: path)!
-        let column = table.quoted(table.column(for: path)!)
+        guard let type = table.schema.type(of: path), let name = table.column(for: path) else { return untranslatable("no column for \(path)") }
+        let column = table.quoted(name)
         switch condition {
         case .equal(let v):
             if v.isNull { return "\(column) IS NULL" }
@@ -180,16 +186,15 @@ struct SQLiteFilterTranslator {
             }
             return "(\(latTest) AND (\(lon) >= \(bind(.float(sw.longitude))) OR \(lon) <= \(bind(.float(ne.longitude)))))"
         case .withinPolygon:
-            problem = problem ?? "withinPolygon is never pushed down to SQLite"
-            return "0"
+            return untranslatable("withinPolygon is never pushed down to SQLite")
         case .aclAllows(let keys, let write):
             let list = keys.map { bind(.text($0)) }.joined(separator: ", ")
             return "(\(column) IS NULL OR EXISTS (SELECT 1 FROM json_each(\(column)) WHERE key IN (\(list)) AND json_extract(value, '$.\(write ? "write" : "read")') = 1))"
         }
     }
 
-    private func geoColumns(_ path: String) -> (String, String) {
-        let f = fieldMapping(path)!
+    private mutating func geoColumns(_ path: String) -> (String, String) {
+        guard let f = fieldMapping(path), f.type == .geoPoint else { return (untranslatable("\(path) is not a GeoPoint"), "0") }
         return (table.quoted(SQLiteTable.latitudeColumn(f)), table.quoted(SQLiteTable.longitudeColumn(f)))
     }
 
@@ -203,7 +208,8 @@ struct SQLiteFilterTranslator {
                     terms.append(idOrder(descending))
                     continue
                 }
-                terms.append("\(table.quoted(table.column(for: path)!)) \(descending ? "DESC" : "ASC")")
+                guard let name = table.column(for: path) else { _ = untranslatable("no column to sort by \(path)"); continue }
+                terms.append("\(table.quoted(name)) \(descending ? "DESC" : "ASC")")
             case .distance(let path, let from):
                 let (lat, lon) = geoColumns(path)
                 terms.append("(\(lat) IS NULL) ASC")

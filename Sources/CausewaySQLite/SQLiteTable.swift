@@ -38,16 +38,7 @@ struct SQLiteTable: Sendable {
     static func longitudeColumn(_ f: FieldMapping) -> String { f.storageColumns[1] }
 
     /// The column (or latitude column) a condition or sort key on a top-level field reads.
-    func column(for field: String) -> String? {
-        switch field {
-        case "objectId": return schema.objectId.column
-        case "createdAt": return schema.createdAtColumn
-        case "updatedAt": return schema.updatedAtColumn
-        default:
-            guard let f = schema.fields[field] else { return nil }
-            return f.type == .geoPoint ? SQLiteTable.latitudeColumn(f) : f.column
-        }
-    }
+    func column(for field: String) -> String? { schema.storageColumn(for: field) }
 
     /// Declared column type used when the connector creates the table.
     static func declaredType(_ type: FieldType) -> String {

@@ -119,8 +119,10 @@ final class PostgresFixture: Sendable {
     }
 
     /// Builds a connector from `collectionsYAML` (indented under `collections:`), with this fixture's schema.
+    /// `startAttempts`: how often a start that fails with a retryable error (100, 124) is tried, as the connector's
+    /// service retries it; on a loaded machine a 1 s connect timeout is sometimes missed once.
     func connector(_ collectionsYAML: String, name: String = "pg", tls: String = "disable", connectionExtra: String = "",
-                   caFile: String? = nil, logger: Logger? = nil) async throws -> PostgresConnector {
+                   caFile: String? = nil, logger: Logger? = nil, startAttempts: Int = 3) async throws -> PostgresConnector {
         let yaml = """
         kind: postgres
         \(db.connectionYAML(tls: tls, extra: connectionExtra, caFile: caFile))
@@ -133,16 +135,23 @@ final class PostgresFixture: Sendable {
         try yaml.write(toFile: dir + "/\(name).yaml", atomically: true, encoding: .utf8)
         let c = try ConfigLoader.loadConnector(path: dir + "/\(name).yaml", factories: [PostgresConnectorFactory()],
                                               environment: ["PGPASS": db.password]) as! PostgresConnector
-        return try await started(c, logger: logger)
+        return try await started(c, logger: logger, attempts: startAttempts)
     }
 
     /// Runs `connector`'s background work and starts it, as its service would; the fixture shuts it down.
     @discardableResult
-    func started(_ connector: PostgresConnector, logger: Logger? = nil) async throws -> PostgresConnector {
+    func started(_ connector: PostgresConnector, logger: Logger? = nil, attempts: Int = 3) async throws -> PostgresConnector {
         let logger = logger ?? self.logger
         let background = Task { await connector.runBackground(logger: logger) }
         made.withLock { $0.append((connector, background)) }
-        try await connector.start(logger: logger)
+        for attempt in 1...max(1, attempts) {
+            do {
+                try await connector.start(logger: logger)
+                break
+            } catch let error as GatewayError where attempt < attempts && (error.code == .connectionFailed || error.code == .timeout) {
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
         return connector
     }
 }

@@ -95,11 +95,7 @@ final class StubDirectory: IdentityProvider {
 
     @Test func throttlingPerUsernameAndPerAddress() async throws {
         let auth = try await service(StubDirectory())
-        func attempt(_ user: String, _ password: String, _ address: String) async -> Int {
-            do { _ = try await auth.logIn(username: user, password: password, address: address, installationId: nil); return 0 } catch let e as GatewayError {
-                return e.code.rawValue
-            } catch { return -1 }
-        }
+        func attempt(_ user: String, _ password: String, _ address: String) async -> Int { await Self.attempt(auth, user, password, address) }
         for _ in 0..<3 { #expect(await attempt("pat", "wrong", "10.0.0.1") == 101) }
         #expect(await attempt("pat", "right", "10.0.0.2") == 155)  // the username is blocked from anywhere
         // One address guessing many usernames is blocked after maxFailuresPerAddress.
@@ -112,11 +108,7 @@ final class StubDirectory: IdentityProvider {
     /// Another spelling of a throttled account is throttled too: case, AD down-level and UPN forms.
     @Test func throttlingFollowsTheAccountNotItsSpelling() async throws {
         let auth = try await service(StubDirectory())
-        func attempt(_ user: String, _ password: String, _ address: String) async -> Int {
-            do { _ = try await auth.logIn(username: user, password: password, address: address, installationId: nil); return 0 } catch let e as GatewayError {
-                return e.code.rawValue
-            } catch { return -1 }
-        }
+        func attempt(_ user: String, _ password: String, _ address: String) async -> Int { await Self.attempt(auth, user, password, address) }
         for _ in 0..<3 { #expect(await attempt("pat", "wrong", "10.0.1.1") == 101) }
         for (i, spelling) in ["Pat", "PAT", " pat ", "CORP\\pat", "pat@corp.example.com", "CORP\\Pat@corp.example.com"].enumerated() {
             #expect(await attempt(spelling, "right", "10.0.2.\(i)") == 155, "\(spelling)")
@@ -124,6 +116,13 @@ final class StubDirectory: IdentityProvider {
         #expect(LoginThrottle.account("Bob") == LoginThrottle.account("corp\\BOB") && LoginThrottle.account("bob@x") == "bob")
         #expect(LoginThrottle.account("@handle") == "@handle", "a leading @ is part of the name")
         await auth.shutdown()
+    }
+
+    /// A login's Parse error code (0 on success).
+    static func attempt(_ auth: AuthService, _ user: String, _ password: String, _ address: String) async -> Int {
+        do { _ = try await auth.logIn(username: user, password: password, address: address, installationId: nil); return 0 } catch let e as GatewayError {
+            return e.code.rawValue
+        } catch { return -1 }
     }
 
     @Test func passwordHashesAreSaltedAndVerified() throws {

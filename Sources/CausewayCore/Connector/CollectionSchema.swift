@@ -31,6 +31,16 @@ public struct CollectionSchema: Sendable {
     }
 
     /// The type of a top-level or built-in field, or nil when the class has no such field.
+    /// The source column a condition or sort key on a top-level field reads (a GeoPoint's latitude column).
+    public func storageColumn(for field: String) -> String? {
+        switch field {
+        case "objectId": return objectId.column
+        case "createdAt": return createdAtColumn
+        case "updatedAt": return updatedAtColumn
+        default: return fields[field]?.storageColumns[0]
+        }
+    }
+
     public func type(of field: String) -> FieldType? {
         switch field {
         case "objectId": return .string
