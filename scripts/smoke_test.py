@@ -33,6 +33,17 @@ with open(bad, "w") as f:
 out = subprocess.run([binary, "check", "--config", bad], env=env, capture_output=True, text=True, timeout=60)
 check(out.returncode != 0 and "bad.yaml:3:" in out.stderr and "SMOKE_UNSET_VARIABLE" in out.stderr, f"bad config: {out.stderr}")
 
+# A port that is taken: one clear line naming the address, a non-zero exit, no crash while closing the
+# store and connectors that had opened.
+with socket.socket() as taken:
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    busy_port = taken.getsockname()[1]
+    out = subprocess.run([binary, "serve", "--config", config], env=dict(env, CAUSEWAY_PORT=str(busy_port)),
+                         capture_output=True, text=True, timeout=120)
+check(out.returncode == 1 and f"cannot listen on 127.0.0.1:{busy_port}: Address already in use" in out.stderr
+      and "crashed" not in out.stderr and "Fatal error" not in out.stderr, f"port in use (exit {out.returncode}): {out.stderr[-1500:]}")
+
 server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 base = f"http://127.0.0.1:{port}/parse"
 headers = {"X-Parse-Application-Id": "causeway-demo", "Content-Type": "application/json"}

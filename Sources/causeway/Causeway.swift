@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 import CausewayCore
 import CausewayHTTP
 import CausewayLDAP
@@ -61,7 +62,14 @@ struct Serve: AsyncParsableCommand {
             "causeway.listen": .string("\(loaded.gateway.server.host):\(loaded.gateway.server.port)\(loaded.gateway.server.mountPath)"),
         ])
         let app = CausewayApplication.build(configuration: loaded, logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
+            // One clear line for the operator; every service has been shut down by now.
+            var stderr = StandardError()
+            print("causeway: cannot listen on \(loaded.gateway.server.host):\(loaded.gateway.server.port): \(String(cString: strerror(error.errnoCode)))", to: &stderr)
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -44,7 +44,9 @@ public struct ConnectorService: Service {
                 try? await gracefulShutdown()
             }
             status.set(.stopping)
-            await connector.shutdown()
+            // Shutdown runs to the end even when the group was cancelled (a failed bind, say): closing
+            // connections must not be skipped half-way.
+            await Task { await connector.shutdown() }.value
             logger.info("connector stopped")
             group.cancelAll()
         }

@@ -23,7 +23,7 @@ public struct IdentityService: Service {
             try await auth.start(logger: logger)
         } catch {
             status.set(.unavailable("the metadata store or an identity provider could not be opened"))
-            await auth.shutdown()
+            await Task { await auth.shutdown() }.value
             throw error
         }
         status.set(.up)
@@ -32,6 +32,7 @@ public struct IdentityService: Service {
         ])
         try? await cancelWhenGracefulShutdown { await auth.refreshRolesPeriodically() }
         status.set(.stopping)
-        await auth.shutdown()
+        // Runs to the end even when the group was cancelled: the store and pools are always closed.
+        await Task { await auth.shutdown() }.value
     }
 }
