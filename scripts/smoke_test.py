@@ -68,6 +68,49 @@ try:
             pass
         time.sleep(0.1)
     check(status == 200 and body == {"status": "ok"}, "health")
+
+    # Broken HTTP framing through a raw socket: a client error (4xx, with a Parse body when there is one) or a
+    # closed connection, never a 5xx; the server keeps answering afterwards.
+    def raw(request_bytes, half_close):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(request_bytes)
+            if half_close:
+                c.shutdown(socket.SHUT_WR)
+            data = b""
+            try:
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                    head_end = data.find(b"\r\n\r\n")
+                    if head_end >= 0:
+                        lengths = [l for l in data[:head_end].lower().split(b"\r\n") if l.startswith(b"content-length:")]
+                        if lengths and len(data) - head_end - 4 >= int(lengths[0].split(b":")[1]):
+                            break
+            except (socket.timeout, ConnectionResetError):
+                pass
+            return data
+    head = b"POST /parse/classes/Workstation HTTP/1.1\r\nHost: x\r\nX-Parse-Application-Id: causeway-demo\r\n"
+    framings = {
+        "garbage chunk size": (head + b"Transfer-Encoding: chunked\r\n\r\nZZZ\r\n{}\r\n0\r\n\r\n", False),
+        "unknown Transfer-Encoding": (head + b"Transfer-Encoding: gzip, bogus\r\n\r\n{}", True),
+        "Content-Length beyond the body, then half-close": (head + b"Content-Length: 100\r\n\r\n{\"name\":1", True),
+        "huge Content-Length": (head + b"Content-Length: 99999999999999999999\r\n\r\n{}", True),
+        "unterminated chunked body": (head + b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":", True),
+    }
+    for name, (request_bytes, half_close) in framings.items():
+        answer = raw(request_bytes, half_close)
+        status_line = answer.split(b"\r\n", 1)[0]
+        code = int(status_line.split()[1]) if status_line.startswith(b"HTTP/1.1 ") else None
+        check(code is None or 400 <= code < 500, f"framing '{name}': {answer[:300]!r}")
+        body_bytes = answer.split(b"\r\n\r\n", 1)[1].strip() if b"\r\n\r\n" in answer else b""
+        if code is not None and body_bytes:
+            parsed = json.loads(body_bytes)
+            check("code" in parsed and "error" in parsed, f"framing '{name}' answers in Parse's shape: {parsed}")
+        print(f"  framing {name!r}: {status_line.decode(errors='replace') or 'connection closed'} {body_bytes[:120]!r}", file=sys.stderr)
+    status, body = call("GET", "/health")
+    check(status == 200, "still answering after broken framing")
     where = {"occupied": False, "location": {"$nearSphere": {"__type": "GeoPoint", "latitude": 47.3670, "longitude": 8.5400}, "$maxDistanceInMiles": 2}}
     status, body = call("GET", "/classes/Workstation?" + urllib.parse.urlencode({"where": json.dumps(where), "keys": "name"}))
     names = [r["name"] for r in body.get("results", [])]

@@ -135,6 +135,12 @@ public struct ParseResponder: HTTPResponder {
             bodyBytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
             throw GatewayError(.objectTooLarge, "The request body is larger than the limit of \(config.limits.maxBodyBytes) bytes.")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The client's framing (chunk sizes, Transfer-Encoding, a body cut short) broke while the body was
+            // read: a client error, never a 500.
+            throw GatewayError(.invalidJSON, "The request body could not be read: its HTTP framing is malformed.", detail: String(reflecting: error))
         }
         var body: JSONValue?
         if bodyBytes.contains(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) {
