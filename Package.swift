@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                "CPCRE2",
             ]
         ),
         // Embedded store and SQLite-backed collections.
@@ -69,6 +70,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // PCRE2 (Debian: libpcre2-dev): `$regex` matching with match and depth limits (MongoDB's, so Parse's, dialect).
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         // OpenLDAP's libldap (Debian: libldap2-dev), with a small shim for what does not import into Swift 6.
         .systemLibrary(name: "CLDAP", pkgConfig: "ldap", providers: [.apt(["libldap2-dev"])]),
         // LDAP / Active Directory identity provider.

@@ -40,6 +40,7 @@ echo "slapd $(/usr/sbin/slapd -VV 2>&1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | hea
 
 # --- build and unit/integration tests ------------------------------------------------------------
 log "building (first build takes a few minutes)"
+bash scripts/build-deps.sh
 swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -5 || true
 swift build --build-tests >/dev/null
 

@@ -80,14 +80,21 @@ final class SQLiteConnectionPool: Sendable {
 
 /// SQL functions the translator relies on.
 enum SQLiteFunctions {
-    /// `causeway_regexp(pattern, options, value)`: 1 when the value matches, with the same regex engine
-    /// and options as the in-memory evaluator.
+    /// `causeway_regexp(pattern, options, value)`: 1 when the value matches, with the same bounded engine
+    /// and options as the in-memory evaluator; a match over its limits fails the statement with
+    /// `regexBudgetMessage`, which the connector answers as 102.
     static func regexp() -> SQLiteCustomFunction {
         SQLiteCustomFunction("causeway_regexp", argumentCount: 3, pure: true) { args in
             guard let pattern = args[0].string, let options = args[1].string, case .text(let value) = args[2] else { return 0 }
-            guard let re = try? RegexCache.shared.regex(pattern, options: options) else { return 0 }
-            return re.matches(value) ? 1 : 0
+            guard let re = try? BoundedRegex.compile(pattern, options: options) else { return 0 }
+            do { return try re.matches(value) ? 1 : 0 } catch { throw RegexBudgetStop() }
         }
+    }
+
+    static let regexBudgetMessage = "causeway_regexp: backtracking limit"
+
+    struct RegexBudgetStop: Error, CustomStringConvertible {
+        var description: String { SQLiteFunctions.regexBudgetMessage }
     }
 
     /// `causeway_distance(lat1, lon1, lat2, lon2)`: great-circle distance in radians (haversine), NULL if a point is missing.

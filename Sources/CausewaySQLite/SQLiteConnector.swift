@@ -302,6 +302,10 @@ public final class SQLiteConnector: Connector {
     }
 
     func translate(_ error: SQLiteError) -> GatewayError {
+        // Our own regexp function stopped a match at its limits (sqlite-nio passes only the text through).
+        if error.message.contains(SQLiteFunctions.regexBudgetMessage) {
+            return GatewayError(.invalidQuery, "A $regex in this query needs more backtracking than this server allows for one value; simplify it (nested quantifiers such as (a+)+ are the usual cause).", detail: error.message)
+        }
         switch error.reason {
         case .constraintUniqueFailed, .constraintPrimaryKeyFailed:
             return GatewayError(.duplicateValue, "A duplicate value for a field with unique values was provided", detail: error.message)

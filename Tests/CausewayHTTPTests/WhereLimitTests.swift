@@ -39,3 +39,19 @@ import Testing
         }
     }
 }
+
+/// The embedded store evaluates `$regex` with the same bounded engine inside SQLite: a catastrophic pattern
+/// answers 102 at once, and the gateway keeps answering.
+@Suite struct SQLiteRegexBudgetTests {
+    @Test func aCatastrophicRegexInSQLiteAnswers102() async throws {
+        try await ParseTestApp().run { c in
+            let evil = String(repeating: "a", count: 30) + "!"
+            let created = try await c.request(.post, "/parse/classes/Workstation", #"{"name":"\#(evil)"}"#)
+            #expect(created.status == 201)
+            let r = try await c.find("Workstation", ["where": #"{"name":{"$regex":"(a+)+$"}}"#])
+            #expect(r.status == 400 && r.code == 102 && r.errorMessage.contains("backtracking"), "\(r.text)")
+            let ok = try await c.find("Workstation", ["where": #"{"name":{"$regex":"^Desk"}}"#])
+            #expect(ok.status == 200 && ok.results.count == 4)
+        }
+    }
+}

@@ -11,4 +11,4 @@ TICK=$(getconf CLK_TCK)
 ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
 
 # The build needs OpenLDAP's headers.
-bash "$(dirname "${BASH_SOURCE[0]}")/../ldap-headers.sh"
+bash "$(dirname "${BASH_SOURCE[0]}")/../build-deps.sh"

@@ -67,7 +67,14 @@ extension Gateway {
         return FindResult(objects: [], count: nil, plan: nil, cache: outcome, body: answer.body)
     }
 
+    /// Runs a find; a `$regex` evaluated in memory on the way (by the gateway or the connector) that goes over
+    /// its limits fails the request with 102.
     private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
+        guard query.filter?.containsRegex == true else { return try await runFindUnbounded(route, query, hidden: hidden, context: context) }
+        return try await RegexBudget.enforcing { try await self.runFindUnbounded(route, query, hidden: hidden, context: context) }
+    }
+
+    private func runFindUnbounded(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
         let className = route.schema.className
         let logger = context.logger
         try await route.connector.ready()

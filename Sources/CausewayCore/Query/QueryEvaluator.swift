@@ -28,8 +28,8 @@ public enum QueryEvaluator {
         case .notIn(let list): return !list.contains { equals(value, $0) }
         case .exists(let shouldExist): return (value != nil) == shouldExist
         case .regex(let pattern, let options):
-            guard case .string(let s)? = value, let re = try? RegexCache.shared.regex(pattern, options: options) else { return false }
-            return re.matches(s)
+            guard case .string(let s)? = value, let re = try? BoundedRegex.compile(pattern, options: options) else { return false }
+            return RegexBudget.matches(re, s)
         case .all(let required):
             guard case .array(let items)? = value else { return false }
             return required.allSatisfy { r in items.contains { ValueOrdering.equal($0, r) } }

@@ -21,6 +21,15 @@ public indirect enum QueryFilter: Sendable, Hashable {
         }
     }
 
+    /// Whether any condition is a `$regex`.
+    public var containsRegex: Bool {
+        switch self {
+        case .and(let parts), .or(let parts), .nor(let parts): return parts.contains(where: \.containsRegex)
+        case .field(_, .regex): return true
+        case .field: return false
+        }
+    }
+
     /// Every field path the filter reads.
     public var fieldPaths: Set<String> {
         switch self {

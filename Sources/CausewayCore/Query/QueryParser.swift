@@ -144,7 +144,7 @@ public struct QueryParser: Sendable {
                 if let bad = options.first(where: { !"imxs".contains($0) }) {
                     throw GatewayError(.invalidQuery, "Invalid $options value '\(bad)' for $regex on \(name(key)); allowed: i, m, x, s.")
                 }
-                _ = try RegexCache.shared.regex(pattern, options: options)
+                _ = try BoundedRegex.compile(pattern, options: options)
                 condition = .regex(pattern: pattern, options: String(Set(options).sorted()))
             case "$options":
                 guard ops["$regex"] != nil else { throw GatewayError(.invalidQuery, "$options on \(name(key)) needs $regex.") }
