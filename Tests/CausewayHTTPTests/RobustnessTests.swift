@@ -1,5 +1,7 @@
 import CausewayCore
 import CausewayHTTPTesting
+import CausewayTesting
+import Foundation
 import Testing
 
 /// Random, mostly invalid input must always get a Parse-shaped answer (never a 500) and must not
@@ -84,3 +86,49 @@ import Testing
 }
 
 import HTTPTypes
+
+/// Seeded byte-level mutations of valid queries and bodies through the whole request decoder: thousands of
+/// cases, each answered 2xx or 4xx with Parse's `{code, error}`; never a 5xx. `CAUSEWAY_FUZZ_SEED` reproduces a run.
+@Suite struct RequestFuzzTests {
+    static let queries = [
+        #"{"name":"Desk A"}"#, #"{"floor":{"$gte":2},"occupied":false}"#, #"{"$or":[{"office":"Basel"},{"tags":"dock"}]}"#,
+        #"{"location":{"$nearSphere":{"__type":"GeoPoint","latitude":47.36,"longitude":8.54},"$maxDistanceInMiles":2}}"#,
+        #"{"lastCleaned":{"$lt":{"__type":"Date","iso":"2026-01-01T00:00:00.000Z"}},"name":{"$regex":"^Desk","$options":"i"}}"#,
+    ]
+    static let bodies = [
+        #"{"name":"Desk Z","floor":7,"occupied":false,"tags":["a"]}"#,
+        #"{"floor":{"__op":"Increment","amount":1},"tags":{"__op":"AddUnique","objects":["b"]}}"#,
+        #"{"location":{"__type":"GeoPoint","latitude":47.1,"longitude":8.2},"lastCleaned":{"__type":"Date","iso":"2026-01-02T03:04:05.678Z"}}"#,
+    ]
+
+    static func parseShaped(_ r: ParseResult) -> Bool {
+        if r.status < 300 { return true }
+        return r.status < 500 && r.code != nil && !r.errorMessage.isEmpty
+    }
+
+    @Test func mutatedRequestsAlwaysGetAParseAnswer() async throws {
+        let seed = JSONMutator.seed(7_340_033, environment: ProcessInfo.processInfo.environment)
+        try await ParseTestApp().run { c in
+            var mutator = JSONMutator(seed: seed)
+            var statuses: [Int: Int] = [:]
+            let deskA = try #require(try await c.find("Workstation", ["where": #"{"name":"Desk A"}"#]).results.first?["objectId"]?.stringValue)
+            for i in 0..<3000 {
+                let r: ParseResult
+                switch i % 3 {
+                case 0:
+                    let q = String(decoding: mutator.mutate(Array(Self.queries[i % Self.queries.count].utf8)), as: UTF8.self)
+                    r = try await c.find("Workstation", ["where": q, "limit": "5"])
+                case 1:
+                    let body = String(decoding: mutator.mutate(Array(Self.bodies[i % Self.bodies.count].utf8)), as: UTF8.self)
+                    r = try await c.request(.put, "/parse/classes/Workstation/\(deskA)", body)
+                default:
+                    let body = String(decoding: mutator.mutate(Array(Self.bodies[i % Self.bodies.count].utf8)), as: UTF8.self)
+                    r = try await c.request(.post, "/parse/classes/Workstation", body)
+                }
+                statuses[r.status, default: 0] += 1
+                #expect(Self.parseShaped(r), "seed \(seed) case \(i): \(r.status) \(r.text.prefix(300))")
+            }
+            #expect((statuses[200] ?? 0) + (statuses[201] ?? 0) > 50 && (statuses[400] ?? 0) > 1000, "seed \(seed): \(statuses)")
+        }
+    }
+}
