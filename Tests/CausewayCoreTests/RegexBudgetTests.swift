@@ -1,6 +1,7 @@
 import CausewayCore
 import CausewayTesting
 import Logging
+import Synchronization
 import Testing
 
 /// `$regex` runs under hard limits wherever Causeway evaluates it itself: a catastrophic pattern answers 102
@@ -33,5 +34,30 @@ import Testing
     @Test func invalidPatternsNameTheProblem() {
         let error = #expect(throws: GatewayError.self) { _ = try BoundedRegex.compile("(unclosed", options: "") }
         #expect(error?.code == .invalidQuery && error?.message.contains("offset") == true, "\(String(describing: error))")
+    }
+}
+
+/// In-memory evaluation has a time budget per request (`limits.evaluationSeconds`): past it the request
+/// answers 124. The clock is injected: each reading advances it by one second.
+@Suite struct EvaluationBudgetTests {
+    final class SteppingClock: Sendable {
+        let start = ContinuousClock.now
+        let steps = Atomic<Int>(0)
+        func now() -> ContinuousClock.Instant { start + .seconds(steps.wrappingAdd(1, ordering: .relaxed).newValue) }
+    }
+
+    @Test func inMemoryEvaluationStopsAtItsBudget() async throws {
+        let clock = SteppingClock()
+        var config = GatewayConfig()
+        config.limits.evaluationBudget = .seconds(3)
+        let rows = (0..<2000).map { ParseObject(objectId: "o\($0)", fields: ["score": .int(Int64($0))]) }
+        let connector = MemoryConnector(name: "m", collections: [testSchema], capabilities: .scanOnly, rows: ["Item": rows])
+        let gateway = Gateway(config: config, connectors: [connector], now: { clock.now() })
+        let query = try gateway.parseFind("Item", ["where": .string(#"{"score":{"$gt":10}}"#)])
+        let error = await #expect(throws: GatewayError.self) { _ = try await gateway.find("Item", query, caller: .anonymous, logger: Logger(label: "t")) }
+        #expect(error?.code == .timeout && error?.message.contains("limits.evaluationSeconds") == true, "\(String(describing: error))")
+        // With the real clock the same query answers well within the default budget.
+        let real = Gateway(config: GatewayConfig(), connectors: [connector])
+        #expect(try await real.find("Item", query, caller: .anonymous, logger: Logger(label: "t")).objects.count == 100)
     }
 }

@@ -32,6 +32,8 @@ public struct GatewayConfig: Sendable {
         public var maxBatchRequests = 50
         /// Bounds on `where` clauses (`maxWhereConditions`, `maxWhereDepth`, `maxWhereListValues`).
         public var whereClause = WhereLimits()
+        /// How long one request may spend evaluating conditions and sorting in memory (`evaluationSeconds`).
+        public var evaluationBudget: Duration = .seconds(5)
         public init() {}
     }
 
@@ -151,6 +153,7 @@ public struct GatewayConfig: Sendable {
             c.limits.defaultLimit = try l.int("defaultLimit", default: c.limits.defaultLimit, range: 1...100_000)
             c.limits.maxLimit = try l.int("maxLimit", default: c.limits.maxLimit, range: 1...1_000_000)
             c.limits.maxBatchRequests = try l.int("maxBatchRequests", default: c.limits.maxBatchRequests, range: 1...10_000)
+            c.limits.evaluationBudget = .seconds(try l.int("evaluationSeconds", default: 5, range: 1...3600))
             c.limits.whereClause.maxConditions = try l.int("maxWhereConditions", default: c.limits.whereClause.maxConditions, range: 1...100_000)
             c.limits.whereClause.maxDepth = try l.int("maxWhereDepth", default: c.limits.whereClause.maxDepth, range: 1...64)
             c.limits.whereClause.maxListValues = try l.int("maxWhereListValues", default: c.limits.whereClause.maxListValues, range: 1...1_000_000)

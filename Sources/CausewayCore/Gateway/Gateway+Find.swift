@@ -99,10 +99,12 @@ extension Gateway {
             }
         } else {
             var candidates = try await route.connector.find(plan.source, in: route.schema, context: context)
+            let deadline = now() + config.limits.evaluationBudget
             if let residual = plan.residualFilter {
-                candidates.removeAll { !QueryEvaluator.matches($0, residual) }
+                candidates = try filterWithinBudget(candidates, residual, until: deadline, className: className)
             }
             if let sort = plan.memorySort {
+                try checkBudget(deadline, className)
                 candidates = QueryEvaluator.sort(candidates, by: sort, numericIds: route.schema.objectId.type == .integer)
             }
             if query.count {
@@ -116,6 +118,23 @@ extension Gateway {
             objects = objects.map { $0.projected(keys: query.keys, excluding: query.excludeKeys.union(hidden)) }
         }
         return FindResult(objects: objects, count: count, plan: plan)
+    }
+
+    /// The residual filter over the source's rows, checking the evaluation budget every 256 rows.
+    private func filterWithinBudget(_ rows: [ParseObject], _ filter: QueryFilter, until deadline: ContinuousClock.Instant,
+                                    className: String) throws(GatewayError) -> [ParseObject] {
+        var kept: [ParseObject] = []
+        for (i, row) in rows.enumerated() {
+            if i & 255 == 0 { try checkBudget(deadline, className) }
+            if QueryEvaluator.matches(row, filter) { kept.append(row) }
+        }
+        return kept
+    }
+
+    /// 124 once a request's in-memory evaluation has used its budget (`limits.evaluationSeconds`).
+    private func checkBudget(_ deadline: ContinuousClock.Instant, _ className: String) throws(GatewayError) {
+        guard now() > deadline else { return }
+        throw GatewayError(.timeout, "Evaluating this query on \(className) in memory took longer than \(config.limits.evaluationBudget.components.seconds) s (limits.evaluationSeconds); add conditions the source can filter on, or narrow it.")
     }
 
     /// A protected field may not be filtered or sorted on: the answers would reveal its values.

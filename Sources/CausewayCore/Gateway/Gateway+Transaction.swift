@@ -16,12 +16,13 @@ extension Gateway {
         let config = self.config
         let caches = self.caches
         let status = self.status
+        let now = self.now
         let others = connectors.filter { $0.name != name }
         // Writes inside invalidate as they go; invalidating again after the end also drops answers
         // read by others between a write and the commit.
         defer { for c in classNames { caches.invalidate(className: c, connector: name) } }
         return try await connector.withTransaction { bound in
-            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status))
+            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status, now: now))
         }
     }
 }

@@ -38,8 +38,13 @@ public final class Gateway: Sendable {
 
     /// `status`: the components' status when connectors run as services (then the classes of a connector
     /// that is not up answer 100); nil when the caller starts the connectors itself.
-    public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none, status: ComponentStatus? = nil) {
+    /// Where the gateway reads the time for its evaluation budget (tests pass a stepping clock).
+    let now: @Sendable () -> ContinuousClock.Instant
+
+    public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none, status: ComponentStatus? = nil,
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.config = config
+        self.now = now
         self.connectors = connectors
         self.caches = caches
         self.status = status
