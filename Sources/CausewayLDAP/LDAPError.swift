@@ -4,9 +4,12 @@ import Foundation
 struct LDAPError: Error, CustomStringConvertible {
     var code: Int32
     var message: String
-    init(code: Int32, _ message: String) {
+    /// The server answers but its TLS certificate was refused (wrong CA, expired, not for this host name).
+    var certificateProblem: Bool
+    init(code: Int32, _ message: String, certificateProblem: Bool = false) {
         self.code = code
         self.message = message
+        self.certificateProblem = certificateProblem
     }
     var description: String { "LDAP \(code): \(message)" }
 

@@ -1,5 +1,6 @@
 import CausewayCore
 import CLDAP
+import Foundation
 import Logging
 import NIOPosix
 import Synchronization
@@ -19,12 +20,14 @@ public final class LDAPIdentityProvider: IdentityProvider {
     let settings: LDAPSettings
     let threads: NIOThreadPool
     private let idle = Mutex<[PooledConnection]>([])
+    let servers: DirectoryServers
     private let loggerBox = Mutex(Logger(label: "causeway.ldap"))
 
     init(name: String, settings: LDAPSettings) {
         self.name = name
         self.settings = settings
         self.threads = NIOThreadPool(numberOfThreads: max(1, settings.threads))
+        self.servers = DirectoryServers(urls: settings.urls, backoff: .seconds(settings.failoverBackoffSeconds))
     }
 
     public var userFields: [String] { settings.attributes.keys.sorted() }
@@ -54,43 +57,92 @@ public final class LDAPIdentityProvider: IdentityProvider {
         !username.isEmpty && username.utf8.count <= 256 && !username.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
     }
 
-    private func authenticateBlocking(_ username: String, _ password: String) throws -> AuthenticationOutcome {
+    private func authenticateBlocking(_ typed: String, _ password: String) throws -> AuthenticationOutcome {
         switch settings.strategy {
         case .searchThenBind:
-            let entries = try withService { c in
-                try c.search(base: self.settings.baseDN!, scope: .subtree, filter: self.userFilter(username),
-                             attributes: self.entryAttributes, pageSize: 0, limit: 2)
+            let found = try withService { c -> (String, [LDAPEntry])? in
+                guard let username = self.accountName(typed, activeDirectory: c.isActiveDirectory) else { return nil }
+                return (username, try c.search(base: self.settings.baseDN!, scope: .subtree, filter: self.userFilter(username),
+                                               attributes: self.entryAttributes, pageSize: 0, limit: 2))
             }
-            guard let entry = entries.first else { return .unknownUser }
+            guard let (username, entries) = found, let entry = entries.first else { return .unknownUser }
             guard entries.count == 1 else {
                 logger.warning("the user filter matches several entries; refusing the login", metadata: ["causeway.provider": .string(name)])
                 return .rejected
             }
-            let connection = try LDAPConnection(settings)
-            defer { connection.close() }
-            let result = try connection.bind(dn: entry.dn, password: password)
+            let result = try withUser { c in try c.bind(dn: entry.dn, password: password) }
             guard result.succeeded else { return outcome(of: result) }
             let identity = try withService { c in try self.identity(entry, typed: username, groupsVia: c) }
             return .authenticated(identity)
         case .directBind:
-            let dn = LDAPEscaping.fill(settings.dnTemplate!, ["username": username], escape: LDAPEscaping.dnValue)
-            let connection = try LDAPConnection(settings)
-            defer { connection.close() }
-            let result = try connection.bind(dn: dn, password: password)
-            guard result.succeeded else { return outcome(of: result) }
-            guard let entry = try connection.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: entryAttributes,
-                                                    pageSize: 0, limit: 1).first else { return .rejected }
-            return .authenticated(try identity(entry, typed: username, groupsVia: connection))
+            return try withUser { c -> AuthenticationOutcome in
+                guard let username = self.accountName(typed, activeDirectory: c.isActiveDirectory) else { return .unknownUser }
+                let dn = LDAPEscaping.fill(self.settings.dnTemplate!, ["username": username], escape: LDAPEscaping.dnValue)
+                let result = try c.bind(dn: dn, password: password)
+                guard result.succeeded else { return self.outcome(of: result) }
+                return .authenticated(try self.directBindIdentity(dn: dn, username: username, userConnection: c))
+            }
         case .userPrincipalName, .downLevel:
-            let bindName = settings.strategy == .userPrincipalName ? "\(username)@\(settings.upnSuffix!)" : "\(settings.domain!)\\\(username)"
-            let connection = try LDAPConnection(settings)
-            defer { connection.close() }
-            let result = try connection.bind(dn: bindName, password: password)
-            guard result.succeeded else { return outcome(of: result) }
-            guard let entry = try connection.search(base: settings.baseDN!, scope: .subtree, filter: adFilter(username),
-                                                    attributes: entryAttributes, pageSize: 0, limit: 2).first else { return .rejected }
-            return .authenticated(try identity(entry, typed: username, groupsVia: connection))
+            return try withUser { c -> AuthenticationOutcome in
+                guard let username = self.accountName(typed, activeDirectory: true) else { return .unknownUser }
+                let bindName = self.settings.strategy == .userPrincipalName ? "\(username)@\(self.settings.upnSuffix!)" : "\(self.settings.domain!)\\\(username)"
+                let result = try c.bind(dn: bindName, password: password)
+                guard result.succeeded else { return self.outcome(of: result) }
+                guard let entry = try c.search(base: self.settings.baseDN!, scope: .subtree, filter: self.adFilter(username),
+                                               attributes: self.entryAttributes, pageSize: 0, limit: 2).first else {
+                    self.logger.warning("bound as \(bindName), but the user's own connection finds no entry under bind.baseDN; refusing the login",
+                                        metadata: ["causeway.provider": .string(self.name)])
+                    return .rejected
+                }
+                return .authenticated(try self.identity(entry, typed: username, groupsVia: c))
+            }
         }
+    }
+
+    /// After a direct bind: the entry read with the service account when one is configured (389 and
+    /// OpenLDAP often hide an entry from its own user), else with the user's own connection; when neither can
+    /// read it, the identity carries only what the bind proved (the name), and the log says which step failed.
+    private func directBindIdentity(dn: String, username: String, userConnection c: LDAPConnection) throws -> VerifiedIdentity {
+        let read = { (connection: LDAPConnection) throws -> LDAPEntry? in
+            try connection.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: self.entryAttributes, pageSize: 0, limit: 1).first
+        }
+        if settings.hasServiceAccount {
+            let viaService = try withService { s -> VerifiedIdentity? in
+                guard let entry = try read(s) else { return nil }
+                return try self.identity(entry, typed: username, groupsVia: s)
+            }
+            if let viaService { return viaService }
+            logger.warning("direct bind succeeded, but the service account cannot read the entry; trying the user's own connection",
+                           metadata: ["causeway.provider": .string(name), "causeway.dn": .string(LogText.clean(dn, limit: 256))])
+        }
+        if let entry = try read(c) { return try identity(entry, typed: username, groupsVia: c) }
+        logger.warning("direct bind succeeded, but the user cannot read their own entry (directory ACLs); logging in with the bound name only: no attributes, id or memberOf groups",
+                       metadata: ["causeway.provider": .string(name), "causeway.dn": .string(LogText.clean(dn, limit: 256))])
+        return try identity(LDAPEntry(dn: dn, values: [:]), typed: username, groupsVia: c)
+    }
+
+    /// The account name in what was typed. On Active Directory, `CORP\alice` and `alice@corp.example.com`
+    /// name the account `alice` when the domain is this directory's (`bind.domain`, or the first label of
+    /// `bind.baseDN`'s DNS name) or the suffix is (`bind.upnSuffix`, or the DNS name of `bind.baseDN`);
+    /// another domain or suffix is not this directory's user (nil). Elsewhere the name is used as typed.
+    func accountName(_ typed: String, activeDirectory: Bool) -> String? {
+        guard activeDirectory else { return typed }
+        let dns = settings.dnsDomain?.lowercased()
+        if let slash = typed.firstIndex(of: "\\") {
+            let domain = typed[..<slash].lowercased()
+            let name = String(typed[typed.index(after: slash)...])
+            let ours = [settings.domain?.lowercased(), dns, dns?.split(separator: ".").first.map(String.init)].compactMap { $0 }
+            guard !name.isEmpty, ours.contains(domain) else { return nil }
+            return name
+        }
+        if let at = typed.lastIndex(of: "@") {
+            let suffix = typed[typed.index(after: at)...].lowercased()
+            let name = String(typed[..<at])
+            let ours = [settings.upnSuffix?.lowercased(), dns].compactMap { $0 }
+            guard !name.isEmpty, ours.contains(suffix) else { return nil }
+            return name
+        }
+        return typed
     }
 
     func userFilter(_ username: String) -> String {
@@ -172,16 +224,25 @@ public final class LDAPIdentityProvider: IdentityProvider {
         if let base = settings.groupBaseDN, let template = settings.groupFilter {
             let filter = LDAPEscaping.fill(template, ["dn": entry.dn, "username": username], escape: LDAPEscaping.filterValue)
             for g in try connection.search(base: base, scope: .subtree, filter: filter, attributes: ["cn"], pageSize: settings.pageSize, limit: settings.maxEntries) {
-                groups[g.dn] = g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn)
+                groups[g.dn] = .some(g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn))
             }
         }
         if settings.nestedGroups, let base = settings.groupBaseDN {
+            guard connection.isActiveDirectory else { throw LDAPIdentityProvider.nestedNeedsAD(connection.url) }
             let filter = "(member:1.2.840.113556.1.4.1941:=\(LDAPEscaping.filterValue(entry.dn)))"
             for g in try connection.search(base: base, scope: .subtree, filter: filter, attributes: ["cn"], pageSize: settings.pageSize, limit: settings.maxEntries) {
-                groups[g.dn] = g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn)
+                groups[g.dn] = .some(g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn))
             }
         }
         return groups
+    }
+
+    /// `groups.nested` on a directory that is not Active Directory: OpenLDAP and 389 do not know the
+    /// 1.2.840.113556.1.4.1941 rule, and their answer (no match, no error) would silently drop nested roles.
+    static func nestedNeedsAD(_ url: String) -> LDAPError {
+        LDAPError(code: LDAP_INAPPROPRIATE_MATCHING,
+                  "groups.nested: true needs Active Directory (the 1.2.840.113556.1.4.1941 matching rule), but \(url) is not Active Directory"
+                  + " (its root DSE does not list capability \(LDAPConnection.activeDirectoryCapability)); use groups.search for this directory's groups")
     }
 
     func roles(for groups: [String: String?]) -> Set<String> {
@@ -204,6 +265,11 @@ public final class LDAPIdentityProvider: IdentityProvider {
 
     // MARK: Refresh (no password)
 
+    /// Attributes that say whether an account may still log in (read at each refresh; directories ignore
+    /// the ones they do not know).
+    static let accountStateAttributes = ["userAccountControl", "msDS-User-Account-Control-Computed", "lockoutTime", "accountExpires",
+                                         "pwdAccountLockedTime", "nsAccountLock"]
+
     public func refresh(_ user: UserRecord) async throws -> VerifiedIdentity? {
         guard settings.hasServiceAccount else {
             throw GatewayError(.connectionFailed, "Directory \(name) has no service account (bind.serviceDN) to re-read roles with.")
@@ -211,22 +277,53 @@ public final class LDAPIdentityProvider: IdentityProvider {
         return try await directory {
             try self.withService { c -> VerifiedIdentity? in
                 let entries: [LDAPEntry]
+                let attributes = self.entryAttributes + LDAPIdentityProvider.accountStateAttributes.filter { !self.entryAttributes.contains($0) }
                 switch self.settings.strategy {
                 case .searchThenBind:
                     entries = try c.search(base: self.settings.baseDN!, scope: .subtree, filter: self.userFilter(user.username),
-                                           attributes: self.entryAttributes, pageSize: 0, limit: 2)
+                                           attributes: attributes, pageSize: 0, limit: 2)
                 case .directBind:
                     let dn = LDAPEscaping.fill(self.settings.dnTemplate!, ["username": user.username], escape: LDAPEscaping.dnValue)
-                    entries = try c.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: self.entryAttributes, pageSize: 0, limit: 1)
+                    entries = try c.search(base: dn, scope: .base, filter: "(objectClass=*)", attributes: attributes, pageSize: 0, limit: 1)
                 case .userPrincipalName, .downLevel:
                     entries = try c.search(base: self.settings.baseDN!, scope: .subtree, filter: self.adFilter(user.username),
-                                           attributes: self.entryAttributes, pageSize: 0, limit: 2)
+                                           attributes: attributes, pageSize: 0, limit: 2)
                 }
                 guard entries.count == 1, let entry = entries.first else { return nil }
                 if let id = user.externalId, let now = self.externalId(entry), id != now { return nil }  // same name, another person
+                if let reason = LDAPIdentityProvider.accountBlock(entry) {
+                    self.logger.notice("directory account may no longer log in; its sessions end", metadata: [
+                        "causeway.provider": .string(self.name), "causeway.user": .string(user.objectId), "reason": .string(reason),
+                    ])
+                    return nil
+                }
                 return try self.identity(entry, typed: user.username, groupsVia: c)
             }
         }
+    }
+
+    /// Why an account may no longer log in, from its entry, or nil: Active Directory's `userAccountControl`
+    /// (ACCOUNTDISABLE 0x2), lockout (`msDS-User-Account-Control-Computed` LOCKOUT 0x10 when the server
+    /// computes it, which also knows when a lockout has ended; else `lockoutTime` > 0) and `accountExpires`
+    /// in the past; OpenLDAP's password policy `pwdAccountLockedTime`; 389's `nsAccountLock: true`.
+    static func accountBlock(_ entry: LDAPEntry, now: Date = Date()) -> String? {
+        let uac = entry.string("userAccountControl").flatMap { Int64($0) } ?? 0
+        if uac & 0x2 != 0 { return "account disabled (userAccountControl)" }
+        if let computed = entry.string("msDS-User-Account-Control-Computed").flatMap({ Int64($0) }) {
+            if computed & 0x10 != 0 { return "account locked (msDS-User-Account-Control-Computed)" }
+        } else if let lockout = entry.string("lockoutTime").flatMap({ Int64($0) }), lockout > 0 {
+            return "account locked (lockoutTime)"
+        } else if uac & 0x10 != 0 {
+            return "account locked (userAccountControl)"
+        }
+        if let expires = entry.string("accountExpires").flatMap({ Int64($0) }), expires != 0, expires != Int64.max {
+            // A FILETIME: 100 ns since 1601-01-01.
+            let seconds = Double(expires) / 10_000_000 - 11_644_473_600
+            if seconds < now.timeIntervalSince1970 { return "account expired (accountExpires)" }
+        }
+        if entry.string("pwdAccountLockedTime") != nil { return "account locked (pwdAccountLockedTime)" }
+        if entry.string("nsAccountLock")?.lowercased() == "true" { return "account locked (nsAccountLock)" }
+        return nil
     }
 
     // MARK: Check
@@ -242,15 +339,36 @@ public final class LDAPIdentityProvider: IdentityProvider {
 
     private func verify(on thread: NIOThreadPool) async -> [CheckFinding] {
         let subject = "\(name) (\(settings.urls.joined(separator: ", ")))"
+        var findings: [CheckFinding] = []
+        if !settings.verifyCertificates {
+            findings.append(CheckFinding(.warning, subject, "verifyCertificates is false: the directory's certificate is not checked"))
+        }
+        if settings.usesTLS == false {
+            findings.append(CheckFinding(.warning, subject, "passwords travel unencrypted: use ldaps:// or startTLS: required"))
+        }
+        // Each URL on its own: failover hides a dead or misconfigured one from logins, not from the check.
+        var working = 0
+        for url in settings.urls {
+            do {
+                let activeDirectory = try await directory(on: thread) { () -> Bool in
+                    let c = try LDAPConnection(url: url, settings: self.settings)
+                    defer { c.close() }
+                    return c.isActiveDirectory
+                }
+                working += 1
+                if settings.nestedGroups && !activeDirectory {
+                    findings.append(CheckFinding(.error, "\(name) (\(url))", LDAPIdentityProvider.nestedNeedsAD(url).message))
+                }
+            } catch {
+                findings.append(CheckFinding(settings.urls.count > 1 ? .warning : .error, "\(name) (\(url))", String(reflecting: error)))
+            }
+        }
+        if working == 0 {
+            if settings.urls.count > 1 { findings.append(CheckFinding(.error, subject, "no URL of this directory answers")) }
+            return findings
+        }
         do {
-            return try await directory(on: thread) { () -> [CheckFinding] in
-                var findings: [CheckFinding] = []
-                if !self.settings.verifyCertificates {
-                    findings.append(CheckFinding(.warning, subject, "verifyCertificates is false: the directory's certificate is not checked"))
-                }
-                if self.settings.usesTLS == false {
-                    findings.append(CheckFinding(.warning, subject, "passwords travel unencrypted: use ldaps:// or startTLS: required"))
-                }
+            try await directory(on: thread) { () -> Void in
                 if self.settings.hasServiceAccount {
                     try self.withService { c in
                         if let base = self.settings.baseDN {
@@ -258,61 +376,124 @@ public final class LDAPIdentityProvider: IdentityProvider {
                         }
                         if let base = self.settings.groupBaseDN {
                             _ = try c.search(base: base, scope: .base, filter: "(objectClass=*)", attributes: ["1.1"], pageSize: 0, limit: 1)
+                            if self.settings.nestedGroups && c.isActiveDirectory {
+                                // The rule itself, once, for a DN that is in no group.
+                                let filter = "(member:1.2.840.113556.1.4.1941:=\(LDAPEscaping.filterValue(self.settings.serviceDN!)))"
+                                _ = try c.search(base: base, scope: .subtree, filter: filter, attributes: ["1.1"], pageSize: self.settings.pageSize, limit: self.settings.maxEntries)
+                            }
                         }
                     }
-                    findings.append(CheckFinding(.ok, subject, "service account bound; base DNs found"))
-                } else {
-                    let c = try LDAPConnection(self.settings)
-                    c.close()
-                    findings.append(CheckFinding(.ok, subject, "reachable (no service account configured; roles are read at login only)"))
                 }
-                return findings
             }
+            findings.append(CheckFinding(.ok, subject, settings.hasServiceAccount ? "service account bound; base DNs found"
+                                                       : "reachable (no service account configured; roles are read at login only)"))
         } catch {
             // Findings are for the operator: with the error's detail (the directory's own diagnostic).
-            return [CheckFinding(.error, subject, String(reflecting: error))]
+            findings.append(CheckFinding(.error, subject, String(reflecting: error)))
         }
+        return findings
     }
 
     // MARK: Plumbing
 
-    /// Runs blocking directory work on the provider's threads (or `pool`); connection problems become a
-    /// retryable 100 (also when the threads are not running: not started, or shut down).
+    /// Runs blocking directory work on the provider's threads (or `pool`). Connection problems become a
+    /// retryable 100 (also when the threads are not running: not started, or shut down); anything else the
+    /// directory refuses (a misconfiguration such as a bad filter or `groups.nested` on OpenLDAP) becomes 108
+    /// with a message that names the directory: a login never answers 500.
     func directory<T: Sendable>(on pool: NIOThreadPool? = nil, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         do {
             return try await (pool ?? threads).runBlocking("directory \(name)", body)
         } catch let error as LDAPError where error.isConnectionProblem {
-            throw GatewayError(.connectionFailed, "The directory \(name) cannot be reached.", detail: error.description)
+            let what = error.certificateProblem ? "certificate problem" : "unreachable"
+            throw GatewayError(.connectionFailed, "The directory \(name) cannot be reached.", detail: "\(what): \(error.description)")
         } catch let error as LDAPError {
-            throw GatewayError(.internalServerError, "Internal server error.", detail: "directory \(name): \(error.description)")
+            throw GatewayError(.commandUnavailable, "The directory \(name) cannot be used for this request; an administrator can see why in the log or with causeway check.",
+                               detail: "directory \(name): \(error.description)")
         }
     }
 
-    /// A connection bound as the service account, from the pool (or a new one). Broken ones are dropped.
-    func withService<T>(_ body: (LDAPConnection) throws -> T) throws -> T {
-        let pooled: PooledConnection
-        if let reused = idle.withLock({ $0.popLast() }) {
-            pooled = reused
-        } else {
-            let c = try LDAPConnection(settings)
-            if let dn = settings.serviceDN, let password = settings.servicePassword, !password.isEmpty {
-                let result = try c.bind(dn: dn, password: password)
-                guard result.succeeded else {
-                    throw LDAPError(code: result.code, "the service account \(dn) cannot bind: \(result.diagnostic ?? String(cString: ldap_err2string(result.code)))")
-                }
+    /// A new connection to the first URL that answers, healthy URLs first (failover). A URL that fails is
+    /// passed over for `failoverBackoffSeconds`.
+    func connect() throws(LDAPError) -> LDAPConnection {
+        var last: LDAPError?
+        for url in servers.ordered() {
+            do {
+                let c = try LDAPConnection(url: url, settings: settings)
+                servers.succeeded(url)
+                return c
+            } catch where error.isConnectionProblem {
+                markFailed(url, error)
+                last = error
             }
-            pooled = PooledConnection(connection: c)
         }
-        do {
-            let value = try body(pooled.connection)
-            pooled.markUsed()
-            idle.withLock { if $0.count < settings.threads { $0.append(pooled) } }
-            return value
-        } catch let error as LDAPError where error.isConnectionProblem {
-            pooled.connection.close()
-            // A pooled connection may have gone stale (server restarted): retry once on a new one.
-            if !pooled.fresh { return try withService(body) }
-            throw error
+        throw last ?? LDAPError(code: LDAP_SERVER_DOWN, "no directory URL configured")
+    }
+
+    private func markFailed(_ url: String, _ error: LDAPError) {
+        servers.failed(url, reason: error.message)
+        logger.warning("directory URL failed; other URLs are tried first for \(settings.failoverBackoffSeconds) s", metadata: [
+            "causeway.provider": .string(name), "causeway.url": .string(url), "error": .string(error.description),
+        ])
+    }
+
+    /// A user's own connection (binds as them), closed afterwards. When the server stops answering during
+    /// the work, its URL is passed over and the work is retried once on the next URL.
+    func withUser<T>(_ body: (LDAPConnection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let c = try connect()
+            defer { c.close() }
+            do {
+                return try body(c)
+            } catch let error as LDAPError where error.isConnectionProblem {
+                markFailed(c.url, error)
+                if attempt >= 2 || settings.urls.count < 2 { throw error }
+            }
+        }
+    }
+
+    /// A connection bound as the service account, from the pool (or a new one). Broken ones are dropped,
+    /// and so are pooled connections to a URL that is no longer the preferred one (it came back).
+    func withService<T>(_ body: (LDAPConnection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let preferred = servers.preferred
+            var reused = idle.withLock { $0.popLast() }
+            if let r = reused, r.connection.url != preferred {
+                r.connection.close()
+                reused = nil
+            }
+            let pooled: PooledConnection
+            if let reused {
+                pooled = reused
+            } else {
+                let c = try connect()
+                if let dn = settings.serviceDN, let password = settings.servicePassword, !password.isEmpty {
+                    let result = try c.bind(dn: dn, password: password)
+                    guard result.succeeded else {
+                        c.close()
+                        throw LDAPError(code: result.code, "the service account \(dn) cannot bind on \(c.url): \(result.diagnostic ?? String(cString: ldap_err2string(result.code)))")
+                    }
+                }
+                pooled = PooledConnection(connection: c)
+            }
+            do {
+                let value = try body(pooled.connection)
+                pooled.markUsed()
+                idle.withLock { if $0.count < settings.threads { $0.append(pooled) } }
+                return value
+            } catch let error as LDAPError where error.isConnectionProblem {
+                pooled.connection.close()
+                // A pooled connection may have gone stale (server restarted): retry on a new one. A new one
+                // that fails passes its URL over; the work is retried once on the next URL.
+                if pooled.fresh { markFailed(pooled.connection.url, error) }
+                if attempt >= 3 || (pooled.fresh && settings.urls.count < 2) { throw error }
+            } catch {
+                pooled.connection.close()
+                throw error
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import CausewayCore
+import Foundation
 
 /// One directory's configuration (an `identityProviders` entry of kind `ldap`). Reference: Docs/auth.md.
 struct LDAPSettings: Sendable {
@@ -23,6 +24,8 @@ struct LDAPSettings: Sendable {
     var connectTimeoutMs = 5000
     var operationTimeoutMs = 5000
     var threads = 4
+    /// How long a URL that failed is passed over (failover).
+    var failoverBackoffSeconds = 30
 
     var strategy = BindStrategy.searchThenBind
     var serviceDN: String?
@@ -54,6 +57,17 @@ struct LDAPSettings: Sendable {
     var usesTLS: Bool { startTLS == .required || urls.contains { $0.lowercased().hasPrefix("ldaps://") } }
     var hasServiceAccount: Bool { serviceDN != nil && !(servicePassword ?? "").isEmpty }
 
+    /// `DC=corp,DC=example,DC=com` → `corp.example.com` (the AD domain's DNS name), from `bind.baseDN`.
+    var dnsDomain: String? {
+        guard let base = baseDN else { return nil }
+        let labels = base.split(separator: ",").compactMap { rdn -> String? in
+            let parts = rdn.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimmingCharacters(in: .whitespaces).lowercased() == "dc" else { return nil }
+            return parts[1].trimmingCharacters(in: .whitespaces)
+        }
+        return labels.isEmpty ? nil : labels.joined(separator: ".")
+    }
+
     static func read(_ r: YAMLReader) throws(ConfigError) -> LDAPSettings {
         guard let urls = try r.optionalStringList("urls"), !urls.isEmpty else { throw r.error("urls", "missing key 'urls': list the directory URLs (ldap:// or ldaps://), tried in order") }
         for url in urls where !(url.lowercased().hasPrefix("ldap://") || url.lowercased().hasPrefix("ldaps://")) {
@@ -68,6 +82,7 @@ struct LDAPSettings: Sendable {
         s.connectTimeoutMs = try r.int("connectTimeoutSeconds", default: 5, range: 1...300) * 1000
         s.operationTimeoutMs = try r.int("timeoutSeconds", default: 5, range: 1...300) * 1000
         s.threads = try r.int("threads", default: 4, range: 1...64)
+        s.failoverBackoffSeconds = try r.int("failoverBackoffSeconds", default: 30, range: 1...3600)
         s.usernameAttribute = try r.optionalString("usernameAttribute")
         s.idAttribute = try r.optionalString("idAttribute") ?? s.idAttribute
         s.emailAttribute = try r.optionalString("emailAttribute") ?? s.emailAttribute
