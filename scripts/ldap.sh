@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway OpenLDAP server for the tests: Debian's slapd on free loopback ports (ldap:// with StartTLS
 # and ldaps://), in a temporary folder, with a test CA, the memberof and ppolicy overlays and a seeded
-# directory (people, groups of three kinds, a user in 1,200 groups, an expired password, a locked account).
+# directory (people, groups of three kinds, a user in 1,200 groups, an expired password, a locked account,
+# a user the tests lock after login, a user who cannot read their own entry).
 #
 #   scripts/ldap.sh start    # installs slapd/ldap-utils if missing, starts it, prints the env file path
 #   scripts/ldap.sh pause    # stops slapd, keeping its data (tests of an unreachable directory)
@@ -116,6 +117,8 @@ ppolicy_default "cn=default,ou=policies,$BASE"
 ppolicy_use_lockout
 limits users size.soft=500 size.hard=500 size.pr=500 size.prtotal=unlimited
 access to attrs=userPassword by self write by anonymous auth by * none
+# hana's entry is hidden from hana herself (as 389 and hardened OpenLDAP setups do): only the reader sees it.
+access to dn.exact="uid=hana,ou=people,$BASE" by dn.exact="cn=reader,$BASE" read by * none
 access to * by users read by * none
 CONF
   for attempt in $(seq "$START_ATTEMPTS"); do
@@ -222,6 +225,21 @@ cn: Dave Locked
 sn: Locked
 userPassword: dave-secret
 pwdPolicySubentry: cn=lockout,ou=policies,$BASE
+
+dn: uid=eve,ou=people,$BASE
+objectClass: inetOrgPerson
+uid: eve
+cn: Eve Later
+sn: Later
+userPassword: eve-secret
+
+dn: uid=hana,ou=people,$BASE
+objectClass: inetOrgPerson
+uid: hana
+cn: Hana Hidden
+sn: Hidden
+departmentNumber: Research
+userPassword: hana-secret
 
 dn: uid=pat,ou=people,$BASE
 objectClass: inetOrgPerson

@@ -25,7 +25,8 @@ export CAUSEWAY_PG_DIR=${CAUSEWAY_PG_DIR:-$(mktemp -d /tmp/causeway-pg-XXXXXX)}
 chmod 755 "$CAUSEWAY_PG_DIR"
 pg_env=$(bash scripts/postgres.sh start)
 trap 'if [ -n "${test_session:-}" ]; then end_session "$test_session"; fi
-      bash scripts/postgres.sh stop >/dev/null 2>&1 || true; bash scripts/ldap.sh stop >/dev/null 2>&1 || true' EXIT
+      bash scripts/postgres.sh stop >/dev/null 2>&1 || true; bash scripts/ldap.sh stop >/dev/null 2>&1 || true
+      if [ -n "${CAUSEWAY_AD_DIR:-}" ]; then bash scripts/samba-ad.sh stop >/dev/null 2>&1 || true; fi' EXIT
 # shellcheck disable=SC1090
 source "$pg_env"
 echo "PostgreSQL $("$CAUSEWAY_TEST_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$CAUSEWAY_TEST_PG_PORT"
@@ -37,6 +38,14 @@ ldap_env=$(bash scripts/ldap.sh start)
 # shellcheck disable=SC1090
 source "$ldap_env"
 echo "slapd $(/usr/sbin/slapd -VV 2>&1 | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' | head -1) on $CAUSEWAY_TEST_LDAP_URL and $CAUSEWAY_TEST_LDAPS_URL"
+
+# Active Directory's ports are fixed (389/636): samba-ad.sh refuses to start when something holds them.
+log "starting a Samba Active Directory domain controller for the directory tests (scripts/samba-ad.sh)"
+export CAUSEWAY_AD_DIR=${CAUSEWAY_AD_DIR:-$(mktemp -d /tmp/causeway-ad-XXXXXX)}
+ad_env=$(bash scripts/samba-ad.sh start)
+# shellcheck disable=SC1090
+source "$ad_env"
+echo "Samba $(samba -V | awk '{print $2}') AD DC for $CAUSEWAY_TEST_AD_REALM on $CAUSEWAY_TEST_AD_URL and $CAUSEWAY_TEST_AD_LDAPS_URL"
 
 # --- build and unit/integration tests ------------------------------------------------------------
 log "building (first build takes a few minutes)"

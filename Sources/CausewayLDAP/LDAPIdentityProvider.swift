@@ -178,7 +178,8 @@ public final class LDAPIdentityProvider: IdentityProvider {
         case "52e": return .rejected
         case "530": return .refused("The account may not log in at this time of day.")
         case "531": return .refused("The account may not log in from this workstation.")
-        case "532", "773": return .refused("The password has expired; change it in the directory, then log in again.")
+        case "532": return .refused("The password has expired; change it in the directory, then log in again.")
+        case "773": return .refused("The password must be changed; change it in the directory, then log in again.")
         case "533": return .refused("The account is disabled.")
         case "701": return .refused("The account has expired.")
         case "775": return .refused("The account is locked; ask IT to unlock it or wait for the lockout to end.")

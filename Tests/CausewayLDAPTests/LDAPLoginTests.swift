@@ -224,7 +224,7 @@ struct TestDirectory {
         #expect(ad("80090308: LdapErr: DSID-0C09042A, comment: AcceptSecurityContext error, data 52e, v3839") == "rejected")
         #expect(ad("80090308: LdapErr: DSID-0C09042A, comment: AcceptSecurityContext error, data 533, v3839") == "The account is disabled.")
         #expect(ad("… data 775, v4563").contains("locked"))
-        #expect(ad("… data 532, v4563").contains("expired") && ad("… data 773, v4563").contains("expired"))
+        #expect(ad("… data 532, v4563").contains("password has expired") && ad("… data 773, v4563").contains("password must be changed"))
         #expect(ad("… data 701, v4563") == "The account has expired.")
         #expect(ad("… data 525, v4563") == "unknown")
         #expect(ad("Invalid credentials") == "none")
@@ -314,6 +314,150 @@ struct TestDirectory {
         let bad = try ParseTestApp(environment: ["LDAP_READER_PASSWORD": "wrong"], identity: d.identity(), identityFactories: TestDirectory.identityFactories)
         let problems = await bad.configuration.identityProviders[0].verify(logger: .init(label: "test"))
         #expect(problems.contains { $0.severity == .error && $0.message.contains("cannot bind") })
+    }
+
+    @Test func aServerThatNeverAnswersIsLeftForTheNextURL() async throws {
+        let hole = try BlackHole()
+        defer { hole.close() }
+        let app = try app(d.identity(urls: [hole.url, d.url], tls: "    failoverBackoffSeconds: 60"))
+        let provider = try #require(app.configuration.identityProviders.first as? LDAPIdentityProvider)
+        let clock = ManualClock()
+        provider.servers.setClock { clock.now.offset }
+        try await app.run { c async throws in
+            #expect(try await c.logIn("alice", "alice-secret").status == 200)
+            #expect(hole.accepted == 1)
+            // Left after the connect timeout (2 s), not after an operation timeout; then passed over.
+            let failure = try #require(provider.servers.failure(hole.url))
+            #expect(failure.reason.contains("no answer within the connect timeout (2 s)"), "\(failure.reason)")
+            #expect(provider.servers.ordered() == [d.url, hole.url])
+            #expect(try await c.logIn("bob", "bob-secret").status == 200)
+            #expect(try await c.logIn("alice", "alice-secret").status == 200)
+            #expect(hole.accepted == 1)
+            // After the back-off the first URL is tried again (and, still silent, passed over again).
+            clock.advance(by: .seconds(61))
+            #expect(provider.servers.failure(hole.url) == nil && provider.servers.ordered().first == hole.url)
+            #expect(try await c.logIn("alice", "alice-secret").status == 200)
+            #expect(hole.accepted == 2)
+            #expect(provider.servers.failure(hole.url) != nil)
+        }
+    }
+
+    @Test func aLockedAccountLosesItsSessionsAtTheNextRefresh() async throws {
+        try await app(d.identity(sessions: "sessions: { roleRefreshSeconds: 1 }")).run { c async throws in
+            let eve = try await c.token("eve", "eve-secret")
+            let bob = try await c.token("bob", "bob-secret")
+            let lock = "dn: uid=eve,ou=people,\(d.base)\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n"
+            try d.modify(lock)
+            defer { try? d.modify("dn: uid=eve,ou=people,\(d.base)\nchangetype: modify\ndelete: pwdAccountLockedTime\n") }
+            var me = try await c.get("/parse/users/me", headers: ParseClient.session(eve))
+            for _ in 0..<40 where me.status == 200 {
+                try await Task.sleep(for: .milliseconds(250))
+                me = try await c.get("/parse/users/me", headers: ParseClient.session(eve))
+            }
+            #expect(me.code == 209)
+            #expect(try await c.get("/parse/users/me", headers: ParseClient.session(bob)).status == 200)
+            let again = try await c.logIn("eve", "eve-secret")
+            #expect(again.code == 119 && again.errorMessage.contains("locked"))
+        }
+    }
+
+    @Test func nestedGroupsNeedActiveDirectory() async throws {
+        let groups = """
+            groups:
+              search:
+                baseDN: ou=groups,\(d.base)
+                filter: "(member={dn})"
+              nested: true
+        """
+        let app = try app(d.identity(groups: groups))
+        let findings = await app.configuration.identityProviders[0].verify(logger: .init(label: "test"))
+        #expect(findings.contains { $0.severity == .error && $0.message.contains("groups.nested: true needs Active Directory") }, "\(findings)")
+        try await app.run { c async throws in
+            // OpenLDAP answers the 1.2.840.113556.1.4.1941 rule with no match and no error: silently missing roles.
+            let r = try await c.logIn("alice", "alice-secret")
+            #expect(r.status == 400 && r.code == 108 && r.errorMessage.contains("The directory corp cannot be used"), "\(r.text)")
+        }
+    }
+
+    @Test func directBindReadsTheEntryWithTheServiceAccountOrDegrades() async throws {
+        let withService = """
+            bind:
+              strategy: directBind
+              dnTemplate: "uid={username},ou=people,\(d.base)"
+              serviceDN: \(d.readerDN)
+              servicePassword: ${LDAP_READER_PASSWORD}
+        """
+        try await app(d.identity(bind: withService)).run { c async throws in
+            // hana cannot read her own entry; the service account can.
+            let hana = try await c.logIn("hana", "hana-secret")
+            #expect(hana.status == 200 && hana["department"]?.stringValue == "Research" && hana["displayName"]?.stringValue == "Hana Hidden")
+            let alice = try await c.token("alice", "alice-secret")
+            #expect(try await roles(c, alice) == ["Admin", "Engineer", "VPN", "Employee"])
+            #expect(try await c.logIn("hana", "wrong").code == 101)
+        }
+        let alone = """
+            bind:
+              strategy: directBind
+              dnTemplate: "uid={username},ou=people,\(d.base)"
+        """
+        try await app(d.identity(bind: alone)).run { c async throws in
+            // Without a service account: the bind proved the name; what the entry holds stays unknown.
+            let hana = try await c.logIn("hana", "hana-secret")
+            #expect(hana.status == 200 && hana["username"]?.stringValue == "hana" && hana["department"] == nil)
+            let token = hana["sessionToken"]?.stringValue ?? ""
+            #expect(try await roles(c, token) == ["Employee"])
+        }
+    }
+
+    @Test func certificateFailuresSayCertificate() async throws {
+        let app = try app(d.identity(urls: [d.ldapsURL], tls: "    caFile: \(d.otherCAFile)"))
+        let findings = await app.configuration.identityProviders[0].verify(logger: .init(label: "test"))
+        #expect(findings.contains { $0.severity == .error && $0.message.contains("certificate problem with \(d.ldapsURL)") }, "\(findings)")
+        let startTLS = try self.app(d.identity(tls: "    startTLS: required\n    caFile: \(d.otherCAFile)"))
+        let more = await startTLS.configuration.identityProviders[0].verify(logger: .init(label: "test"))
+        #expect(more.contains { $0.severity == .error && $0.message.contains("certificate problem with \(d.url)") }, "\(more)")
+        try await app.run { c async throws in
+            let r = try await c.logIn("alice", "alice-secret")
+            #expect(r.status == 503 && r.code == 100)
+        }
+    }
+
+    @Test func accountStatesFromTheEntry() {
+        func entry(_ values: [String: String]) -> LDAPEntry {
+            LDAPEntry(dn: "cn=x", values: Dictionary(uniqueKeysWithValues: values.map { ($0.key.lowercased(), [Array($0.value.utf8)]) }))
+        }
+        let block = { (values: [String: String]) in LDAPIdentityProvider.accountBlock(entry(values)) }
+        #expect(block(["userAccountControl": "512", "accountExpires": "9223372036854775807", "lockoutTime": "0"]) == nil)
+        #expect(block(["userAccountControl": "514"])?.contains("disabled") == true)
+        #expect(block(["userAccountControl": "512", "msDS-User-Account-Control-Computed": "16"])?.contains("locked") == true)
+        // The server's computed flag knows that a lockout has ended; without it, lockoutTime > 0 counts.
+        #expect(block(["msDS-User-Account-Control-Computed": "0", "lockoutTime": "134406363687782960"]) == nil)
+        #expect(block(["lockoutTime": "134406363687782960"])?.contains("locked") == true)
+        #expect(block(["accountExpires": "116444736000000000"])?.contains("expired") == true)
+        #expect(block(["accountExpires": "0"]) == nil)
+        #expect(block(["accountExpires": "\(Int64(Date().addingTimeInterval(86_400).timeIntervalSince1970 + 11_644_473_600) * 10_000_000)"]) == nil)
+        #expect(block(["pwdAccountLockedTime": "000001010000Z"])?.contains("locked") == true)
+        #expect(block(["nsAccountLock": "TRUE"])?.contains("locked") == true)
+        #expect(block(["nsAccountLock": "false"]) == nil)
+    }
+
+    @Test func typedDomainsAndSuffixesOnActiveDirectoryOnly() {
+        var settings = LDAPSettings(urls: ["ldap://127.0.0.1"])
+        settings.baseDN = "DC=corp,DC=example,DC=com"
+        let p = LDAPIdentityProvider(name: "ad", settings: settings)
+        #expect(p.accountName("CORP\\alice", activeDirectory: true) == "alice")
+        #expect(p.accountName("corp.example.com\\alice", activeDirectory: true) == "alice")
+        #expect(p.accountName("alice@Corp.Example.com", activeDirectory: true) == "alice")
+        #expect(p.accountName("alice", activeDirectory: true) == "alice")
+        #expect(p.accountName("OTHER\\alice", activeDirectory: true) == nil)
+        #expect(p.accountName("alice@other.example", activeDirectory: true) == nil)
+        #expect(p.accountName("CORP\\", activeDirectory: true) == nil)
+        // Elsewhere a name is what was typed (uid may well be an e-mail address).
+        #expect(p.accountName("alice@corp.example.com", activeDirectory: false) == "alice@corp.example.com")
+        settings.domain = "CORPNET"
+        settings.upnSuffix = "corp.example.org"
+        let q = LDAPIdentityProvider(name: "ad", settings: settings)
+        #expect(q.accountName("corpnet\\bob", activeDirectory: true) == "bob" && q.accountName("bob@corp.example.org", activeDirectory: true) == "bob")
     }
 
     @Test func configurationErrorsNameTheKey() throws {
