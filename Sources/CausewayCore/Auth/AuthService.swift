@@ -254,7 +254,7 @@ public final class AuthService: Sendable {
                     apply(identity, to: &user, now: now)
                     try await store.updateUser(user)
                 } else {
-                    logger.notice("directory entry gone; sessions revoked", metadata: ["causeway.user": .string(user.objectId)])
+                    logger.notice("directory account gone or no longer allowed to log in; sessions revoked", metadata: ["causeway.user": .string(user.objectId)])
                     try await store.deleteSessions(userId: user.objectId)
                 }
                 invalidate(userId: user.objectId)
