@@ -22,12 +22,23 @@ public final class LDAPIdentityProvider: IdentityProvider {
     private let idle = Mutex<[PooledConnection]>([])
     let servers: DirectoryServers
     private let loggerBox = Mutex(Logger(label: "causeway.ldap"))
+    /// Active Directory nested groups: SID → group under `groups.search.baseDN` (see `tokenGroupsGroups`).
+    let sidCache: SIDCache
+    /// Nested-group work done so far (tests check which strategy ran): base reads of `tokenGroups`,
+    /// `objectSid` searches that resolved SIDs, and 1.2.840.113556.1.4.1941 (in-chain) searches.
+    let tokenGroupsReads = Atomic<Int>(0)
+    let sidSearches = Atomic<Int>(0)
+    let inChainSearches = Atomic<Int>(0)
+    private let fallbackLogged = Atomic<Bool>(false)
+    /// SIDs per `(|(objectSid=…)…)` search.
+    static let sidBatch = 200
 
     init(name: String, settings: LDAPSettings) {
         self.name = name
         self.settings = settings
         self.threads = NIOThreadPool(numberOfThreads: max(1, settings.threads))
         self.servers = DirectoryServers(urls: settings.urls, backoff: .seconds(settings.failoverBackoffSeconds))
+        self.sidCache = SIDCache(ttl: .seconds(settings.sidCacheSeconds))
     }
 
     public var userFields: [String] { settings.attributes.keys.sorted() }
@@ -196,11 +207,11 @@ public final class LDAPIdentityProvider: IdentityProvider {
         return list
     }
 
-    func identity(_ entry: LDAPEntry, typed username: String, groupsVia connection: LDAPConnection) throws -> VerifiedIdentity {
+    func identity(_ entry: LDAPEntry, typed username: String, groupsVia connection: LDAPConnection, freshGroups: Bool = false) throws -> VerifiedIdentity {
         let canonical = settings.usernameAttribute.flatMap { entry.string($0) } ?? username
         var attributes: [String: String] = [:]
         for (field, attribute) in settings.attributes { attributes[field] = entry.string(attribute) }
-        let groups = try groups(of: entry, username: canonical, via: connection)
+        let groups = try groups(of: entry, username: canonical, via: connection, fresh: freshGroups)
         return VerifiedIdentity(provider: name, username: canonical, externalId: externalId(entry),
                                 email: settings.emailAttribute.flatMap { entry.string($0) }, attributes: attributes, roles: roles(for: groups))
     }
@@ -217,7 +228,10 @@ public final class LDAPIdentityProvider: IdentityProvider {
     }
 
     /// Group DNs with their CNs, from the `memberOf` attribute, a group search and nested membership.
-    func groups(of entry: LDAPEntry, username: String, via connection: LDAPConnection) throws -> [String: String?] {
+    /// Nested membership comes from the entry's `tokenGroups` (one base read, then the SIDs resolved to groups
+    /// under `groups.search.baseDN`, cached; `fresh` skips the cache, as the role refresh does), or, when the
+    /// entry has no readable `tokenGroups`, from a 1.2.840.113556.1.4.1941 (in-chain) search under that base.
+    func groups(of entry: LDAPEntry, username: String, via connection: LDAPConnection, fresh: Bool = false) throws -> [String: String?] {
         var groups: [String: String?] = [:]
         if let attribute = settings.memberOfAttribute {
             for dn in entry.strings(attribute) { groups[dn] = LDAPIdentityProvider.firstCN(dn) }
@@ -230,12 +244,76 @@ public final class LDAPIdentityProvider: IdentityProvider {
         }
         if settings.nestedGroups, let base = settings.groupBaseDN {
             guard connection.isActiveDirectory else { throw LDAPIdentityProvider.nestedNeedsAD(connection.url) }
-            let filter = "(member:1.2.840.113556.1.4.1941:=\(LDAPEscaping.filterValue(entry.dn)))"
-            for g in try connection.search(base: base, scope: .subtree, filter: filter, attributes: ["cn"], pageSize: settings.pageSize, limit: settings.maxEntries) {
-                groups[g.dn] = .some(g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn))
+            if settings.useTokenGroups, let nested = try tokenGroupsGroups(entry, base: base, via: connection, fresh: fresh) {
+                for g in nested { groups[g.dn] = .some(g.cn) }
+            } else {
+                inChainSearches.add(1, ordering: .relaxed)
+                let filter = "(member:1.2.840.113556.1.4.1941:=\(LDAPEscaping.filterValue(entry.dn)))"
+                for g in try connection.search(base: base, scope: .subtree, filter: filter, attributes: ["cn"], pageSize: settings.pageSize, limit: settings.maxEntries) {
+                    groups[g.dn] = .some(g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn))
+                }
             }
         }
         return groups
+    }
+
+    /// The groups under `base` that the entry is in, directly or through nesting, from its `tokenGroups`: a
+    /// constructed attribute (every security group in the user's token, transitively; AD returns it only to
+    /// a base-scope read of the entry), whose SIDs are resolved with `(|(objectSid=…)…)` searches under
+    /// `base`, `sidBatch` SIDs at a time, and cached (`groups.sidCacheSeconds`). nil when the entry has no
+    /// readable `tokenGroups` (the caller then uses the in-chain search, and the log says so once).
+    /// tokenGroups lists security groups only: distribution groups never carry roles this way.
+    func tokenGroupsGroups(_ entry: LDAPEntry, base: String, via c: LDAPConnection, fresh: Bool) throws -> [SIDCache.Group]? {
+        guard !entry.dn.isEmpty else { return nil }
+        let read: [LDAPEntry]
+        do {
+            read = try c.search(base: entry.dn, scope: .base, filter: "(objectClass=*)", attributes: ["tokenGroups"], pageSize: 0, limit: 1)
+        } catch where error.isConnectionProblem {
+            throw error
+        } catch {
+            logTokenGroupsFallback(error.description)
+            return nil
+        }
+        tokenGroupsReads.add(1, ordering: .relaxed)
+        guard let tokens = read.first?.values["tokengroups"], !tokens.isEmpty else {
+            logTokenGroupsFallback("the entry's tokenGroups attribute is empty or not readable by this connection")
+            return nil
+        }
+        var binary: [String: [UInt8]] = [:]
+        for t in tokens {
+            guard let sid = SID.string(t) else {
+                logTokenGroupsFallback("tokenGroups holds a value that is not a SID")
+                return nil
+            }
+            binary[sid] = t
+        }
+        var known = fresh ? [:] : sidCache.lookup(Array(binary.keys))
+        let missing = binary.keys.filter { !known.keys.contains($0) }.sorted()
+        var answers: [String: SIDCache.Group?] = [:]
+        for start in stride(from: 0, to: missing.count, by: LDAPIdentityProvider.sidBatch) {
+            let batch = Array(missing[start..<min(start + LDAPIdentityProvider.sidBatch, missing.count)])
+            for sid in batch { answers[sid] = .some(nil) }  // not found under base: not one of ours
+            sidSearches.add(1, ordering: .relaxed)
+            for g in try c.search(base: base, scope: .subtree, filter: SID.filter(batch.map { binary[$0]! }), attributes: ["cn", "objectSid"],
+                                  pageSize: settings.pageSize, limit: settings.maxEntries) {
+                guard let sid = g.raw("objectSid").flatMap(SID.string), answers.keys.contains(sid) else { continue }
+                answers[sid] = .some(SIDCache.Group(dn: g.dn, cn: g.string("cn") ?? LDAPIdentityProvider.firstCN(g.dn)))
+            }
+        }
+        sidCache.store(answers)
+        known.merge(answers) { _, new in new }
+        let groups = known.values.compactMap { $0 }
+        if groups.count > settings.maxEntries {
+            throw LDAPError(code: LDAP_SIZELIMIT_EXCEEDED, "\(entry.dn) is in more than \(settings.maxEntries) groups under \(base) (groups.maxGroups)")
+        }
+        return groups
+    }
+
+    private func logTokenGroupsFallback(_ reason: String) {
+        let first = !fallbackLogged.exchange(true, ordering: .relaxed)
+        let message: Logger.Message = "tokenGroups is not available for nested groups; using the slower in-chain (1.2.840.113556.1.4.1941) search"
+        let metadata: Logger.Metadata = ["causeway.provider": .string(name), "reason": .string(LogText.clean(reason, limit: 256))]
+        if first { logger.warning(message, metadata: metadata) } else { logger.debug(message, metadata: metadata) }
     }
 
     /// `groups.nested` on a directory that is not Active Directory: OpenLDAP and 389 do not know the
@@ -298,7 +376,8 @@ public final class LDAPIdentityProvider: IdentityProvider {
                     ])
                     return nil
                 }
-                return try self.identity(entry, typed: user.username, groupsVia: c)
+                // Fresh SID lookups: a renamed, moved or new group shows at the role refresh, whatever the cache holds.
+                return try self.identity(entry, typed: user.username, groupsVia: c, freshGroups: true)
             }
         }
     }
@@ -369,7 +448,8 @@ public final class LDAPIdentityProvider: IdentityProvider {
             return findings
         }
         do {
-            try await directory(on: thread) { () -> Void in
+            let tokenGroupsReadable = try await directory(on: thread) { () -> Bool in
+                var readable = true
                 if self.settings.hasServiceAccount {
                     try self.withService { c in
                         if let base = self.settings.baseDN {
@@ -381,10 +461,20 @@ public final class LDAPIdentityProvider: IdentityProvider {
                                 // The rule itself, once, for a DN that is in no group.
                                 let filter = "(member:1.2.840.113556.1.4.1941:=\(LDAPEscaping.filterValue(self.settings.serviceDN!)))"
                                 _ = try c.search(base: base, scope: .subtree, filter: filter, attributes: ["1.1"], pageSize: self.settings.pageSize, limit: self.settings.maxEntries)
+                                if self.settings.useTokenGroups {
+                                    // The service account's own tokenGroups: readable here means readable for the users it reads.
+                                    let own = try? c.search(base: self.settings.serviceDN!, scope: .base, filter: "(objectClass=*)", attributes: ["tokenGroups"],
+                                                            pageSize: 0, limit: 1)
+                                    readable = !(own?.first?.values["tokengroups"] ?? []).isEmpty
+                                }
                             }
                         }
                     }
                 }
+                return readable
+            }
+            if !tokenGroupsReadable {
+                findings.append(CheckFinding(.warning, subject, "the service account cannot read tokenGroups: nested groups use the slower in-chain search"))
             }
             findings.append(CheckFinding(.ok, subject, settings.hasServiceAccount ? "service account bound; base DNs found"
                                                        : "reachable (no service account configured; roles are read at login only)"))

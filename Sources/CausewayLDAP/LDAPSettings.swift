@@ -47,6 +47,11 @@ struct LDAPSettings: Sendable {
     var groupBaseDN: String?
     var groupFilter: String?
     var nestedGroups = false
+    /// `groups.nestedMethod`: nested groups from the entry's `tokenGroups` (security groups only), or
+    /// (`inChain`) always from the 1.2.840.113556.1.4.1941 search (also distribution groups; slower).
+    var useTokenGroups = true
+    /// How long a SID → group answer is reused by logins (the role refresh always asks the directory).
+    var sidCacheSeconds = 60
     var pageSize = 500
     var maxEntries = 10_000
     /// Group DN or CN (lowercased) → role names.
@@ -136,6 +141,12 @@ struct LDAPSettings: Sendable {
             if s.nestedGroups && s.groupBaseDN == nil {
                 throw g.error("nested", "nested groups need groups.search.baseDN (searched with the 1.2.840.113556.1.4.1941 rule)")
             }
+            let method = try g.optionalString("nestedMethod") ?? "tokenGroups"
+            guard ["tokenGroups", "inChain"].contains(method) else {
+                throw g.error("nestedMethod", "expected 'tokenGroups' or 'inChain', found '\(method)'")
+            }
+            s.useTokenGroups = method == "tokenGroups"
+            s.sidCacheSeconds = try g.int("sidCacheSeconds", default: 60, range: 0...86_400)
             s.pageSize = try g.int("pageSize", default: 500, range: 0...10_000)
             s.maxEntries = try g.int("maxGroups", default: 10_000, range: 1...1_000_000)
             if let roles = try g.optionalChild("roles") {

@@ -180,7 +180,7 @@ struct TestActiveDirectory {
               unmappedGroups: cn
         """
         try await app(ad.identity(.searchThenBind, groups: groups)).run { c async throws in
-            // pat is in 1,100 groups: two pages of the direct search, two of the nested one.
+            // pat is in 1,100 groups: two pages of the direct search; the nested ones through tokenGroups.
             let token = try await c.token("pat", ad.userPassword)
             let id = try await c.get("/parse/users/me", headers: ParseClient.session(token))["objectId"]?.stringValue ?? ""
             let pointer = #"{"__type":"Pointer","className":"_User","objectId":"\#(id)"}"#
@@ -197,6 +197,53 @@ struct TestActiveDirectory {
                           pageSize: 1000, limit: 5000).count, c.pagesRead)
         }
         #expect(count == 1100 && pages == 2)
+    }
+
+    /// Nested groups come from the entry's tokenGroups (one base read, SIDs resolved in batches and cached),
+    /// not from the in-chain search, and give exactly the groups the in-chain search gives.
+    @Test func nestedGroupsComeFromTokenGroups() async throws {
+        func provider(tokenGroups: Bool) -> LDAPIdentityProvider {
+            var s = LDAPSettings(urls: [ad.url])
+            s.serviceDN = ad.serviceDN
+            s.servicePassword = ad.servicePassword
+            s.groupBaseDN = "OU=Groups,\(ad.ou)"  // no memberOf, no direct search: only the nested strategy
+            s.nestedGroups = true
+            s.pageSize = 1000
+            s.useTokenGroups = tokenGroups
+            return LDAPIdentityProvider(name: "ad", settings: s)
+        }
+        struct NoEntry: Error {}
+        func groups(_ p: LDAPIdentityProvider, _ user: String) throws -> [String: String?] {
+            try p.withService { c in
+                guard let entry = try c.search(base: ad.ou, scope: .subtree, filter: "(sAMAccountName=\(user))", attributes: ["cn"],
+                                               pageSize: 0, limit: 1).first else { throw NoEntry() }
+                return try p.groups(of: entry, username: user, via: c)
+            }
+        }
+        let tokens = provider(tokenGroups: true), chain = provider(tokenGroups: false)
+        let alice = try groups(tokens, "alice")
+        #expect(Set(alice.values.compactMap { $0 }) == ["Engineering", "Staff", "App Admins"], "\(alice)")
+        #expect(alice == (try groups(chain, "alice")))
+        #expect(tokens.tokenGroupsReads.load(ordering: .relaxed) == 1 && tokens.sidSearches.load(ordering: .relaxed) == 1)
+        #expect(tokens.inChainSearches.load(ordering: .relaxed) == 0)
+        #expect(chain.inChainSearches.load(ordering: .relaxed) == 1 && chain.tokenGroupsReads.load(ordering: .relaxed) == 0)
+        // Again: one read of the entry, the SIDs come from the cache.
+        #expect(try groups(tokens, "alice") == alice)
+        #expect(tokens.tokenGroupsReads.load(ordering: .relaxed) == 2 && tokens.sidSearches.load(ordering: .relaxed) == 1)
+        // pat is in 1,100 groups: their SIDs are resolved 200 per search (the domain-wide ones are cached from alice).
+        let pat = try groups(tokens, "pat")
+        #expect(pat.count == 1100)
+        #expect(tokens.sidSearches.load(ordering: .relaxed) == 1 + 6)
+        #expect(pat == (try groups(chain, "pat")))
+        #expect(tokens.inChainSearches.load(ordering: .relaxed) == 0)
+        // The refresh path skips the cache (a renamed group shows at the next role refresh).
+        let before = tokens.sidSearches.load(ordering: .relaxed)
+        let fresh = try tokens.withService { c -> [String: String?] in
+            guard let entry = try c.search(base: ad.ou, scope: .subtree, filter: "(sAMAccountName=alice)", attributes: ["cn"],
+                                           pageSize: 0, limit: 1).first else { throw NoEntry() }
+            return try tokens.groups(of: entry, username: "alice", via: c, fresh: true)
+        }
+        #expect(fresh == alice && tokens.sidSearches.load(ordering: .relaxed) == before + 1)
     }
 
     @Test func aDisabledAccountLosesItsSessionsAtTheNextRefresh() async throws {

@@ -477,6 +477,22 @@ struct TestDirectory {
         do { _ = try ParseTestApp(identity: strategy, identityFactories: TestDirectory.identityFactories) } catch let e as ConfigErrors {
             #expect(e.errors.first?.description.contains("expected one of searchThenBind, directBind, userPrincipalName, downLevel") == true)
         } catch {}
+        let method = """
+        identityProviders:
+          - kind: ldap
+            urls: [\(d.url)]
+            bind:
+              strategy: directBind
+              dnTemplate: "uid={username},ou=people,\(d.base)"
+            groups:
+              search: { baseDN: "ou=groups,\(d.base)", filter: "(member={dn})" }
+              nested: true
+              nestedMethod: guess
+        """
+        #expect(throws: ConfigErrors.self) { try ParseTestApp(identity: method, identityFactories: TestDirectory.identityFactories) }
+        do { _ = try ParseTestApp(identity: method, identityFactories: TestDirectory.identityFactories) } catch let e as ConfigErrors {
+            #expect(e.errors.first?.description.contains("expected 'tokenGroups' or 'inChain', found 'guess'") == true, "\(e.errors)")
+        } catch {}
     }
 }
 
