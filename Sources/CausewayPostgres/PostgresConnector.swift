@@ -21,7 +21,9 @@ public final class PostgresConnector: Connector {
     struct State {
         /// For transactions; made on first use, run by `runBackground`.
         var client: PostgresClient?
-        /// Whether some `runBackground` runs the client (a client runs once).
+        /// Whether some `runBackground` has taken the client to run it (a client runs once).
+        var clientClaimed = false
+        /// Set by that task right before it calls the client's run(); `client()` hands it out only then.
         var clientRunning = false
         /// For every other statement.
         var connections: PostgresConnectionSet?
@@ -61,11 +63,18 @@ public final class PostgresConnector: Connector {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.watchdog.run() }
             let client = try? state.withLock { s throws -> PostgresClient? in
-                guard !s.clientRunning else { return nil }
-                s.clientRunning = true
+                guard !s.clientClaimed else { return nil }
+                s.clientClaimed = true
                 return try pooledClient(&s, logger: logger)
             }
-            if let client { group.addTask { await client.run() } }
+            if let client {
+                group.addTask {
+                    // Transactions lease from the client only once its run() is under way: a lease before it was
+                    // seen never to be answered under load.
+                    self.state.withLock { $0.clientRunning = true }
+                    await client.run()
+                }
+            }
         }
     }
 

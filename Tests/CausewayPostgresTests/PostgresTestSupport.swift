@@ -48,7 +48,7 @@ struct TestDatabase {
 /// also when the setup or `body` throws: every connector the fixture made is shut down, the schema is
 /// dropped and the admin client stopped.
 func withPostgresFixture(setupSQL: String, _ body: (PostgresFixture) async throws -> Void) async throws {
-    let fx = try PostgresFixture()
+    let fx = try await PostgresFixture.make()
     do {
         try await fx.setUp(setupSQL)
         try await body(fx)
@@ -64,22 +64,29 @@ func withPostgresFixture(setupSQL: String, _ body: (PostgresFixture) async throw
 final class PostgresFixture: Sendable {
     let db: TestDatabase
     let schemaName: String
-    let admin: PostgresClient
-    let adminTask: Task<Void, Never>
+    /// A plain connection, not a `PostgresClient`: a pooled client leased before its `run()` has begun was
+    /// seen never to answer under load (all sixteen tests stalled in their setup; the stall `test.sh` used to
+    /// re-run for). A connection needs no `run()`, and it queues concurrent queries itself.
+    let admin: PostgresConnection
     let logger: Logger
     /// Every connector this fixture made, with the task running its background work (as its service would).
     let made = Mutex<[(PostgresConnector, Task<Void, Never>)]>([])
 
-    fileprivate init() throws {
-        db = try TestDatabase.fromEnvironment()
-        schemaName = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+    private init(db: TestDatabase, logger: Logger, admin: PostgresConnection) {
+        self.db = db
+        self.schemaName = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)
+        self.logger = logger
+        self.admin = admin
+    }
+
+    fileprivate static func make() async throws -> PostgresFixture {
+        let db = try TestDatabase.fromEnvironment()
         var logger = Logger(label: "test.postgres")
         logger.logLevel = ProcessInfo.processInfo.environment["CAUSEWAY_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        self.logger = logger
-        let config = PostgresClient.Configuration(host: db.host, port: db.port, username: db.user, password: db.password, database: db.database, tls: .disable)
-        admin = PostgresClient(configuration: config, backgroundLogger: logger)
-        let admin = self.admin
-        adminTask = Task { await admin.run() }
+        let config = PostgresConnection.Configuration(host: db.host, port: db.port, username: db.user, password: db.password,
+                                                      database: db.database, tls: .disable)
+        let admin = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        return PostgresFixture(db: db, logger: logger, admin: admin)
     }
 
     fileprivate func setUp(_ setupSQL: String) async throws {
@@ -95,18 +102,14 @@ final class PostgresFixture: Sendable {
             await background.value
         }
         try? await execute("DROP SCHEMA IF EXISTS \(schemaName) CASCADE")
-        adminTask.cancel()
-        await adminTask.value
+        try? await admin.close()
     }
 
     /// Runs SQL as the admin user (several statements when `simple`).
     func execute(_ sql: String, simple: Bool = false) async throws {
         if simple {
-            let logger = self.logger
-            try await admin.withConnection { conn in
-                for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
-                    try await conn.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
+            for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                try await admin.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         } else {
             try await admin.query(PostgresQuery(unsafeSQL: sql), logger: logger)
