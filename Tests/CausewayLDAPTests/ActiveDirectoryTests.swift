@@ -119,14 +119,6 @@ struct TestActiveDirectory {
         try ParseTestApp(environment: ad.environment, identity: identity, identityFactories: TestDirectory.identityFactories)
     }
 
-    func roles(_ c: ParseClient, _ token: String) async throws -> Set<String> {
-        let me = try await c.get("/parse/users/me", headers: ParseClient.session(token))
-        let id = me["objectId"]?.stringValue ?? ""
-        let r = try await c.find("_Role", ["where": #"{"users":{"__type":"Pointer","className":"_User","objectId":"\#(id)"}}"#, "limit": "1000"],
-                                 headers: ParseClient.session(token))
-        return Set(r.ids())
-    }
-
     @Test(arguments: TestActiveDirectory.Strategy.allCases)
     func logsInWithEachStrategyAndEveryTypedForm(_ strategy: TestActiveDirectory.Strategy) async throws {
         try await app(ad.identity(strategy)).run { c async throws in

@@ -100,6 +100,15 @@ struct TestDirectory {
     }
 }
 
+/// The signed-in user's roles, as `_Role` answers them (shared by the slapd and Active Directory suites).
+func roles(_ c: ParseClient, _ token: String) async throws -> Set<String> {
+    let me = try await c.get("/parse/users/me", headers: ParseClient.session(token))
+    let id = me["objectId"]?.stringValue ?? ""
+    let r = try await c.find("_Role", ["where": #"{"users":{"__type":"Pointer","className":"_User","objectId":"\#(id)"}}"#, "limit": "1000"],
+                             headers: ParseClient.session(token))
+    return Set(r.ids())
+}
+
 /// Logins against a real OpenLDAP slapd. Serialized: one test stops the server for a while.
 @Suite(.serialized) struct LDAPLoginTests {
     let d: TestDirectory
@@ -107,14 +116,6 @@ struct TestDirectory {
 
     func app(_ identity: String) throws -> ParseTestApp {
         try ParseTestApp(environment: d.environment, identity: identity, identityFactories: TestDirectory.identityFactories)
-    }
-
-    func roles(_ c: ParseClient, _ token: String) async throws -> Set<String> {
-        let me = try await c.get("/parse/users/me", headers: ParseClient.session(token))
-        let id = me["objectId"]?.stringValue ?? ""
-        let r = try await c.find("_Role", ["where": #"{"users":{"__type":"Pointer","className":"_User","objectId":"\#(id)"}}"#, "limit": "1000"],
-                                 headers: ParseClient.session(token))
-        return Set(r.ids())
     }
 
     @Test func searchThenBindMapsGroupsAndAttributes() async throws {
