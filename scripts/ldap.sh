@@ -20,6 +20,8 @@ set -euo pipefail
 DIR=${CAUSEWAY_LDAP_DIR:-${CAUSEWAY_TEST_LDAP_DIR:-}}
 # shellcheck source=scripts/ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+# shellcheck source=scripts/pidfile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidfile.sh"
 BASE="dc=causeway,dc=test"
 
 # Starts slapd on the ports in $DIR/ports. Returns 0 when it answers, 3 when it exited because a port
@@ -51,13 +53,7 @@ run_slapd() {
 holder() { ss -Hltnp "sport = :$1" 2>/dev/null | sed -E 's/.*users:\(\((.*)\)\)/\1/' | head -1; }
 
 stop_slapd() {
-  if [ -f "$DIR/slapd.pid" ]; then
-    local pid; pid=$(cat "$DIR/slapd.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$DIR/slapd.pid"
-  fi
+  stop_pidfile "$DIR/slapd.pid"
 }
 
 if [ "${1:-}" != start ] && [ -z "$DIR" ]; then

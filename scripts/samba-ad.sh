@@ -20,19 +20,15 @@
 # _ADMIN_DN, _ADMIN_PASSWORD, _SERVICE_DN, _SERVICE_PASSWORD, _USER_PASSWORD and _DIR.
 set -euo pipefail
 DIR=${CAUSEWAY_AD_DIR:-${CAUSEWAY_TEST_AD_DIR:-}}
+# shellcheck source=scripts/pidfile.sh
+source "$(dirname "${BASH_SOURCE[0]}")/pidfile.sh"
 REALM=CORP.EXAMPLE.COM
 DOMAIN=CORP
 BASE="DC=corp,DC=example,DC=com"
 OU="OU=Causeway,$BASE"
 
 stop_samba() {
-  if [ -f "$DIR/run/samba.pid" ]; then
-    local pid; pid=$(cat "$DIR/run/samba.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$DIR/run/samba.pid"
-  fi
+  stop_pidfile "$DIR/run/samba.pid"
   # The samba master ends its own children (one process per service and worker); wait until the ports are free.
   for _ in $(seq 50); do [ -z "$(listeners)" ] && break; sleep 0.1; done
 }
