@@ -119,5 +119,25 @@ smoke=$(python3 scripts/smoke_test.py "$(swift build --show-bin-path)/causeway")
 echo "$smoke"
 smoke_passed=$(echo "$smoke" | grep -Eo "^smoke: [0-9]+ passed" | grep -Eo "[0-9]+")
 
+# --- integration suites driven from outside the process (scripts/integration/*.sh) ----------------
+# Each suite gets the causeway binary as its argument and the servers' CAUSEWAY_TEST_* variables; it
+# starts what else it needs (by pid, in mktemp folders), ends it, exits non-zero on any failure and
+# prints "integration NAME: N passed" as its last line. A suite that prints no count fails the run.
+integration_passed=0
+bin_path=$(swift build --show-bin-path)
+for suite in scripts/integration/*.sh; do
+  [ -e "$suite" ] || continue
+  name=$(basename "$suite" .sh)
+  log "integration: $name"
+  out=$(mktemp /tmp/causeway-integration-XXXXXX.log)
+  if ! bash "$suite" "$bin_path/causeway" 2>&1 | tee "$out"; then
+    echo "integration suite $name failed; full output: $out"; exit 1
+  fi
+  n=$(tail -1 "$out" | grep -Eo "^integration [A-Za-z0-9_-]+: [0-9]+ passed" | grep -Eo "[0-9]+ passed$" | grep -Eo "^[0-9]+") || true
+  if [ -z "$n" ] || [ "$n" -eq 0 ]; then echo "integration suite $name printed no count of passed checks"; exit 1; fi
+  integration_passed=$((integration_passed + n))
+  rm -f "$out"
+done
+
 echo
-echo "$((swift_tests + smoke_passed)) passed, 0 failed"
+echo "$((swift_tests + smoke_passed + integration_passed)) passed, 0 failed"
