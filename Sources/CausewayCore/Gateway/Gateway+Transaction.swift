@@ -21,8 +21,12 @@ extension Gateway {
         // Writes inside invalidate as they go; invalidating again after the end also drops answers
         // read by others between a write and the commit.
         defer { for c in classNames { caches.invalidate(className: c, connector: name) } }
-        return try await connector.withTransaction { bound in
-            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status, now: now))
+        // Changes inside are held until the transaction has committed (a rollback announces nothing).
+        let held = changes.deferred()
+        let result = try await connector.withTransaction { bound in
+            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status, changes: held, now: now))
         }
+        held.commit()
+        return result
     }
 }

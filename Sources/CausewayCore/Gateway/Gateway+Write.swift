@@ -59,6 +59,7 @@ extension Gateway {
         }
         var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema, context: context) }
         if stored.createdAt == nil { stored.createdAt = now }
+        announce(.create, route, objectId: stored.objectId ?? object.objectId, object: stored)
         return stored
     }
 
@@ -72,7 +73,8 @@ extension Gateway {
         if let owner = route.schema.access.ownerField, ops[owner] != nil, !caller.isMaster {
             throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
         }
-        if let current = try await writableObject(objectId, route, context) {
+        let original = try await writableObject(objectId, route, context)
+        if let current = original {
             var after = current
             for (field, op) in ops { after.fields[field] = try op.apply(to: current.fields[field], field: field) }
             try checkWriteRule(after, route, caller, verb: "update")
@@ -81,6 +83,7 @@ extension Gateway {
         guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
+        announce(.update, route, objectId: objectId, original: original)
         var echoed: [String: ParseValue] = [:]
         for (field, op) in ops where op.echoesResult {
             echoed[field] = stored.fields[field] ?? .null
@@ -93,9 +96,10 @@ extension Gateway {
         let route = try route(className)
         try authorize(.delete, route, caller)
         try writable(route)
-        _ = try await writableObject(objectId, route, context)
+        let original = try await writableObject(objectId, route, context)
         guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
+        announce(.delete, route, objectId: objectId, original: original)
     }
 }

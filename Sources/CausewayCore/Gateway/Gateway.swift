@@ -7,6 +7,8 @@ public final class Gateway: Sendable {
     public let config: GatewayConfig
     public let connectors: [any Connector]
     public let caches: CacheSet
+    /// Every write through this gateway is published here once it has succeeded (LiveQuery, other nodes).
+    public let changes: ChangeFeed
     let status: ComponentStatus?
     private let routes: [String: Route]
 
@@ -42,8 +44,9 @@ public final class Gateway: Sendable {
     let now: @Sendable () -> ContinuousClock.Instant
 
     public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none, status: ComponentStatus? = nil,
-                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+                changes: ChangeFeed = ChangeFeed(), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.config = config
+        self.changes = changes
         self.now = now
         self.connectors = connectors
         self.caches = caches
@@ -102,6 +105,13 @@ public final class Gateway: Sendable {
     func invalidating<T: Sendable>(_ route: Route, _ write: () async throws -> T) async throws -> T {
         defer { caches.invalidate(className: route.schema.className, connector: route.connector.name) }
         return try await write()
+    }
+
+    /// Announces a successful write on the change feed.
+    func announce(_ kind: ObjectChange.Kind, _ route: Route, objectId: String?, object: ParseObject? = nil, original: ParseObject? = nil) {
+        guard let objectId else { return }
+        changes.publish(ObjectChange(kind: kind, className: route.schema.className, connector: route.connector.name,
+                                     objectId: objectId, object: object, original: original))
     }
 
     /// Empties the cache of one connector (all when nil), or of one class. Returns the entries dropped.

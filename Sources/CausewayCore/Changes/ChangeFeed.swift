@@ -1,0 +1,81 @@
+import Synchronization
+
+/// Fans out `ObjectChange`s to subscribers (LiveQuery, cluster coherence, …).
+///
+/// Publishing never blocks and never waits for a subscriber: each subscription is an `AsyncStream` with
+/// its own bounded buffer; when a subscriber falls behind by more than its buffer, further changes are
+/// dropped for it and counted (`dropped`), so a slow consumer cannot grow memory or slow writes.
+///
+/// Inside a transaction the gateway publishes to a *deferred* feed, which holds the changes until
+/// `commit()` hands them to its parent (a rolled-back transaction publishes nothing).
+public final class ChangeFeed: Sendable {
+    private struct Subscriber: Sendable {
+        let continuation: AsyncStream<ObjectChange>.Continuation
+        let classes: Set<String>?
+    }
+
+    private struct State: Sendable {
+        var subscribers: [Int: Subscriber] = [:]
+        var nextId = 0
+        var pending: [ObjectChange] = []
+        var dropped = 0
+    }
+
+    private let state = Mutex(State())
+    private let parent: ChangeFeed?
+
+    public init() { self.parent = nil }
+
+    private init(parent: ChangeFeed) { self.parent = parent }
+
+    /// A feed that holds what is published until `commit()` passes it on to this feed.
+    public func deferred() -> ChangeFeed { ChangeFeed(parent: self) }
+
+    /// Publishes the held changes to the parent feed, in order (deferred feeds only).
+    public func commit() {
+        guard let parent else { return }
+        let held = state.withLock { s -> [ObjectChange] in defer { s.pending = [] }; return s.pending }
+        for change in held { parent.publish(change) }
+    }
+
+    /// Whether anyone listens for changes of `className` (lets writers skip reading images nobody needs).
+    public func hasSubscribers(for className: String) -> Bool {
+        if let parent { return parent.hasSubscribers(for: className) }
+        return state.withLock { s in s.subscribers.values.contains { $0.classes?.contains(className) ?? true } }
+    }
+
+    public func publish(_ change: ObjectChange) {
+        if parent != nil {
+            state.withLock { $0.pending.append(change) }
+            return
+        }
+        let targets = state.withLock { s in s.subscribers.values.filter { $0.classes?.contains(change.className) ?? true } }
+        var drops = 0
+        for target in targets {
+            if case .dropped = target.continuation.yield(change) { drops += 1 }
+        }
+        if drops > 0 { state.withLock { $0.dropped += drops } }
+    }
+
+    /// Changes published from now on, for `classes` (nil: all). `bufferSize`: how many unread changes are
+    /// kept; beyond that, new changes are dropped for this subscriber. The subscription ends when the stream's consumer stops iterating
+    /// (or the task is cancelled).
+    public func subscribe(classes: Set<String>? = nil, bufferSize: Int = 10_000) -> AsyncStream<ObjectChange> {
+        let (stream, continuation) = AsyncStream<ObjectChange>.makeStream(bufferingPolicy: .bufferingOldest(max(1, bufferSize)))
+        let id = state.withLock { s -> Int in
+            let id = s.nextId
+            s.nextId += 1
+            s.subscribers[id] = Subscriber(continuation: continuation, classes: classes)
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Changes dropped because a subscriber's buffer was full, since start.
+    public var dropped: Int { state.withLock { $0.dropped } }
+
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+}
