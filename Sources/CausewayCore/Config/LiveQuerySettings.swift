@@ -1,0 +1,47 @@
+/// `liveQuery:` in `causeway.yaml`: Parse LiveQuery over WebSocket on the gateway's own port (off when absent).
+///
+/// ```yaml
+/// liveQuery:
+///   classes: [Workstation]          # classes clients may subscribe to
+///   path: /parse                     # where the WebSocket upgrade is accepted (default: the mount path)
+///   maxClients: 10000                # connections per node; more are refused
+///   maxSubscriptionsPerClient: 100
+///   sendQueueSize: 256               # messages waiting for a client; a client that falls further behind is closed
+///   pingIntervalSeconds: 30          # WebSocket ping; no pong before the next ping closes the connection
+///   maxMessageBytes: 65536           # largest message a client may send
+/// ```
+public struct LiveQuerySettings: Sendable {
+    public var classes: [String] = []
+    public var path: String?
+    public var maxClients = 10_000
+    public var maxSubscriptionsPerClient = 100
+    public var sendQueueSize = 256
+    public var pingIntervalSeconds = 30
+    public var maxMessageBytes = 65_536
+
+    public init(classes: [String] = []) { self.classes = classes }
+
+    /// Reads the `liveQuery` section (nil when absent: LiveQuery is off).
+    public static func read(_ r: YAMLReader?) throws(ConfigError) -> LiveQuerySettings? {
+        guard let r else { return nil }
+        var s = LiveQuerySettings()
+        s.classes = try r.optionalStringList("classes") ?? []
+        if s.classes.isEmpty { throw r.error("classes", "list the classes clients may subscribe to, e.g. classes: [Workstation]") }
+        for name in s.classes where !CollectionSchemaReader.isValidClassName(name) {
+            throw r.error("classes", "'\(name)' is not a class name")
+        }
+        if let path = try r.optionalString("path") {
+            guard path.hasPrefix("/"), !path.contains(" "), !path.contains("?") else {
+                throw r.error("path", "expected a path starting with '/', found '\(path)'")
+            }
+            s.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        }
+        s.maxClients = try r.int("maxClients", default: s.maxClients, range: 1...1_000_000)
+        s.maxSubscriptionsPerClient = try r.int("maxSubscriptionsPerClient", default: s.maxSubscriptionsPerClient, range: 1...100_000)
+        s.sendQueueSize = try r.int("sendQueueSize", default: s.sendQueueSize, range: 1...1_000_000)
+        s.pingIntervalSeconds = try r.int("pingIntervalSeconds", default: s.pingIntervalSeconds, range: 0...3600)
+        s.maxMessageBytes = try r.int("maxMessageBytes", default: s.maxMessageBytes, range: 1024...16_777_216)
+        try r.finish()
+        return s
+    }
+}
