@@ -14,7 +14,8 @@ public enum CausewayApplication {
     /// `connectorRetry`: the back-off between a connector's start attempts (tests shorten it).
     public static func build(configuration: LoadedConfiguration, logger: Logger,
                              cacheClock: any Clock<Duration> = ContinuousClock(),
-                             connectorRetry: ConnectorService.RetryPolicy = .init()) -> some ApplicationProtocol {
+                             connectorRetry: ConnectorService.RetryPolicy = .init(),
+                             readiness: Readiness = Readiness()) -> some ApplicationProtocol {
         let registry = PrometheusCollectorRegistry()
         let caches = CacheSet(policies: configuration.cachePolicies, maxBytes: configuration.gateway.cacheMaxBytes,
                               metricsFactory: PrometheusMetricsFactory(registry: registry), clock: cacheClock)
@@ -22,9 +23,11 @@ public enum CausewayApplication {
         let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches, status: status)
         let auth = CausewayApplication.authService(configuration)
         let metrics = configuration.gateway.metrics.enabled ? MetricsEndpoint(registry: registry, settings: configuration.gateway.metrics) : nil
-        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, status: status)
+        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, status: status, readiness: readiness)
         var services: [any Service] = []
         if let auth { services.append(IdentityService(auth: auth, status: status, logger: logger)) }
+        // Several nodes on one PostgreSQL metadata store: LISTEN/NOTIFY coherence (#15).
+        if let makeCluster = configuration.makeClusterServices { services.append(contentsOf: makeCluster(gateway, auth, logger)) }
         for connector in configuration.connectors {
             services.append(ConnectorService(connector: connector, status: status, logger: logger, retry: connectorRetry))
         }

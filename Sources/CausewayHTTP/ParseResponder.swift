@@ -26,8 +26,12 @@ public struct ParseResponder: HTTPResponder {
 
     let auth: AuthService?
     let metrics: MetricsEndpoint?
+    /// Fails `/health/ready` once shutdown has begun (`ParseResponder+Probes.swift`).
+    let readiness: Readiness
 
-    public init(gateway: Gateway, auth: AuthService? = nil, metrics: MetricsEndpoint? = nil, status: ComponentStatus) {
+    public init(gateway: Gateway, auth: AuthService? = nil, metrics: MetricsEndpoint? = nil, status: ComponentStatus,
+                readiness: Readiness = Readiness()) {
+        self.readiness = readiness
         self.metrics = metrics
         self.gateway = gateway
         self.config = gateway.config
@@ -107,6 +111,7 @@ public struct ParseResponder: HTTPResponder {
         if path == "/health" || path == "/health/" || path == (mount == "/" ? "" : mount) + "/health" || path == (mount == "/" ? "" : mount) + "/health/" {
             return health()
         }
+        if let probe = probeReply(path) { return probe }
         guard mount == "/" || path == mount || path.hasPrefix(mount + "/") else {
             return ParseReply.json(404) { w in
                 ParseReply.writeError(GatewayError(.commandUnavailable, "No endpoint at \(LogText.clean(path, limit: 256)); the Parse API is mounted at \(mount)."), &w)

@@ -34,6 +34,16 @@ struct ConfigOption: ParsableArguments {
         do {
             var loaded = try ConfigLoader.load(configPath: config, factories: Causeway.factories, identityFactories: Causeway.identityFactories)
             loaded.makeMetadataStore = { SQLiteMetadataStore(path: $0) }
+            // Several nodes on one PostgreSQL: shared users, sessions and login counters, and LISTEN/NOTIFY coherence (#15).
+            if loaded.gateway.metadataStoreKind == "postgres", let store = try PostgresMetadataStore.load(configPath: config) {
+                loaded.makeMetadataStore = { _ in store }
+                loaded.makeClusterServices = { gateway, auth, logger in
+                    do { return [try ClusterBus(store: store, gateway: gateway, auth: auth, logger: logger)] } catch {
+                        logger.error("cluster coherence cannot start", metadata: ["error": .string(String(reflecting: error))])
+                        return []
+                    }
+                }
+            }
             return loaded
         } catch {
             var stderr = StandardError()
@@ -61,9 +71,9 @@ struct Serve: AsyncParsableCommand {
             "causeway.config": .string(options.config),
             "causeway.listen": .string("\(loaded.gateway.server.host):\(loaded.gateway.server.port)\(loaded.gateway.server.mountPath)"),
         ])
-        let app = CausewayApplication.build(configuration: loaded, logger: logger)
         do {
-            try await app.runService()
+            // SIGTERM: readiness fails, then the listener closes and in-flight requests drain (server.drainSeconds).
+            try await CausewayApplication.run(configuration: loaded, logger: logger)
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             // One clear line for the operator; every service has been shut down by now.
             var stderr = StandardError()
@@ -100,6 +110,13 @@ struct Check: AsyncParsableCommand {
             let findings = await provider.verify(logger: logger)
             if findings.isEmpty { print("  ok") }
             for finding in findings {
+                print("  \(finding)")
+                if finding.severity == .error { errors += 1 }
+            }
+        }
+        if loaded.gateway.metadataStoreKind == "postgres", let store = loaded.makeMetadataStore?(loaded.gateway.metadataStorePath) {
+            print("metadata store (postgres):")
+            for finding in await store.verify(logger: logger) {
                 print("  \(finding)")
                 if finding.severity == .error { errors += 1 }
             }

@@ -11,7 +11,13 @@ public final class AuthService: Sendable {
     public let store: any MetadataStore
     public let settings: AuthSettings
     public let throttle: LoginThrottle
-    private let cache = Mutex(SessionCache())
+    /// Logouts and user changes, for long-lived consumers of sessions (LiveQuery).
+    public let sessionEvents = SessionEvents()
+    let cache = Mutex(SessionCache())
+    /// Told of every session end and user change (cluster coherence, `AuthService+Cluster.swift`).
+    let sessionObserver = Mutex<(@Sendable (SessionEvent) -> Void)?>(nil)
+    /// Whether validated sessions are reused from memory; off while a cluster node cannot hear the others.
+    let reusesSessions = Atomic<Bool>(true)
     private let loggerBox = Mutex(Logger(label: "causeway.auth"))
     /// How long a validated session is reused without reading the store again.
     static let cacheSeconds: Int64 = 5
@@ -26,8 +32,11 @@ public final class AuthService: Sendable {
     struct SessionCache {
         var byHash: [String: CachedSession] = [:]
         var byUser: [String: Set<String>] = [:]
+        /// Bumped by every removal: a validation that read the store before a removal does not cache its answer.
+        var generation: UInt64 = 0
 
         mutating func remove(_ hash: String) {
+            generation &+= 1
             guard let old = byHash.removeValue(forKey: hash) else { return }
             byUser[old.user.objectId]?.remove(hash)
             if byUser[old.user.objectId]?.isEmpty == true { byUser[old.user.objectId] = nil }
@@ -40,6 +49,7 @@ public final class AuthService: Sendable {
         }
 
         mutating func removeUser(_ userId: String) {
+            generation &+= 1
             for hash in byUser.removeValue(forKey: userId) ?? [] { byHash[hash] = nil }
         }
     }
@@ -48,7 +58,8 @@ public final class AuthService: Sendable {
         self.providers = providers
         self.store = store
         self.settings = settings
-        self.throttle = LoginThrottle(policy: settings.throttle)
+        // A store that keeps failure counters (PostgreSQL) shares them between gateway nodes.
+        self.throttle = LoginThrottle(policy: settings.throttle, shared: store as? any SharedLoginCounters)
     }
 
     var logger: Logger { loggerBox.withLock { $0 } }
@@ -113,7 +124,7 @@ public final class AuthService: Sendable {
     /// or the password is wrong; 155 when throttled; 100 (retryable) when a directory that might know the
     /// user could not be asked.
     public func logIn(username: String, password: String, address: String?, installationId: String?) async throws -> (UserRecord, String) {
-        try throttle.check(username: username, address: address)
+        try await throttle.admit(username: username, address: address)
         var unreachable: GatewayError?
         for provider in providers {
             let outcome: AuthenticationOutcome
@@ -128,15 +139,15 @@ public final class AuthService: Sendable {
             case .unknownUser:
                 continue
             case .rejected:
-                throttle.recordFailure(username: username, address: address)
+                await throttle.failed(username: username, address: address, logger: logger)
                 logger.notice("login failed", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(LogText.clean(username, limit: 128))])
                 throw GatewayError.invalidCredentials()
             case .refused(let reason):
-                throttle.recordFailure(username: username, address: address)
+                await throttle.failed(username: username, address: address, logger: logger)
                 logger.notice("login refused", metadata: ["causeway.provider": .string(provider.name), "causeway.username": .string(LogText.clean(username, limit: 128)), "reason": .string(reason)])
                 throw GatewayError(.operationForbidden, reason)
             case .authenticated(let identity):
-                throttle.recordSuccess(username: username)
+                await throttle.succeeded(username: username)
                 let user = try await upsert(identity)
                 let token = try await openSession(for: user, action: "login", installationId: installationId)
                 logger.info("login", metadata: ["causeway.user": .string(user.objectId), "causeway.provider": .string(provider.name)])
@@ -146,7 +157,7 @@ public final class AuthService: Sendable {
         if let unreachable {
             throw GatewayError(.connectionFailed, "The directory cannot be reached; try again shortly.", detail: String(reflecting: unreachable))
         }
-        throttle.recordFailure(username: username, address: address)
+        await throttle.failed(username: username, address: address, logger: logger)
         throw GatewayError.invalidCredentials()
     }
 
@@ -197,16 +208,22 @@ public final class AuthService: Sendable {
     public func validate(token: String) async throws -> (UserRecord, SessionRecord) {
         let hash = SessionToken.hash(token)
         let now = ParseDate.now()
-        if let hit = cache.withLock({ $0.byHash[hash] }), now.millisecondsSince1970 - hit.loadedAt.millisecondsSince1970 < AuthService.cacheSeconds * 1000,
+        let reuse = reusesSessions.load(ordering: .relaxed)
+        if reuse, let hit = cache.withLock({ $0.byHash[hash] }), now.millisecondsSince1970 - hit.loadedAt.millisecondsSince1970 < AuthService.cacheSeconds * 1000,
            now < hit.session.expiresAt {
             return (hit.user, hit.session)
         }
+        let generation = cache.withLock { $0.generation }
         guard let session = try await store.session(tokenHash: hash), now < session.expiresAt,
               let user = try await store.user(objectId: session.userId) else {
             cache.withLock { $0.remove(hash) }
             throw GatewayError(.invalidSessionToken, "Invalid session token")
         }
-        cache.withLock { $0.insert(hash, CachedSession(user: user, session: session, loadedAt: now)) }
+        if reuse {
+            cache.withLock { c in
+                if c.generation == generation { c.insert(hash, CachedSession(user: user, session: session, loadedAt: now)) }
+            }
+        }
         return (user, session)
     }
 
@@ -219,11 +236,17 @@ public final class AuthService: Sendable {
         let hash = SessionToken.hash(token)
         cache.withLock { $0.remove(hash) }
         try await store.deleteSession(tokenHash: hash)
+        sessionEvents.publish(.ended(tokenHash: hash))
+        // Again: a validation that read the session before it was deleted must not keep it.
+        cache.withLock { $0.remove(hash) }
+        announce(.sessionEnded(tokenHash: hash))
     }
 
     /// Drops cached sessions of a user (after their roles or account changed).
     public func invalidate(userId: String) {
         cache.withLock { $0.removeUser(userId) }
+        sessionEvents.publish(.userChanged(userId: userId))
+        announce(.userChanged(userId: userId))
     }
 
     public func deleteUser(_ user: UserRecord) async throws {

@@ -25,9 +25,13 @@ public final class LoginThrottle: Sendable {
     /// Entries kept at most; older ones are dropped first when exceeded (bounds memory under a flood).
     let capacity: Int
 
-    public init(policy: Policy, capacity: Int = 100_000) {
+    /// Counters every gateway node shares (nil: this node's memory only); see `LoginThrottle+Shared.swift`.
+    public let shared: (any SharedLoginCounters)?
+
+    public init(policy: Policy, capacity: Int = 100_000, shared: (any SharedLoginCounters)? = nil) {
         self.policy = policy
         self.capacity = capacity
+        self.shared = shared
     }
 
     /// Throws 155 when this username or address has failed too often recently.
@@ -81,7 +85,7 @@ public final class LoginThrottle: Sendable {
         return name.lowercased()
     }
 
-    private func keys(_ username: String, _ address: String?) -> [(String, Int)] {
+    func keys(_ username: String, _ address: String?) -> [(String, Int)] {
         var k = [("u:" + LoginThrottle.account(username), policy.maxFailures)]
         if let address { k.append(("a:" + address, policy.maxFailuresPerAddress)) }
         return k

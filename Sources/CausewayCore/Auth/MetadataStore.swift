@@ -22,4 +22,11 @@ public protocol MetadataStore: Sendable {
     func deleteExpiredSessions(before: ParseDate) async throws -> Int
     /// Users with at least one unexpired session (whose roles are kept fresh).
     func usersWithSessions(now: ParseDate) async throws -> [UserRecord]
+
+    /// `causeway check`: whether the store is reachable and its schema current, changing nothing.
+    func verify(logger: Logger) async -> [CheckFinding]
+}
+
+extension MetadataStore {
+    public func verify(logger: Logger) async -> [CheckFinding] { [] }
 }

@@ -8,6 +8,8 @@ public struct CacheSet: Sendable {
     /// Runs the caches' stale-while-revalidate refreshes: a service for the application's service group,
     /// listed after the connectors' services so that it stops (waiting for its refreshes) before they do.
     public let refresher: CacheRefresher
+    /// Suspension while this node cannot hear other nodes' writes, and purge announcements (#15).
+    public let coherence = CacheCoherence()
 
     /// `clock` is where the caches read the time: the real monotonic clock unless a test passes a manual one.
     public init(policies: [String: CachePolicy], maxBytes: Int, metricsFactory: (any MetricsFactory)?,
@@ -29,7 +31,7 @@ public struct CacheSet: Sendable {
 
     /// The cache and effective policy for a collection, when its data may be cached for `operation`.
     func cache(for schema: CollectionSchema, _ operation: CachePolicy.Operation) -> (ResponseCache, CachePolicy)? {
-        guard let cache = caches[schema.connectorName],
+        guard !coherence.isSuspended, let cache = caches[schema.connectorName],
               let policy = policies[schema.connectorName]?.applying(schema.cacheOverride),
               policy.operations.contains(operation) else { return nil }
         return (cache, policy)
@@ -38,4 +40,8 @@ public struct CacheSet: Sendable {
     public func invalidate(className: String, connector: String) {
         caches[connector]?.invalidate(className: className)
     }
+
+    /// Empties every cache; returns the entries dropped.
+    @discardableResult
+    public func purgeAll() -> Int { caches.values.reduce(0) { $0 + $1.purge() } }
 }

@@ -12,6 +12,10 @@ public struct GatewayConfig: Sendable {
         /// How long the server waits at start for every connector's first start attempt before it listens
         /// anyway (connectors still down then answer 100 and show in `/health` until they come up).
         public var startupWaitSeconds = 15
+        /// On SIGTERM: how long readiness fails before the listener closes (load balancers notice), then how
+        /// long in-flight requests may take before they are cancelled and the sources closed (Docs/deployment.md).
+        public var shutdownDelaySeconds = 0
+        public var drainSeconds = 10
         public init() {}
     }
 
@@ -41,6 +45,9 @@ public struct GatewayConfig: Sendable {
     public var app = App()
     /// The embedded metadata store (users, sessions, roles): a SQLite file.
     public var metadataStorePath = "data/metadata.sqlite"
+    /// `sqlite` (embedded, the default) or `postgres` (shared by several gateway nodes; its settings are read
+    /// by the PostgreSQL module from `metadataStore.postgres`).
+    public var metadataStoreKind = "sqlite"
     public var limits = Limits()
     public var auth = AuthSettings()
     /// Process-wide cap on cached bytes across connectors (`cache.maxBytes`).
@@ -88,6 +95,8 @@ public struct GatewayConfig: Sendable {
                 c.server.mountPath = mount.count > 1 && mount.hasSuffix("/") ? String(mount.dropLast()) : mount
             }
             c.server.startupWaitSeconds = try s.int("startupWaitSeconds", default: c.server.startupWaitSeconds, range: 0...3600)
+            c.server.shutdownDelaySeconds = try s.int("shutdownDelaySeconds", default: c.server.shutdownDelaySeconds, range: 0...600)
+            c.server.drainSeconds = try s.int("drainSeconds", default: c.server.drainSeconds, range: 0...3600)
             c.server.publicURL = try s.optionalString("publicURL")
             if let url = c.server.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw s.error("publicURL", "expected an http:// or https:// URL, found '\(url)'")
@@ -107,8 +116,15 @@ public struct GatewayConfig: Sendable {
         c.app.masterKeyIPs = try app.optionalStringList("masterKeyIps") ?? []
         try app.finish()
         if let m = try r.optionalChild("metadataStore") {
-            let path = try m.string("sqlite")
-            c.metadataStorePath = standardized(path.hasPrefix("/") ? path : baseDirectory + "/" + path)
+            if m.has("postgres") {
+                // Checked as a mapping here; its keys are read by CausewayPostgres (PostgresMetadataStore+Config).
+                _ = try m.child("postgres")
+                if m.has("sqlite") { throw m.error("postgres", "choose one metadata store: sqlite or postgres, not both") }
+                c.metadataStoreKind = "postgres"
+            } else {
+                let path = try m.string("sqlite")
+                c.metadataStorePath = standardized(path.hasPrefix("/") ? path : baseDirectory + "/" + path)
+            }
             try m.finish()
         } else {
             c.metadataStorePath = standardized(baseDirectory + "/../data/metadata.sqlite")

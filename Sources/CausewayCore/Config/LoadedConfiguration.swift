@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// Everything configuration produces: the gateway settings and the connectors.
 public struct LoadedConfiguration: Sendable {
@@ -10,6 +12,9 @@ public struct LoadedConfiguration: Sendable {
     public var cachePolicies: [String: CachePolicy] = [:]
     /// Opens the metadata store at a path (the executable supplies the embedded SQLite store).
     public var makeMetadataStore: (@Sendable (String) -> any MetadataStore)?
+    /// Services that keep several gateway nodes coherent (the PostgreSQL store's `ClusterBus`), made once the
+    /// gateway and the auth service exist (nil: a single node).
+    public var makeClusterServices: (@Sendable (Gateway, AuthService?, Logger) -> [any Service])?
 
     public init(gateway: GatewayConfig, connectors: [any Connector], identityProviders: [any IdentityProvider] = []) {
         self.gateway = gateway

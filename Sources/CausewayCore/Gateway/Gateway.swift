@@ -116,6 +116,7 @@ public final class Gateway: Sendable {
 
     /// Empties the cache of one connector (all when nil), or of one class. Returns the entries dropped.
     public func purgeCache(connector: String?, className: String?) throws(GatewayError) -> Int {
+        defer { caches.coherence.purged(connector: className.flatMap { routes[$0]?.connector.name } ?? connector, className: className) }
         if let className {
             let r = try route(className)
             guard let cache = caches.caches[r.connector.name] else { return 0 }

@@ -1,0 +1,130 @@
+import CausewayCore
+@testable import CausewayPostgres
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+
+/// The PostgreSQL metadata store (#15): migrations under concurrent start, users and sessions through the
+/// auth service, failed-login counters shared by two nodes, `check`'s report on the schema.
+@Suite struct PostgresMetadataStoreTests {
+    @Test func concurrentStartsMigrateOnceAndCheckReportsTheVersion() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let schema = fx.schemaName + "_meta"
+            defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
+            let missing = await fx.metadataStore(schema: schema).verify(logger: fx.logger)
+            #expect(missing.count == 1 && missing[0].severity == .warning && missing[0].message.contains("missing"), "\(missing)")
+            // Six nodes start at once on an empty database: one migrates, the others wait for its lock and find nothing to do.
+            let stores = (0..<6).map { _ in fx.metadataStore(schema: schema) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for s in stores { group.addTask { try await s.start(logger: fx.logger) } }
+                try await group.waitForAll()
+            }
+            for s in stores { await s.shutdown() }
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(schema).schema_migrations") == String(PostgresMetadataStore.schemaVersion))
+            let current = await fx.metadataStore(schema: schema).verify(logger: fx.logger)
+            #expect(current.map(\.severity) == [.ok], "\(current)")
+            // A schema from a newer gateway: check says so and a node refuses to start on it.
+            try await fx.execute("INSERT INTO \(schema).schema_migrations (version, name) VALUES (999, 'from the future')")
+            let newer = await fx.metadataStore(schema: schema).verify(logger: fx.logger)
+            #expect(newer.map(\.severity) == [.error] && newer[0].message.contains("newer"), "\(newer)")
+            let late = fx.metadataStore(schema: schema)
+            await #expect(throws: GatewayError.self) { try await late.start(logger: fx.logger) }
+            await late.shutdown()
+        }
+    }
+
+    @Test func usersAndSessionsThroughTheAuthService() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let node = try await fx.authNode(schema: fx.schemaName)
+            defer { Task { await node.shutdown() } }
+            let (user, token) = try await node.signUp(.init(username: "ada", password: "correct horse", email: "ada@example.com", attributes: [:]), installationId: nil)
+            // Only the token's hash is stored.
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(fx.schemaName).sessions WHERE token_hash = '\(SessionToken.hash(token))'") == "1")
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(fx.schemaName).sessions WHERE token_hash = '\(token)'") == "0")
+            let (validated, _) = try await node.validate(token: token)
+            #expect(validated.objectId == user.objectId && validated.email == "ada@example.com")
+            await #expect(throws: GatewayError.self) {
+                _ = try await node.signUp(.init(username: "ada", password: "another horse", email: nil, attributes: [:]), installationId: nil)
+            }
+            do {
+                _ = try await node.signUp(.init(username: "bob", password: "another horse", email: "ada@example.com", attributes: [:]), installationId: nil)
+                Issue.record("a taken email was accepted")
+            } catch let e as GatewayError { #expect(e.code == .emailTaken) }
+            let (_, second) = try await node.logIn(username: "ada", password: "correct horse", address: "10.0.0.1", installationId: "i1")
+            try await node.logOut(token: token)
+            await #expect(throws: GatewayError.self) { _ = try await node.validate(token: token) }
+            _ = try await node.validate(token: second)
+            #expect(try await node.store.usersWithSessions(now: .now()).map(\.username) == ["ada"])
+            try await node.deleteUser(validated)
+            await #expect(throws: GatewayError.self) { _ = try await node.validate(token: second) }
+        }
+    }
+
+    @Test func failedLoginsAreCountedAcrossNodes() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            var settings = AuthSettings()
+            settings.throttle = .init(maxFailures: 3, maxFailuresPerAddress: 1000, windowSeconds: 300)
+            let a = try await fx.authNode(schema: fx.schemaName, settings: settings)
+            let b = try await fx.authNode(schema: fx.schemaName, settings: settings)
+            defer { Task { await a.shutdown(); await b.shutdown() } }
+            _ = try await a.signUp(.init(username: "carol", password: "right password", email: nil, attributes: [:]), installationId: nil)
+            func attempt(_ node: AuthService, _ name: String, _ password: String, address: String) async -> ParseErrorCode? {
+                do { _ = try await node.logIn(username: name, password: password, address: address, installationId: nil); return nil } catch let e as GatewayError {
+                    return e.code
+                } catch { return .internalServerError }
+            }
+            // Spread over both nodes and from different addresses: the third failure is the last one allowed.
+            #expect(await attempt(a, "carol", "guess 1", address: "10.0.0.1") == .objectNotFound)
+            #expect(await attempt(b, "Carol", "guess 2", address: "10.0.0.2") == .objectNotFound)
+            #expect(await attempt(a, "CORP\\carol", "guess 3", address: "10.0.0.3") == .objectNotFound)
+            #expect(await attempt(b, "carol", "right password", address: "10.0.0.4") == .requestLimitExceeded)
+            #expect(await attempt(a, "carol", "right password", address: "10.0.0.5") == .requestLimitExceeded)
+
+            // The counter is one atomic upsert: 40 concurrent failures on two nodes count 40.
+            let store = a.store as! PostgresMetadataStore
+            let now = ParseDate.now()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<40 {
+                    let s = (i % 2 == 0 ? a.store : b.store) as! PostgresMetadataStore
+                    group.addTask { try await s.recordLoginFailure(keys: ["u:dave"], now: now, windowSeconds: 300) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await store.loginFailures(keys: ["u:dave"])["u:dave"]?.failures == 40)
+            // Past the window the count starts again; a success clears it everywhere.
+            let later = ParseDate(millisecondsSince1970: now.millisecondsSince1970 + 301_000)
+            try await store.recordLoginFailure(keys: ["u:dave"], now: later, windowSeconds: 300)
+            #expect(try await store.loginFailures(keys: ["u:dave"])["u:dave"]?.failures == 1)
+            try await a.throttle.admit(username: "carol", address: nil, now: ParseDate(millisecondsSince1970: ParseDate.now().millisecondsSince1970 + 301_000))
+            await b.throttle.succeeded(username: "CAROL")
+            #expect(await attempt(a, "carol", "right password", address: "10.0.0.6") == nil)
+        }
+    }
+}
+
+extension PostgresFixture {
+    func storeSettings() -> PostgresConnectionSettings {
+        var s = PostgresConnectionSettings()
+        s.host = db.host
+        s.port = db.port
+        s.database = db.database
+        s.user = db.user
+        s.password = db.password
+        s.poolSize = 2
+        s.connectTimeoutMs = 5000
+        return s
+    }
+
+    func metadataStore(schema: String, nodeId: String? = nil) -> PostgresMetadataStore {
+        PostgresMetadataStore(settings: storeSettings(), schema: schema, nodeId: nodeId)
+    }
+
+    /// An auth service with local accounts over a PostgreSQL store in `schema`, started.
+    func authNode(schema: String, nodeId: String? = nil, settings: AuthSettings = AuthSettings()) async throws -> AuthService {
+        let auth = AuthService(providers: [LocalIdentityProvider(minPasswordLength: 8, hashingThreads: 1)],
+                               store: metadataStore(schema: schema, nodeId: nodeId), settings: settings)
+        try await auth.start(logger: logger)
+        return auth
+    }
+}
