@@ -15,26 +15,48 @@ public enum CausewayApplication {
     public static func build(configuration: LoadedConfiguration, logger: Logger,
                              cacheClock: any Clock<Duration> = ContinuousClock(),
                              connectorRetry: ConnectorService.RetryPolicy = .init(),
-                             readiness: Readiness = Readiness()) -> some ApplicationProtocol {
+                             readiness: Readiness = Readiness(),
+                             reload: (@Sendable () throws -> LoadedConfiguration)? = nil,
+                             reloadSignals: AsyncStream<Void>? = nil,
+                             stats: ConnectorStatsSet = ConnectorStatsSet()) -> some ApplicationProtocol {
         let registry = PrometheusCollectorRegistry()
+        let metricsFactory = PrometheusMetricsFactory(registry: registry)
         let caches = CacheSet(policies: configuration.cachePolicies, maxBytes: configuration.gateway.cacheMaxBytes,
-                              metricsFactory: PrometheusMetricsFactory(registry: registry), clock: cacheClock)
+                              metricsFactory: metricsFactory, clock: cacheClock)
         let status = ComponentStatus()
-        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches, status: status)
+        let gateway = Gateway(config: configuration.gateway, connectors: configuration.connectors, caches: caches, status: status, stats: stats)
         let auth = CausewayApplication.authService(configuration)
         let metrics = configuration.gateway.metrics.enabled ? MetricsEndpoint(registry: registry, settings: configuration.gateway.metrics) : nil
-        let responder = ParseResponder(gateway: gateway, auth: auth, metrics: metrics, status: status, readiness: readiness)
+        let makeResponder: @Sendable (Gateway) -> ParseResponder = { ParseResponder(gateway: $0, auth: auth, metrics: metrics, status: status, readiness: readiness) }
+        // The configuration serving now; a reload swaps it between requests (`GatewayReloader`).
+        let holder = GatewayHolder(.init(number: 1, gateway: gateway, responder: makeResponder(gateway)))
         var services: [any Service] = []
         if let auth { services.append(IdentityService(auth: auth, status: status, logger: logger)) }
         // Several nodes on one PostgreSQL metadata store: LISTEN/NOTIFY coherence (#15).
         if let makeCluster = configuration.makeClusterServices { services.append(contentsOf: makeCluster(gateway, auth, logger)) }
+        // Connectors run under a supervisor, so that a reload can start and stop single ones.
+        let supervisor = ConnectorSupervisor(logger: logger)
+        var running: [String: GatewayReloader.Running] = [:]
         for connector in configuration.connectors {
-            services.append(ConnectorService(connector: connector, status: status, logger: logger, retry: connectorRetry))
+            let entry = status.entry(ConnectorService.componentName(connector.name))
+            let handle = supervisor.start(ConnectorService(connector: connector, entry: entry, logger: logger, retry: connectorRetry))
+            running[connector.name] = .init(connector: connector, fingerprint: GatewayReloader.fingerprint(connector), handle: handle, entry: entry)
         }
+        services.append(supervisor)
         // After the connectors: shut down (waiting for its refreshes) before them.
         services.append(caches.refresher)
+        let reloader = reload.map {
+            GatewayReloader(load: $0, holder: holder, supervisor: supervisor, status: status, auth: auth, makeResponder: makeResponder,
+                            metricsFactory: metricsFactory, cacheClock: cacheClock, retry: connectorRetry, logger: logger, running: running)
+        }
+        if let reloader, let reloadSignals { services.append(ReloadSignalService(reloader: reloader, signals: reloadSignals)) }
+        let errors = AdminErrorLog()
+        let admin = configuration.gateway.admin.enabled
+            ? AdminEndpoint(settings: configuration.gateway.admin, holder: holder, auth: auth, status: status, errors: errors,
+                            reloader: reloader, logger: logger)
+            : nil
         var app = Application(
-            responder: responder,
+            responder: CausewayResponder(holder: holder, admin: admin, errors: errors),
             configuration: .init(
                 address: .hostname(configuration.gateway.server.host, port: configuration.gateway.server.port),
                 serverName: "Causeway"),

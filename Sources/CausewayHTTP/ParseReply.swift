@@ -21,6 +21,7 @@ struct ParseReply: Sendable {
     }
 
     static func writeError(_ error: GatewayError, _ w: inout JSONWriter) {
+        ErrorCapture.current?.note(error)
         w.raw("{\"code\":")
         w.writeInt(error.code.rawValue)
         w.raw(",\"error\":")

@@ -53,6 +53,8 @@ public struct GatewayConfig: Sendable {
     /// Process-wide cap on cached bytes across connectors (`cache.maxBytes`).
     public var cacheMaxBytes = 256 * 1024 * 1024
     public var metrics = Metrics()
+    /// The operator page (`admin:`).
+    public var admin = AdminSettings()
 
     /// `/metrics` (Prometheus text format).
     public struct Metrics: Sendable {
@@ -163,6 +165,7 @@ public struct GatewayConfig: Sendable {
             c.metrics.allowedIPs = try m.optionalStringList("allowedIPs") ?? []
             try m.finish()
         }
+        if let a = try r.optionalChild("admin") { c.admin = try AdminSettings.read(a, mountPath: c.server.mountPath) }
         c.auth = try AuthSettings.read(sessions: try r.optionalChild("sessions"), throttle: try r.optionalChild("loginThrottle"))
         if let l = try r.optionalChild("limits") {
             c.limits.maxBodyBytes = try l.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 1024...1_073_741_824)

@@ -37,6 +37,7 @@ extension Gateway {
         let context = ConnectorContext(caller: caller, logger: logger)
         let request = parsed.query
         let route = try route(className)
+        countRequest(route)
         try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
         if request.count { try authorize(.count, route, caller) }
         // Row rules and ACLs become part of the filter, so they are pushed down like any other condition.
@@ -64,14 +65,15 @@ extension Gateway {
             let r = try await self.runFind(route, planned, hidden: hidden, context: context)
             return .find(r.objects, count: r.count)
         }
+        countCache(route, outcome)
         return FindResult(objects: [], count: nil, plan: nil, cache: outcome, body: answer.body)
     }
 
     /// Runs a find; a `$regex` evaluated in memory on the way (by the gateway or the connector) that goes over
     /// its limits fails the request with 102.
     private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
-        guard query.filter?.containsRegex == true else { return try await runFindUnbounded(route, query, hidden: hidden, context: context) }
-        return try await RegexBudget.enforcing { try await self.runFindUnbounded(route, query, hidden: hidden, context: context) }
+        guard query.filter?.containsRegex == true else { return try await measured(route) { try await runFindUnbounded(route, query, hidden: hidden, context: context) } }
+        return try await measured(route) { try await RegexBudget.enforcing { try await self.runFindUnbounded(route, query, hidden: hidden, context: context) } }
     }
 
     private func runFindUnbounded(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
@@ -152,6 +154,7 @@ extension Gateway {
     public func get(_ className: String, objectId: String, keys: Set<String>?, excludeKeys: Set<String> = [],
                     caller: Caller, logger: Logger = Gateway.quietLogger) async throws -> ParseObject {
         let route = try route(className)
+        countRequest(route)
         try authorize(.get, route, caller)
         return try await runGet(route, objectId, keys, excludeKeys, try route.schema.access.readFilter(caller, schema: route.schema),
                                 route.schema.access.hiddenFields(caller), ConnectorContext(caller: caller, logger: logger))
@@ -165,6 +168,7 @@ extension Gateway {
                            caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> ([UInt8], CacheOutcome?) {
         let context = ConnectorContext(caller: caller, logger: logger)
         let route = try route(className)
+        countRequest(route)
         try authorize(.get, route, caller)
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
         let hidden = route.schema.access.hiddenFields(caller)
@@ -180,6 +184,7 @@ extension Gateway {
         let (answer, outcome) = try await cache.answer(key: key, className: className, policy: policy, logger: logger) {
             .object(try await self.runGet(route, objectId, keys, excludeKeys, rows, hidden, context))
         }
+        countCache(route, outcome)
         return (answer.body, outcome)
     }
 
@@ -187,7 +192,10 @@ extension Gateway {
                         _ rows: QueryFilter?, _ hidden: Set<String>, _ context: ConnectorContext) async throws -> ParseObject {
         // A row rule or ACL needs the fields it tests, so then the whole object is read.
         let fields = rows == nil ? keys.map { Set($0.map { String($0.split(separator: ".").first ?? Substring($0)) }) } : nil
-        guard let object = try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema, context: context),
+        let found = try await measured(route) {
+            try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema, context: context)
+        }
+        guard let object = found,
               rows.map({ QueryEvaluator.matches(object, $0) }) ?? true else {
             throw GatewayError.objectNotFound()  // not there, or not visible to this caller: the same answer
         }

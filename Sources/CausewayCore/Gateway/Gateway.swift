@@ -9,6 +9,8 @@ public final class Gateway: Sendable {
     public let caches: CacheSet
     /// Every write through this gateway is published here once it has succeeded (LiveQuery, other nodes).
     public let changes: ChangeFeed
+    /// Each connector's activity over the last hour (the admin page's charts); shared across reloads.
+    public let stats: ConnectorStatsSet
     let status: ComponentStatus?
     private let routes: [String: Route]
 
@@ -44,8 +46,10 @@ public final class Gateway: Sendable {
     let now: @Sendable () -> ContinuousClock.Instant
 
     public init(config: GatewayConfig, connectors: [any Connector], caches: CacheSet = .none, status: ComponentStatus? = nil,
-                changes: ChangeFeed = ChangeFeed(), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+                changes: ChangeFeed = ChangeFeed(), now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+                stats: ConnectorStatsSet = ConnectorStatsSet()) {
         self.config = config
+        self.stats = stats
         self.changes = changes
         self.now = now
         self.connectors = connectors
@@ -104,7 +108,8 @@ public final class Gateway: Sendable {
     /// (also when the write failed: it may have reached the source).
     func invalidating<T: Sendable>(_ route: Route, _ write: () async throws -> T) async throws -> T {
         defer { caches.invalidate(className: route.schema.className, connector: route.connector.name) }
-        return try await write()
+        countRequest(route)
+        return try await measured(route, write)
     }
 
     /// Announces a successful write on the change feed.

@@ -17,6 +17,8 @@ public final class ComponentStatus: Sendable {
         public let name: String
         private let isUp = Atomic<Bool>(false)
         private let state = Mutex<State>(.starting)
+        /// When the state last changed (milliseconds since 1970), for the admin page's "since".
+        private let changedAt = Atomic<Int64>(ParseDate.now().millisecondsSince1970)
         /// Whether the first start attempt has ended (either way), and who waits for it, by ticket.
         private let attempted = Mutex<FirstAttempt>(FirstAttempt())
 
@@ -30,9 +32,15 @@ public final class ComponentStatus: Sendable {
 
         public var up: Bool { isUp.load(ordering: .acquiring) }
         public var current: State { state.withLock { $0 } }
+        /// When the current state began.
+        public var since: ParseDate { ParseDate(millisecondsSince1970: changedAt.load(ordering: .relaxed)) }
 
         public func set(_ new: State) {
-            state.withLock { $0 = new }
+            let changed = state.withLock { s -> Bool in
+                defer { s = new }
+                return s != new
+            }
+            if changed { changedAt.store(ParseDate.now().millisecondsSince1970, ordering: .relaxed) }
             isUp.store(new == .up, ordering: .releasing)
             guard new != .starting else { return }
             let waiters = attempted.withLock { a -> [CheckedContinuation<Void, Never>] in
@@ -79,6 +87,25 @@ public final class ComponentStatus: Sendable {
     }
 
     /// Every component and its state, in registration order.
+    /// Every registered entry, in registration order.
+    public var allEntries: [Entry] { entries.withLock { $0 } }
+
+    /// Registers a fresh entry under `name` in place of the current one (a connector replaced by a reload:
+    /// the old instance keeps its own entry while it drains). Returns the new entry.
+    @discardableResult
+    public func replaceEntry(_ name: String) -> Entry {
+        entries.withLock { list in
+            let e = Entry(name: name)
+            if let i = list.firstIndex(where: { $0.name == name }) { list[i] = e } else { list.append(e) }
+            return e
+        }
+    }
+
+    /// Unregisters `entry` (a connector removed by a reload), unless another entry has taken its name.
+    public func remove(_ entry: Entry) {
+        entries.withLock { list in list.removeAll { $0 === entry } }
+    }
+
     public var snapshot: [(name: String, state: State)] { entries.withLock { $0.map { ($0.name, $0.current) } } }
 
     public var allUp: Bool { entries.withLock { $0.allSatisfy(\.up) } }

@@ -30,6 +30,14 @@ public struct ConnectorService: Service {
         self.retry = retry
     }
 
+    /// With a given status entry (a connector that a reload starts in place of another of the same name).
+    public init(connector: any Connector, entry: ComponentStatus.Entry, logger: Logger, retry: RetryPolicy = RetryPolicy()) {
+        self.connector = connector
+        self.status = entry
+        self.logger = logger
+        self.retry = retry
+    }
+
     /// The name under which a connector appears in `ComponentStatus` (and `/health`).
     public static func componentName(_ connector: String) -> String { "connector \(connector)" }
 
