@@ -23,10 +23,13 @@ public final class RESTConnector: Connector {
     /// At most `maxConcurrency` requests in flight; the rest wait their turn (first come, first served).
     let limiter: AsyncSemaphore
     let oauth: OAuth2TokenSource?
+    /// Fails requests at once while the API is down (RESTCircuitBreaker).
+    let breaker: RESTCircuitBreaker
 
-    init(name: String, settings: RESTSettings, collections: [RESTCollection]) {
+    init(name: String, settings: RESTSettings, collections: [RESTCollection], now: @escaping @Sendable () -> Duration = RESTConnector.stopwatch(ContinuousClock())) {
         self.name = name
         self.settings = settings
+        breaker = RESTCircuitBreaker(settings: settings.circuitBreaker, now: now)
         var map: [String: RESTCollection] = [:]
         for c in collections { map[c.schema.className] = c }
         byClass = map
@@ -36,6 +39,12 @@ public final class RESTConnector: Connector {
         } else {
             oauth = nil
         }
+    }
+
+    /// Time since `clock` was read first: the breaker's clock.
+    public static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     /// With `forwardIdentity`, the API sees who asks, so its answers are cached per user.
@@ -88,6 +97,9 @@ public final class RESTConnector: Connector {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(Int64(settings.connectTimeoutMs)), read: .milliseconds(Int64(settings.requestTimeoutMs)))
         configuration.redirectConfiguration = .disallow
+        // A refused connection fails the request at once (AsyncHTTPClient would otherwise retry connecting
+        // until the request's deadline); `send` decides what is worth repeating.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -120,33 +132,17 @@ public final class RESTConnector: Connector {
         var nativeOrder = c.listedByObjectId && (query.sort.isEmpty || query.sort == [.field("objectId", descending: false)])
         // One sort key the API can apply: it sorts, and pages can stop early (ties keep the API's order).
         if !nativeOrder, let sort = c.sort, query.sort.count == 1, case .field(let field, let descending) = query.sort[0], let apiName = sort.fields[field] {
-            params[sort.param] = (descending ? sort.descendingPrefix : "") + apiName
+            params.merge(sort.parameters(apiName, descending: descending)) { $1 }
             nativeOrder = true
         }
         let wanted = nativeOrder ? query.limit.map { query.skip + $0 } : nil
         var matches: [ParseObject] = []
-        var scanned = 0
-        var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: params)
-        while let request = pager.next() {
-            let (body, headers): (JSONValue, HTTPHeaders)
-            do {
-                (body, headers) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context)
-            } catch let error as GatewayError where error.code == .objectNotFound {
-                // A list endpoint that does not exist is a mapping problem, not a missing object.
-                throw GatewayError(.internalServerError, "The list endpoint of \(schema.className) (connector \(name)) answered HTTP 404; check `list` in the connector file.",
-                                   detail: error.detail)
-            }
-            let records = try c.records(in: body, connector: name)
+        try await readList(c, params: params, context: context) { records in
             for record in records {
                 let object = try c.object(from: record, connector: name)
                 if QueryEvaluator.matches(object, query.filter) { matches.append(object) }
             }
-            scanned += records.count
-            if let wanted, matches.count >= wanted { break }
-            if scanned > c.maxScan {
-                throw GatewayError(.invalidQuery, "This query would read more than \(c.maxScan) records from \(schema.className)'s API (maxScan); add a condition the API can filter on.")
-            }
-            pager.advance(received: records.count, body: body, headers: headers)
+            return wanted.map { matches.count < $0 } ?? true
         }
         if !nativeOrder { matches = QueryEvaluator.sort(matches, by: query.sort, numericIds: schema.objectId.type == .integer) }
         let start = min(query.skip, matches.count)
@@ -154,19 +150,80 @@ public final class RESTConnector: Connector {
         return Array(matches[start..<end])
     }
 
-    /// With a `total` in the list answer and every condition filtered by the API, one request of one
-    /// record answers the count; otherwise matching records are counted (up to maxScan).
+    /// Reads the list endpoint page by page, handing each page's records to `visit` until it answers false
+    /// (the caller has what it needs) or the pages end. Pages never end silently short: when the first page
+    /// reported a `total` and the pages end before it, paging goes on by offset where `fallback` is declared,
+    /// and fails with a clear error otherwise. More than `maxScan` records fail too.
+    func readList(_ c: RESTCollection, params: [String: String], context: ConnectorContext?, pageSize: Int? = nil,
+                  via given: HTTPClient? = nil, visit: ([JSONValue]) throws -> Bool) async throws {
+        var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: params, pageSize: pageSize)
+        var scanned = 0
+        var total: Int?
+        var first = true
+        while let request = pager.next() {
+            let reply: RESTReply
+            do {
+                reply = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context, via: given,
+                                       endOfData: first || !c.paging.end.isDeclared ? nil : c.paging.end)
+            } catch let error as GatewayError where error.code == .objectNotFound {
+                // A list endpoint that does not exist is a mapping problem, not a missing object.
+                throw GatewayError(.internalServerError,
+                                   first ? "The list endpoint of \(c.schema.className) (connector \(name)) answered HTTP 404; check `list` in the connector file."
+                                         : "The list endpoint of \(c.schema.className) (connector \(name)) answered HTTP 404 for a page after the first; if that is how the API ends its data, declare `pagination.endOn: [404]`.",
+                                   detail: error.detail)
+            }
+            guard let body = reply.json else {
+                pager.end()
+                if let total, scanned < total { try resumeOrFail() } else { break }
+                continue
+            }
+            if first, let path = c.totalPath { total = RESTConnector.count(body.value(at: path)) }
+            first = false
+            let records = try c.records(in: body, connector: name)
+            scanned += records.count
+            guard try visit(records) else { return }
+            if scanned > c.maxScan {
+                throw GatewayError(.invalidQuery, "This query would read more than \(c.maxScan) records from \(c.schema.className)'s API (maxScan); add a condition the API can filter on.")
+            }
+            pager.advance(received: records.count, body: body, headers: reply.headers)
+            if pager.isDone, let total, scanned < total { try resumeOrFail() }
+        }
+
+        func resumeOrFail() throws {
+            guard pager.resumeByOffset(at: scanned) else {
+                throw GatewayError(.internalServerError,
+                                   "The API of connector \(name) reported \(total ?? 0) \(c.schema.className) records, but its pages ended after \(scanned); "
+                                   + "Causeway does not answer with a short list (declare `pagination.fallback` to read the rest by offset, or retry if records were deleted meanwhile).")
+            }
+            context?.logger.notice("pages ended before the reported total; reading on by offset", metadata: [
+                "causeway.connector": .string(name), "causeway.class": .string(c.schema.className),
+                "upstream.total": .stringConvertible(total ?? 0), "upstream.read": .stringConvertible(scanned),
+            ])
+        }
+    }
+
+    /// A total as an API reports it (a number, or a numeric string).
+    static func count(_ value: JSONValue?) -> Int? {
+        switch value {
+        case .int(let n)? where n >= 0: return Int(n)
+        case .double(let d)? where d >= 0 && d == d.rounded(): return Int(d)
+        case .string(let s)?: return Int(s).flatMap { $0 >= 0 ? $0 : nil }
+        default: return nil
+        }
+    }
+
+    /// With a `total` in the list answer, one request of one record answers the count of all records, or of
+    /// those matching a filter the API applies whole when its filters are declared exact (`exactFilters`):
+    /// otherwise the API's total could count records that Causeway's own check of the same conditions drops,
+    /// and `count` would disagree with `find`. Everything else counts matching records (up to maxScan).
     public func count(_ filter: QueryFilter?, in schema: CollectionSchema, context: ConnectorContext) async throws -> Int {
         let c = try collection(schema)
-        if let totalPath = c.totalPath, let params = apiParameters(filter, c) {
+        let unfiltered = filter?.conjuncts.isEmpty ?? true
+        if let totalPath = c.totalPath, unfiltered || c.exactFilters, let params = apiParameters(filter, c) {
             var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query.merging(params) { $1 }, pageSize: 1)
             if let request = pager.next() {
-                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context)
-                switch body.value(at: totalPath) {
-                case .int(let n)?: return Int(n)
-                case .double(let d)? where d >= 0: return Int(d)
-                default: break
-                }
+                let reply = try await send(method: "GET", url: request, body: nil, idempotent: true, context: context)
+                if let n = RESTConnector.count(reply.body.value(at: totalPath)) { return n }
             }
         }
         return try await find(SourceQuery(filter: filter), in: schema, context: context).count
@@ -184,66 +241,31 @@ public final class RESTConnector: Connector {
         return params
     }
 
+    /// By `get` when declared; else by the list endpoint filtered on the id when an `equal` filter on
+    /// objectId is declared (one request); else by reading the list (up to maxScan).
     public func get(objectId: String, fields: Set<String>?, in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
         let c = try collection(schema)
         guard canExist(objectId, schema) else { return nil }
-        guard let endpoint = c.get else {
-            return try await find(SourceQuery(), in: schema, context: context).first { $0.objectId == objectId }
-        }
-        do {
-            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: true, context: context)
-            let record = c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body)
-            return try c.object(from: record, connector: name)
-        } catch let error as GatewayError where error.code == .objectNotFound {
-            return nil
-        }
-    }
-
-    // MARK: Writes
-
-    public func create(_ object: ParseObject, in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
-        let c = try collection(schema)
-        guard let endpoint = c.create else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no create operation.") }
-        let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: nil),
-                                       body: RESTCollection.body(c.record(from: object.fields), template: endpoint.bodyTemplate), idempotent: false, context: context)
-        return try c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name)
-    }
-
-    public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                       in schema: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
-        let c = try collection(schema)
-        guard let endpoint = c.update else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no update operation.") }
-        guard canExist(objectId, schema) else { return nil }
-        var fields: [String: ParseValue] = [:]
-        for (field, op) in operations {
-            switch op {
-            case .set(let v): fields[field] = v
-            case .delete: fields[field] = .null
-            default: throw GatewayError(.operationForbidden, "\(schema.className)'s API cannot apply \(op.kind.parseName) atomically.")
+        if let endpoint = c.get {
+            do {
+                let reply = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: true, context: context)
+                guard let record = try c.oneRecord(in: reply.body, connector: name) else { return nil }
+                return try c.object(from: record, connector: name)
+            } catch let error as GatewayError where error.code == .objectNotFound {
+                return nil
             }
         }
-        do {
-            let (body, _) = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId),
-                                           body: RESTCollection.body(c.record(from: fields), template: endpoint.bodyTemplate), idempotent: false, context: context)
-            if case .object(let o) = body, !o.isEmpty, let object = try? c.object(from: c.recordsPath.isEmpty ? body : (body.value(at: c.recordsPath) ?? body), connector: name) {
-                return object
+        var found: ParseObject?
+        var params = c.list.query
+        if let f = c.idFilter { params[f.param] = objectId }
+        try await readList(c, params: params, context: context) { records in
+            for record in records {
+                let object = try c.object(from: record, connector: name)
+                if object.objectId == objectId { found = object; return false }
             }
-            return try await get(objectId: objectId, fields: nil, in: schema, context: context)
-        } catch let error as GatewayError where error.code == .objectNotFound {
-            return nil
-        }
-    }
-
-    public func delete(objectId: String, in schema: CollectionSchema, context: ConnectorContext) async throws -> Bool {
-        let c = try collection(schema)
-        guard let endpoint = c.delete else { throw GatewayError(.operationForbidden, "\(schema.className)'s API has no delete operation.") }
-        guard canExist(objectId, schema) else { return false }
-        do {
-            _ = try await send(method: endpoint.method, url: url(endpoint, objectId: objectId), body: nil, idempotent: false, context: context)
             return true
-        } catch let error as GatewayError where error.code == .objectNotFound {
-            return false
         }
+        return found
     }
 
     /// Whether `objectId` can name a record at all: an integer key never matches a non-integer id, so such a
@@ -282,93 +304,6 @@ public final class RESTConnector: Connector {
         }
     }
 
-    // MARK: HTTP
-
-    /// One request with auth, a concurrency limit, retries with backoff for idempotent requests on
-    /// connection failures, timeouts and 5xx (and one retry after an OAuth2 token was refused), and upstream
-    /// failures translated into Parse errors. `context` is nil for the gateway's own calls (`check`).
-    func send(method: String, url: String, body: JSONValue?, idempotent: Bool, context: ConnectorContext?,
-              via given: HTTPClient? = nil) async throws -> (JSONValue, HTTPHeaders) {
-        let http = try given ?? client()
-        let logger = context?.logger ?? self.logger
-        var attempt = 0
-        while true {
-            do {
-                return try await limiter.withPermit {
-                    try await self.sendOnce(method: method, url: url, body: body, http: http, caller: context?.caller)
-                }
-            } catch let caught {
-                // A typed upstream failure, or one from fetching an OAuth2 token (retryable by its code).
-                let failure = caught as? RESTUpstreamFailure ?? (caught as? GatewayError).map {
-                    RESTUpstreamFailure(status: nil, retryable: $0.code == .connectionFailed || $0.code == .timeout, error: $0)
-                }
-                guard let failure else { throw caught }
-                let tokenRefused = oauth != nil && attempt == 0 && failure.status == 401
-                guard attempt < settings.retries, tokenRefused || (idempotent && failure.retryable) else { throw failure.error }
-                attempt += 1
-                let delay = settings.retryBackoffMs * (1 << (attempt - 1))
-                logger.notice("retrying upstream request", metadata: [
-                    "causeway.connector": .string(name), "attempt": .stringConvertible(attempt), "error": .string(String(reflecting: failure.error)),
-                ])
-                try await Task.sleep(for: .milliseconds(delay))
-            }
-        }
-    }
-
-    private func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient, caller: Caller?) async throws -> (JSONValue, HTTPHeaders) {
-        var request = HTTPClientRequest(url: url)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "causeway/\(name)")
-        switch settings.auth {
-        case .none: break
-        case .header(let n, let v): request.headers.add(name: n, value: v)
-        case .basic(let u, let p): request.headers.add(name: "Authorization", value: "Basic " + Base64.encode(Array("\(u):\(p)".utf8)))
-        case .bearer(let t): request.headers.add(name: "Authorization", value: "Bearer " + t)
-        case .oauth2: request.headers.add(name: "Authorization", value: "Bearer " + (try await oauth!.token(using: http, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))))
-        }
-        if let header = settings.forwardIdentityHeader, let user = caller?.user {
-            request.headers.add(name: header, value: settings.forwardIdentityValue == .username ? user.username : user.objectId)
-        }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: JSONWriter.serialize(body)))
-        }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: .milliseconds(Int64(settings.requestTimeoutMs)))
-        } catch let error as GatewayError {
-            throw error
-        } catch {
-            throw RESTUpstreamFailure(status: nil, retryable: true, error: RESTErrors.transport(error, connector: name, url: url))
-        }
-        var buffer: ByteBuffer
-        do {
-            buffer = try await response.body.collect(upTo: settings.maxResponseBytes)
-        } catch is NIOTooManyBytesError {
-            throw GatewayError(.internalServerError, "The upstream API of connector \(name) answered more than \(settings.maxResponseBytes) bytes (maxResponseBytes).")
-        } catch {
-            throw RESTUpstreamFailure(status: nil, retryable: true, error: RESTErrors.transport(error, connector: name, url: url))
-        }
-        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-        let status = Int(response.status.code)
-        if status == 401, let oauth { oauth.invalidate() }
-        guard (200..<300).contains(status) else {
-            throw RESTUpstreamFailure(status: status, retryable: status == 429 || status >= 500,
-                                      error: RESTErrors.status(status, body: bytes, connector: name))
-        }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return (.object([:]), response.headers) }
-        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
-        guard contentType.isEmpty || contentType.contains("json") else {
-            throw GatewayError(.internalServerError, "The upstream API of connector \(name) answered \(contentType), not JSON (status \(status)).")
-        }
-        do {
-            return (try JSONParser.parse(bytes), response.headers)
-        } catch {
-            throw GatewayError(.internalServerError, "The upstream API of connector \(name) answered malformed JSON (status \(status)).", detail: "\(error)")
-        }
-    }
-
     // MARK: Check
 
     public func verify(logger: Logger) async -> [CheckFinding] {
@@ -386,8 +321,8 @@ public final class RESTConnector: Connector {
             do {
                 var pager = RESTPager(collection: c, baseURL: settings.baseURL, path: c.list.path, params: c.list.query, pageSize: 1)
                 guard let request = pager.next() else { continue }
-                let (body, _) = try await send(method: "GET", url: request, body: nil, idempotent: true, context: nil, via: http)
-                let records = try c.records(in: body, connector: name)
+                let reply = try await send(method: "GET", url: request, body: nil, idempotent: true, context: nil, via: http)
+                let records = try c.records(in: reply.body, connector: name)
                 if let first = records.first {
                     _ = try c.object(from: first, connector: name)
                     let missing = c.fields.filter { first.value(at: $0.path) == nil }.map(\.name)

@@ -24,11 +24,20 @@ struct RESTPager {
         self.pageSize = pageSize ?? collection.pageSize
     }
 
+    /// Paging by offset after the style's own pages ended early (`fallback`), from this offset.
+    private var fallbackOffset: Int?
+    private var fallbackReceivedNothing = false
+
     /// The next URL to fetch, or nil when there are no more pages.
     mutating func next() -> String? {
         guard !done else { return nil }
-        if started, let nextURL { return absolute(nextURL) }
         var p = params
+        if let at = fallbackOffset, let names = collection.paging.fallbackOffset {
+            p[names.offsetParam] = String(at)
+            p[names.limitParam] = String(pageSize)
+            return baseURL + path + RESTPager.queryString(p)
+        }
+        if started, let nextURL { return absolute(nextURL) }
         switch collection.pagination {
         case .offset(let offsetParam, let limitParam):
             p[offsetParam] = String(offset)
@@ -41,27 +50,60 @@ struct RESTPager {
         case .nextURL, .linkHeader, .none:
             break
         }
+        // The declared page size goes with every request this pager builds, whatever the style.
+        if let sizeParam = collection.paging.sizeParam, p[sizeParam] == nil { p[sizeParam] = String(pageSize) }
         return baseURL + path + RESTPager.queryString(p)
+    }
+
+    /// Whether the pages have ended.
+    var isDone: Bool { done }
+
+    /// The API said "no more data" (a declared end answer).
+    mutating func end() { done = true }
+
+    /// Goes on reading by offset from `offset` after the pages ended before the API's total: by the style's
+    /// own offset for offset paging, by the declared `fallback` parameters otherwise. False when neither
+    /// applies, or the last offset page brought nothing (the total cannot be reached).
+    mutating func resumeByOffset(at offset: Int) -> Bool {
+        guard !fallbackReceivedNothing else { return false }
+        if case .offset = collection.pagination, collection.paging.fallbackOffset == nil {
+            guard self.offset == offset, started else { return false }
+            done = false
+            return true
+        }
+        guard collection.paging.fallbackOffset != nil else { return false }
+        fallbackOffset = offset
+        done = false
+        return true
     }
 
     /// Records what the last page said about the next one.
     mutating func advance(received: Int, body: JSONValue, headers: HTTPHeaders) {
         started = true
+        if fallbackOffset != nil {
+            fallbackOffset! += received
+            if received == 0 { fallbackReceivedNothing = true }
+            if received < pageSize { done = true }
+            return
+        }
         switch collection.pagination {
         case .offset, .page:
             offset += received
             page += 1
             if received < pageSize { done = true }
         case .cursor(let bodyPath, _):
-            if case .string(let c)? = body.value(at: bodyPath.split(separator: ".").map(String.init)), !c.isEmpty { cursor = c } else { done = true }
+            if case .string(let c)? = body.value(at: bodyPath), !c.isEmpty { cursor = c } else { done = true }
         case .nextURL(let bodyPath):
-            if case .string(let u)? = body.value(at: bodyPath.split(separator: ".").map(String.init)), !u.isEmpty { nextURL = u } else { done = true }
+            if case .string(let u)? = body.value(at: bodyPath), !u.isEmpty { nextURL = u } else { done = true }
         case .linkHeader:
             if let next = RESTPager.nextLink(headers) { nextURL = next } else { done = true }
         case .none:
             done = true
         }
-        if received == 0 { done = true }
+        if received == 0 {
+            done = true
+            if case .offset = collection.pagination { fallbackReceivedNothing = true }
+        }
     }
 
     private func absolute(_ url: String) -> String {

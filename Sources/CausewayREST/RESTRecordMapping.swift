@@ -1,10 +1,16 @@
 import CausewayCore
 
 extension JSONValue {
-    /// The value at a path of object keys (`data.items`); the value itself for an empty path.
+    /// The value at a path of object keys and array elements (`data.items`, `rows.[0]` as parsed from
+    /// `rows[0]`); the value itself for an empty path.
     func value(at path: [String]) -> JSONValue? {
         var current = self
         for key in path {
+            if let index = RESTPath.index(key) {
+                guard case .array(let a) = current, index < a.count else { return nil }
+                current = a[index]
+                continue
+            }
             guard case .object(let o) = current, let next = o[key] else { return nil }
             current = next
         }
@@ -33,6 +39,24 @@ extension RESTCollection {
             throw GatewayError(.internalServerError, "The API of connector \(connector) answered \(value.parseTypeName) where \(schema.className)'s records should be a list.")
         }
         return items
+    }
+
+    /// The one record in the answer of a get, create or update: at `record` when declared, else at
+    /// `records` (or the body); an array there of exactly one element is that element. Nil: an empty
+    /// array (no such record). Throws for more than one element or no value at the path.
+    func oneRecord(in body: JSONValue, connector: String) throws -> JSONValue? {
+        let path = recordPath ?? recordsPath
+        // `rows[0]` of an empty `rows`: no such record.
+        if let last = path.last, RESTPath.index(last) != nil, case .array? = body.value(at: path.dropLast()), body.value(at: path) == nil { return nil }
+        guard let value = body.value(at: path) ?? (recordPath == nil ? body : nil) else {
+            throw GatewayError(.internalServerError, "The API of connector \(connector) answered without \(RESTPath.text(path)) for a \(schema.className) record.")
+        }
+        guard case .array(let items) = value else { return value }
+        guard items.count <= 1 else {
+            throw GatewayError(.internalServerError,
+                               "The API of connector \(connector) answered \(items.count) \(schema.className) records where one was expected; declare `record` (e.g. \(RESTPath.text(path))[0]).")
+        }
+        return items.first
     }
 
     /// An API record as a Parse object: the id, mapped fields (renamed, flattened from nested paths, dates
@@ -79,29 +103,6 @@ extension RESTCollection {
             throw GatewayError(.internalServerError, "\(schema.className).\(field.name) from connector \(connector) is a \(value.typeName), not a \(field.type.parseName).")
         }
         return value
-    }
-
-    static func containsRecordPlaceholder(_ v: JSONValue) -> Bool {
-        switch v {
-        case .string(let s): return s == "{record}"
-        case .array(let a): return a.contains(where: containsRecordPlaceholder)
-        case .object(let o): return o.values.contains(where: containsRecordPlaceholder)
-        default: return false
-        }
-    }
-
-    /// The request body: the record, or the endpoint's template with the record in place of "{record}".
-    static func body(_ record: JSONValue, template: JSONValue?) -> JSONValue {
-        guard let template else { return record }
-        func fill(_ v: JSONValue) -> JSONValue {
-            switch v {
-            case .string("{record}"): return record
-            case .array(let a): return .array(a.map(fill))
-            case .object(let o): return .object(o.mapValues(fill))
-            default: return v
-            }
-        }
-        return fill(template)
     }
 
     /// Parse fields as an API record (mapped names and nesting, dates in the field's format).

@@ -29,14 +29,26 @@ struct RESTSettings: Sendable {
     var retryBackoffMs = 200
     var maxConcurrency = 16
     var maxResponseBytes = 16 * 1024 * 1024
+    var circuitBreaker = RESTCircuitBreaker.Settings()
 
     static func read(_ r: YAMLReader, baseDirectory: String) throws(ConfigError) -> RESTSettings {
         let c = try r.child("connection")
-        let base = try c.string("baseURL")
-        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
-            throw c.error("baseURL", "expected an http:// or https:// URL, found '\(base)'")
-        }
+        let base = try c.collect { () throws(ConfigError) -> String in
+            let base = try c.string("baseURL")
+            guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
+                throw c.error("baseURL", "expected an http:// or https:// URL, found '\(base)'")
+            }
+            return base
+        } ?? "http://invalid.invalid"  // reported; reading goes on to find the file's other problems
         var s = RESTSettings(baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base)
+        _ = try c.collect { () throws(ConfigError) in try readAuth(c, into: &s) }
+        _ = try c.collect { () throws(ConfigError) in try readTLS(c, baseDirectory: baseDirectory, into: &s) }
+        _ = try c.collect { () throws(ConfigError) in try readLimits(c, into: &s) }
+        try c.finish()
+        return s
+    }
+
+    private static func readAuth(_ c: YAMLReader, into s: inout RESTSettings) throws(ConfigError) {
         if let a = try c.optionalChild("auth") {
             let kind = try a.string("type")
             switch kind {
@@ -53,17 +65,20 @@ struct RESTSettings: Sendable {
             }
             try a.finish()
         }
+    }
+
+    private static func readTLS(_ c: YAMLReader, baseDirectory: String, into s: inout RESTSettings) throws(ConfigError) {
         if let t = try c.optionalChild("tls") {
             if let ca = try t.optionalString("caFile") {
                 let path = ca.hasPrefix("/") ? ca : baseDirectory + "/" + ca
                 guard FileManager.default.isReadableFile(atPath: path) else { throw t.error("caFile", "cannot read \(path)") }
                 s.caFile = path
             }
-            for (key, assign) in [("clientCertificate", { (p: String) in s.clientCertificateFile = p }), ("clientKey", { (p: String) in s.clientKeyFile = p })] {
+            for key in ["clientCertificate", "clientKey"] {
                 guard let given = try t.optionalString(key) else { continue }
                 let path = given.hasPrefix("/") ? given : baseDirectory + "/" + given
                 guard FileManager.default.isReadableFile(atPath: path) else { throw t.error(key, "cannot read \(path)") }
-                assign(path)
+                if key == "clientKey" { s.clientKeyFile = path } else { s.clientCertificateFile = path }
             }
             if (s.clientCertificateFile == nil) != (s.clientKeyFile == nil) {
                 throw t.error("clientCertificate", "give both clientCertificate and clientKey")
@@ -71,21 +86,34 @@ struct RESTSettings: Sendable {
             s.insecureSkipVerify = try t.bool("insecureSkipVerify", default: false)
             try t.finish()
         }
-        if let f = try c.optionalChild("forwardIdentity") {
-            s.forwardIdentityHeader = try f.string("header")
-            s.forwardIdentityValue = try f.choice("value", default: .username, ForwardedIdentity.self)!
-            try f.finish()
+    }
+
+    private static func readLimits(_ c: YAMLReader, into s: inout RESTSettings) throws(ConfigError) {
+        // One key at a time, so a bad value is reported and the keys after it are still read (and known).
+        if let f = try c.collect({ () throws(ConfigError) in try c.optionalChild("forwardIdentity") }), let f {
+            _ = try c.collect { () throws(ConfigError) in
+                s.forwardIdentityHeader = try f.string("header")
+                s.forwardIdentityValue = try f.choice("value", default: .username, ForwardedIdentity.self)!
+                try f.finish()
+            }
         }
-        s.connectTimeoutMs = try c.int("connectTimeoutSeconds", default: 5, range: 1...300) * 1000
-        s.requestTimeoutMs = try c.int("requestTimeoutSeconds", default: 15, range: 1...600) * 1000
-        s.retries = try c.int("retries", default: 2, range: 0...10)
-        s.retryBackoffMs = try c.int("retryBackoffMilliseconds", default: 200, range: 0...60_000)
-        s.maxConcurrency = try c.int("maxConcurrency", default: 16, range: 1...1024)
-        if let text = try c.optionalString("maxResponseBytes") {
-            guard let b = CachePolicy.bytes(text), b >= 1024 else { throw c.error("maxResponseBytes", "expected a size such as 16MiB, found '\(text)'") }
-            s.maxResponseBytes = b
+        if let v = try c.collect({ () throws(ConfigError) in try c.int("connectTimeoutSeconds", default: 5, range: 1...300) }) { s.connectTimeoutMs = v * 1000 }
+        if let v = try c.collect({ () throws(ConfigError) in try c.int("requestTimeoutSeconds", default: 15, range: 1...600) }) { s.requestTimeoutMs = v * 1000 }
+        if let v = try c.collect({ () throws(ConfigError) in try c.int("retries", default: 2, range: 0...10) }) { s.retries = v }
+        if let v = try c.collect({ () throws(ConfigError) in try c.int("retryBackoffMilliseconds", default: 200, range: 0...60_000) }) { s.retryBackoffMs = v }
+        if let v = try c.collect({ () throws(ConfigError) in try c.int("maxConcurrency", default: 16, range: 1...1024) }) { s.maxConcurrency = v }
+        _ = try c.collect { () throws(ConfigError) in
+            if let text = try c.optionalString("maxResponseBytes") {
+                guard let b = CachePolicy.bytes(text), b >= 1024 else { throw c.error("maxResponseBytes", "expected a size such as 16MiB, found '\(text)'") }
+                s.maxResponseBytes = b
+            }
         }
-        try c.finish()
-        return s
+        _ = try c.collect { () throws(ConfigError) in
+            if let b = try c.optionalChild("circuitBreaker") {
+                s.circuitBreaker.failureThreshold = try b.int("failures", default: 5, range: 0...1000)
+                s.circuitBreaker.coolDown = .seconds(try b.int("coolDownSeconds", default: 30, range: 1...3600))
+                try b.finish()
+            }
+        }
     }
 }

@@ -184,6 +184,7 @@ final class TestUpstream: Sendable {
         router.get("/huge") { _, _ -> Response in
             Self.json(.array((0..<5000).map { _ in self.record(Ticket(id: 1, title: String(repeating: "x", count: 100), status: "open", created: 0)) }))
         }
+        addShapes(to: router)
         return router
     }
 
@@ -199,6 +200,25 @@ final class TestUpstream: Sendable {
     func run(_ body: @Sendable (Int) async throws -> Void) async throws {
         let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in try await body(client.port!) }
+    }
+
+    /// Runs `body` with the upstream listening on the given loopback port (the test framework's live mode
+    /// always picks a new one): for tests that stop an upstream and start it again where a connector expects it.
+    func run(port: Int, _ body: @Sendable () async throws -> Void) async throws {
+        let (running, ready) = AsyncStream<Void>.makeStream()
+        let app = Application(router: router(), configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { _ in ready.yield(); ready.finish() })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            for await _ in running { break }
+            do {
+                try await body()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+        }
     }
 }
 
@@ -228,6 +248,7 @@ final class TestUpstream: Sendable {
             dateFormats: { createdAt: epochSeconds }
             pagination: { style: offset, offsetParam: offset, limitParam: limit, pageSize: 5 }
             maxScan: 100
+            exactFilters: true
             listOrder: objectId
             sort: { param: sort, descendingPrefix: "-", fields: { title: title } }
             filters:
@@ -344,8 +365,10 @@ final class TestUpstream: Sendable {
                 let slow = try await c.find("Slow", [:])
                 #expect(slow.status == 504 && slow.code == 124)
                 let broken = try await c.find("Broken", [:])
-                #expect(broken.status == 500 && broken.errorMessage.contains("malformed JSON"))
-                #expect(try await c.find("Html", [:]).errorMessage.contains("text/html, not JSON"))
+                #expect(broken.status == 503 && broken.code == 100 && broken.errorMessage.contains("malformed JSON") && broken.errorMessage.contains("connector store"))
+                let html = try await c.find("Html", [:])
+                #expect(html.status == 503 && html.code == 100 && html.errorMessage.contains("text/html, not JSON"))
+                #expect(!html.text.contains("maintenance"))  // the upstream's text goes to the log, never to the client
                 #expect(try await c.find("Huge", [:]).errorMessage.contains("maxResponseBytes"))
                 let gone = try await c.find("Gone", [:])
                 #expect(gone.status == 500 && gone.errorMessage.contains("answered HTTP 404; check `list`"))
@@ -532,5 +555,24 @@ final class TestUpstream: Sendable {
             let message = error(Self.valid.replacingOccurrences(of: from, with: to))
             #expect(message.contains(expected) && message.contains("store.yaml:"), "\(to) → \(message)")
         }
+    }
+
+    /// `causeway check` reports every problem in a file, each with its line and key, not just the first.
+    @Test func everyProblemInAFileIsReported() {
+        var yaml = Self.valid
+        for (from, to) in [("baseURL: http://127.0.0.1:8080", "baseURL: ftp://example.com"), ("retries: 2", "retries: many"),
+                           ("get: /tickets/{objectId}", "get: /tickets/one"), ("status: { equal: status }", "status: { matches: status }"),
+                           ("records: data.items", "records: data.items\n    recordz: x"),
+                           ("pagination: { style: offset", "pagination: { style: sideways"),
+                           ("sort: { param: sort, descendingPrefix: \"-\"", "sort: { param: sort, descendingPrefix: \"-\", descendingSuffix: \":d\"")] {
+            #expect(yaml.contains(from), "\(from)")
+            yaml = yaml.replacingOccurrences(of: from, with: to)
+        }
+        let message = error(yaml)
+        let expected = ["connection.baseURL", "connection.retries", "the path must contain {objectId}", "filters.status.matches", "unknown key 'recordz'",
+                        "expected offset, page, cursor, nextURL, linkHeader or none", "not both descendingPrefix and descendingSuffix"]
+        for e in expected { #expect(message.contains(e), "\(e) missing from:\n\(message)") }
+        #expect(message.split(separator: "\n").count == expected.count, "\(message)")
+        #expect(message.split(separator: "\n").allSatisfy { $0.contains("store.yaml:") })
     }
 }

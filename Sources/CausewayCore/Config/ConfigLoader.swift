@@ -31,7 +31,14 @@ public enum ConfigLoader {
         for file in files {
             let path = gateway.connectorsDirectory + "/" + file
             do {
-                let (connector, cachePolicy) = try loadConnectorAndCache(path: path, factories: factories, environment: environment)
+                let loaded: (any Connector, CachePolicy?)
+                do {
+                    loaded = try loadConnectorReportingAll(path: path, factories: factories, environment: environment)
+                } catch {
+                    errors.append(contentsOf: error.errors)
+                    continue
+                }
+                let (connector, cachePolicy) = loaded
                 if let cachePolicy { cachePolicies[connector.name] = cachePolicy }
                 if let other = connectorNames[connector.name] {
                     throw ConfigError(ConfigLocation(file: path, line: 1, column: 1, keyPath: "name"),
@@ -62,12 +69,40 @@ public enum ConfigLoader {
         try loadConnectorAndCache(path: path, factories: factories, environment: environment).0
     }
 
-    /// A connector file: the connector and its `cache` policy (nil when off).
+    /// A connector file: the connector and its `cache` policy (nil when off). Throws the first problem;
+    /// `loadConnectorReportingAll` reports every one.
     public static func loadConnectorAndCache(path: String, factories: [any ConnectorFactory],
                                              environment: [String: String]) throws(ConfigError) -> (any Connector, CachePolicy?) {
+        do {
+            return try loadConnectorReportingAll(path: path, factories: factories, environment: environment)
+        } catch {
+            throw error.errors.first ?? ConfigError(ConfigLocation(file: path, line: 0, column: 0, keyPath: ""), "invalid connector file")
+        }
+    }
+
+    /// A connector file, reporting every problem in it: the reader goes on past each one a factory reads
+    /// through `YAMLReader.collect` (and past every unknown key), and all of them are thrown together.
+    public static func loadConnectorReportingAll(path: String, factories: [any ConnectorFactory],
+                                                 environment: [String: String]) throws(ConfigErrors) -> (any Connector, CachePolicy?) {
+        let collector = ConfigErrorCollector()
+        let result: (any Connector, CachePolicy?)
+        do {
+            result = try readConnector(path: path, factories: factories, environment: environment, collector: collector)
+        } catch {
+            collector.record(error)
+            throw ConfigErrors(collector.errors)
+        }
+        let errors = collector.errors
+        if !errors.isEmpty { throw ConfigErrors(errors) }
+        return result
+    }
+
+    private static func readConnector(path: String, factories: [any ConnectorFactory], environment: [String: String],
+                                      collector: ConfigErrorCollector) throws(ConfigError) -> (any Connector, CachePolicy?) {
         let text = try readFile(path)
         let base = (path as NSString).deletingLastPathComponent
-        let reader = try YAMLReader.load(file: path, text: text, resolver: SecretResolver(environment: environment, baseDirectory: base))
+        let reader = try YAMLReader.load(file: path, text: text, resolver: SecretResolver(environment: environment, baseDirectory: base),
+                                         collector: collector)
         let defaultName = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let name = try reader.optionalString("name") ?? defaultName
         guard CollectionSchemaReader.isValidClassName(name.replacingOccurrences(of: "-", with: "_")) else {

@@ -12,9 +12,12 @@ public final class YAMLReader {
     private let pairs: [(key: String, keyNode: Node, value: Node)]
     private var known: [String] = []
     let resolver: SecretResolver
+    /// Where problems go when reading should go on past them (nil: the first problem is thrown).
+    public let collector: ConfigErrorCollector?
 
     /// Parses a whole file. A syntax error or a non-mapping document is reported with its position.
-    public static func load(file: String, text: String, resolver: SecretResolver) throws(ConfigError) -> YAMLReader {
+    public static func load(file: String, text: String, resolver: SecretResolver,
+                            collector: ConfigErrorCollector? = nil) throws(ConfigError) -> YAMLReader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -31,14 +34,15 @@ public final class YAMLReader {
         guard let root else {
             throw ConfigError(ConfigLocation(file: file, line: 1, column: 1, keyPath: ""), "the file is empty; expected a mapping")
         }
-        return try YAMLReader(file: file, keyPath: "", node: root, resolver: resolver)
+        return try YAMLReader(file: file, keyPath: "", node: root, resolver: resolver, collector: collector)
     }
 
-    init(file: String, keyPath: String, node: Node, resolver: SecretResolver) throws(ConfigError) {
+    init(file: String, keyPath: String, node: Node, resolver: SecretResolver, collector: ConfigErrorCollector? = nil) throws(ConfigError) {
         self.file = file
         self.keyPath = keyPath
         self.node = node
         self.resolver = resolver
+        self.collector = collector
         guard case .mapping(let mapping) = node else {
             throw ConfigError(YAMLReader.location(file, node, keyPath), "expected a mapping (key: value pairs), found \(YAMLReader.describe(node))")
         }
@@ -139,11 +143,25 @@ public final class YAMLReader {
         return false
     }
 
-    /// Reports the first key that was never read.
+    /// Reports the first key that was never read; with a collector, records every such key and returns.
     public func finish() throws(ConfigError) {
         for pair in pairs where !known.contains(pair.key) {
             let expected = known.isEmpty ? "no keys are accepted here" : "expected one of: \(known.joined(separator: ", "))"
-            throw ConfigError(YAMLReader.location(file, pair.keyNode, path(pair.key)), "unknown key '\(pair.key)' (\(expected))")
+            let error = ConfigError(YAMLReader.location(file, pair.keyNode, path(pair.key)), "unknown key '\(pair.key)' (\(expected))")
+            guard let collector else { throw error }
+            collector.record(error)
+        }
+    }
+
+    /// Runs one part of the reading. With a collector, a problem it throws is recorded and nil returned,
+    /// so the caller goes on with a default and the next problem is found too; without one it is thrown.
+    public func collect<T>(_ body: () throws(ConfigError) -> T) throws(ConfigError) -> T? {
+        do {
+            return try body()
+        } catch {
+            guard let collector else { throw error }
+            collector.record(error)
+            return nil
         }
     }
 
@@ -237,7 +255,7 @@ public final class YAMLReader {
 
     public func optionalChild(_ key: String) throws(ConfigError) -> YAMLReader? {
         guard let v = rawValue(key), !YAMLReader.isNull(v) else { return nil }
-        return try YAMLReader(file: file, keyPath: path(key), node: v, resolver: resolver)
+        return try YAMLReader(file: file, keyPath: path(key), node: v, resolver: resolver, collector: collector)
     }
 
     public func child(_ key: String) throws(ConfigError) -> YAMLReader {
@@ -259,7 +277,7 @@ public final class YAMLReader {
         }
         var out: [YAMLReader] = []
         for (i, item) in seq.enumerated() {
-            out.append(try YAMLReader(file: file, keyPath: "\(path(key))[\(i)]", node: item, resolver: resolver))
+            out.append(try YAMLReader(file: file, keyPath: "\(path(key))[\(i)]", node: item, resolver: resolver, collector: collector))
         }
         return out
     }
@@ -306,7 +324,7 @@ public final class YAMLReader {
 
     /// A reader over a value from `entries`.
     public func reader(for entry: (name: String, location: ConfigLocation, value: Node)) throws(ConfigError) -> YAMLReader {
-        try YAMLReader(file: file, keyPath: entry.location.keyPath, node: entry.value, resolver: resolver)
+        try YAMLReader(file: file, keyPath: entry.location.keyPath, node: entry.value, resolver: resolver, collector: collector)
     }
 
     /// A scalar entry value (`name: column_name` shorthand), resolved.
