@@ -111,6 +111,10 @@ public struct ParseResponder: HTTPResponder {
         if path == "/health" || path == "/health/" || path == (mount == "/" ? "" : mount) + "/health" || path == (mount == "/" ? "" : mount) + "/health/" {
             return health()
         }
+        // The OpenAPI document holds shapes, never data: served without keys so tools can fetch it (#16).
+        if request.method == .get || request.method == .head, path == (mount == "/" ? "" : mount) + "/openapi.json" {
+            return endpoints.openAPI()
+        }
         if let probe = probeReply(path) { return probe }
         guard mount == "/" || path == mount || path.hasPrefix(mount + "/") else {
             return ParseReply.json(404) { w in

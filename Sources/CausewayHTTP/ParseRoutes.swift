@@ -17,6 +17,8 @@ extension ParseEndpoints {
         router.addRoutes(objectRoutes(), atPath: mount)
         router.addRoutes(userRoutes(), atPath: mount)
         router.addRoutes(adminRoutes(), atPath: mount)
+        router.addRoutes(schemaRoutes(), atPath: mount)
+        router.addRoutes(openAPIRoutes(), atPath: mount)
         return router
     }
 

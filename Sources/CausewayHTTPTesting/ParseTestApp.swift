@@ -114,10 +114,14 @@ public struct ParseTestApp: Sendable {
     public var metadataStorePath: String { configuration.gateway.metadataStorePath }
 
     /// Runs `body` against the app; the temporary folder is removed afterwards, also when `body` throws.
-    public func run(_ body: @Sendable (ParseClient) async throws -> Void) async throws {
+    /// `logger`: the application's logger (the JSON log tests pass one that writes to memory).
+    public func run(logger: Logger? = nil, _ body: @Sendable (ParseClient) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(atPath: root) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
+        let logger = logger ?? {
+            var quiet = Logger(label: "test")
+            quiet.logLevel = .warning
+            return quiet
+        }()
         let app = CausewayApplication.build(configuration: configuration, logger: logger, cacheClock: cacheClock)
         try await app.test(.router) { client in
             try await body(ParseClient(client: client))

@@ -61,10 +61,22 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try options.load()
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: loaded.gateway.logLevel) ?? .info
-            return handler
+        let level = Logger.Level(rawValue: loaded.gateway.logLevel) ?? .info
+        switch loaded.gateway.logFormat {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            // The configured secrets are cut out of every line, whatever logs them.
+            let secrets = [loaded.gateway.app.masterKey].compactMap { $0 } + Array(loaded.gateway.app.clientKeys.values)
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler.standardError(label: label, secrets: secrets)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "causeway")
         logger.info("starting", metadata: [
@@ -89,7 +101,11 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
+    @Flag(help: "Print one JSON document (findings with file, line, key, severity and message, and a summary) instead of text.")
+    var json = false
+
     func run() async throws {
+        if json { return try await runJSON() }
         let loaded = try options.load()
         var logger = Logger(label: "causeway.check")
         logger.logLevel = .warning
@@ -126,6 +142,104 @@ struct Check: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("check passed")
+    }
+
+    /// `--json`: the same checks as one JSON document on standard output; exit status as without it
+    /// (2 for an invalid configuration, 1 when a source check fails).
+    func runJSON() async throws {
+        var report = CheckReport()
+        let loaded: LoadedConfiguration
+        do {
+            // Nothing is started, so no metadata store is needed.
+            loaded = try ConfigLoader.load(configPath: options.config, factories: Causeway.factories, identityFactories: Causeway.identityFactories)
+        } catch {
+            for e in error.errors { report.add(configuration: e) }
+            print(report.json(configFile: options.config, valid: false))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "causeway.check")
+        logger.logLevel = .critical
+        for connector in loaded.connectors {
+            for finding in await connector.verify(logger: logger) { report.add(finding, connector: connector) }
+        }
+        for provider in loaded.identityProviders {
+            for finding in await provider.verify(logger: logger) {
+                report.add(finding, component: "identity provider \(provider.name)", kind: provider.kind,
+                           location: ConfigLocation(file: loaded.gateway.file, line: 0, column: 0, keyPath: "identityProviders"))
+            }
+        }
+        print(report.json(configFile: loaded.gateway.file, valid: true))
+        if report.errors > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The findings of `causeway check --json`.
+struct CheckReport {
+    var findings: [JSONValue] = []
+    var errors = 0, warnings = 0, ok = 0
+
+    mutating func count(_ severity: CheckFinding.Severity) {
+        switch severity {
+        case .error: errors += 1
+        case .warning: warnings += 1
+        case .ok: ok += 1
+        }
+    }
+
+    mutating func add(configuration error: ConfigError) {
+        count(.error)
+        findings.append(.object([
+            "component": .string("configuration"),
+            "file": .string(CheckReport.tidy(error.location.file)),
+            "line": error.location.line > 0 ? .int(Int64(error.location.line)) : .null,
+            "column": error.location.column > 0 ? .int(Int64(error.location.column)) : .null,
+            "key": .string(error.location.keyPath),
+            "severity": .string(CheckFinding.Severity.error.rawValue),
+            "subject": .string("configuration"),
+            "message": .string(error.message),
+        ]))
+    }
+
+    /// A connector's finding, placed at the collection it names (its subject names the class), else at the
+    /// connector's file.
+    mutating func add(_ finding: CheckFinding, connector: any Connector) {
+        let collections = connector.collections
+        let named = collections.first { c in
+            finding.subject == c.className || finding.subject.contains("/\(c.className) ") || finding.subject.hasSuffix("/\(c.className)")
+                || finding.subject.hasPrefix("\(c.className).") || finding.subject.hasPrefix("\(c.className) ")
+        }
+        let location = named?.origin ?? collections.first.map { ConfigLocation(file: $0.origin.file, line: 0, column: 0, keyPath: "connection") }
+            ?? .unknown
+        add(finding, component: "connector \(connector.name)", kind: connector.kind, location: location)
+    }
+
+    mutating func add(_ finding: CheckFinding, component: String, kind: String, location: ConfigLocation) {
+        count(finding.severity)
+        findings.append(.object([
+            "component": .string(component),
+            "kind": .string(kind),
+            "file": location == .unknown ? .null : .string(CheckReport.tidy(location.file)),
+            "line": location.line > 0 ? .int(Int64(location.line)) : .null,
+            "column": location.column > 0 ? .int(Int64(location.column)) : .null,
+            "key": .string(location.keyPath),
+            "severity": .string(finding.severity.rawValue),
+            "subject": .string(finding.subject),
+            "message": .string(finding.message),
+        ]))
+    }
+
+    /// `Config/../Connectors/x.yaml` → `Connectors/x.yaml`.
+    static func tidy(_ path: String) -> String { (path as NSString).standardizingPath }
+
+    func json(configFile: String, valid: Bool) -> String {
+        JSONWriter.string(.object([
+            "configuration": .object(["file": .string(CheckReport.tidy(configFile)), "valid": .bool(valid)]),
+            "findings": .array(findings),
+            "summary": .object([
+                "errors": .int(Int64(errors)), "warnings": .int(Int64(warnings)), "ok": .int(Int64(ok)),
+                "passed": .bool(valid && errors == 0),
+            ]),
+        ]))
     }
 }
 

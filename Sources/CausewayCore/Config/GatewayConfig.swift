@@ -67,6 +67,8 @@ public struct GatewayConfig: Sendable {
         public init() {}
     }
     public var logLevel = "info"
+    /// `logging.format`: `text` (default) or `json` (one object per line).
+    public var logFormat = LogFormat.text
     /// Directory holding one YAML file per connector.
     public var connectorsDirectory = "Connectors"
     /// Where this configuration came from.
@@ -187,6 +189,12 @@ public struct GatewayConfig: Sendable {
                     throw log.error("level", "expected one of \(GatewayConfig.logLevels.joined(separator: ", ")), found '\(level)'")
                 }
                 c.logLevel = level
+            }
+            if let format = try log.optionalString("format") {
+                guard let parsed = LogFormat(rawValue: format) else {
+                    throw log.error("format", "expected one of \(LogFormat.allCases.map(\.rawValue).joined(separator: ", ")), found '\(format)'")
+                }
+                c.logFormat = parsed
             }
             try log.finish()
         }
