@@ -14,9 +14,14 @@ extension AuthService {
     /// Applies another node's session event: the session (or the user's sessions) is read from the store
     /// again at its next use. Not announced again.
     public func apply(_ event: SessionEvent) {
+        // Long-lived consumers on this node (LiveQuery) hear other nodes' logouts too.
         switch event {
-        case .sessionEnded(let hash): cache.withLock { $0.remove(hash) }
-        case .userChanged(let userId): cache.withLock { $0.removeUser(userId) }
+        case .sessionEnded(let hash):
+            cache.withLock { $0.remove(hash) }
+            sessionEvents.publish(.ended(tokenHash: hash))
+        case .userChanged(let userId):
+            cache.withLock { $0.removeUser(userId) }
+            sessionEvents.publish(.userChanged(userId: userId))
         }
     }
 

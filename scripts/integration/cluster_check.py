@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""The cluster suite's driver (see cluster.sh): two `causeway serve` processes sharing a PostgreSQL metadata
+store and a PostgreSQL connector, haproxy in front, all on loopback ports in a mktemp folder. Every process
+it starts is ended by its pid. Last line: 'integration cluster: N passed'."""
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
+
+binary = os.path.abspath(sys.argv[1])
+env_pg = {k: os.environ.get("CAUSEWAY_TEST_PG_" + k) for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE", "BIN"]}
+if not all(env_pg[k] for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE"]):
+    print("cluster FAILED: CAUSEWAY_TEST_PG_* is not set (scripts/postgres.sh start, then source the env file it prints)", file=sys.stderr)
+    sys.exit(1)
+psql = os.path.join(env_pg["BIN"] or "/usr/lib/postgresql/15/bin", "psql")
+if not os.path.exists(psql):
+    psql = shutil.which("psql") or psql
+database = "causeway_cluster_" + os.urandom(4).hex()
+work = tempfile.mkdtemp(prefix="causeway-cluster-")
+processes = {}      # name -> Popen
+passed = 0
+
+
+def sql(statement, db=None):
+    out = subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", env_pg["HOST"], "-p", env_pg["PORT"],
+                          "-U", env_pg["USER"], "-d", db or database, "-c", statement],
+                         env=dict(os.environ, PGPASSWORD=env_pg["PASSWORD"]), capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(f"psql: {out.stderr}")
+    return out.stdout.strip()
+
+
+def stop(name, sig=signal.SIGTERM, wait=30):
+    p = processes.pop(name, None)
+    if p is None or p.poll() is not None:
+        return p.returncode if p else None
+    p.send_signal(sig)
+    try:
+        return p.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.wait()
+
+
+def cleanup():
+    for name in list(processes):
+        stop(name, signal.SIGKILL, 10)
+    try:
+        sql(f"DROP DATABASE IF EXISTS {database}", db=env_pg["DATABASE"])
+    except Exception as e:  # noqa: BLE001 -- cleanup reports, never masks the result
+        print(f"cluster: could not drop {database}: {e}", file=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def fail(what):
+    print(f"cluster FAILED: {what}", file=sys.stderr)
+    for name in ("A", "B"):
+        log = os.path.join(work, f"{name}.log")
+        if os.path.exists(log):
+            with open(log) as f:
+                print(f"--- node {name} log (tail) ---\n" + "".join(f.readlines()[-25:]), file=sys.stderr)
+    cleanup()
+    sys.exit(1)
+
+
+def check(condition, what):
+    global passed
+    if not condition:
+        fail(what)
+    passed += 1
+    print(f"cluster: ok: {what}", file=sys.stderr)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+APP = "causeway-cluster"
+ports = {"A": free_port(), "B": free_port(), "LB": free_port()}
+
+
+def call(port, method, path, body=None, token=None, timeout=10):
+    headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json"}
+    if token:
+        headers["X-Parse-Session-Token"] = token
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 data=json.dumps(body).encode() if body is not None else None, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null"), dict(r.headers)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = {"raw": raw[:200].decode(errors="replace")}   # haproxy's own 502/503 pages
+        return e.code, body, dict(e.headers)
+
+
+def wait_ready(port, limit=60):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            status, body, _ = call(port, "GET", "/parse/health/ready", timeout=2)
+            if status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def within(seconds, probe, step=0.02):
+    """Polls `probe` until it is true; returns the elapsed seconds, or None past `seconds`."""
+    started = time.monotonic()
+    while True:
+        if probe():
+            return time.monotonic() - started
+        if time.monotonic() - started > seconds:
+            return None
+        time.sleep(step)
+
+
+# --- set-up: a database, two nodes' configuration, the connector ---------------------------------------
+try:
+    sql(f"CREATE DATABASE {database}", db=env_pg["DATABASE"])
+except Exception as e:  # noqa: BLE001
+    print(f"cluster FAILED: cannot create database {database}: {e}", file=sys.stderr)
+    sys.exit(1)
+sql("CREATE TABLE desks (id text PRIMARY KEY, name text NOT NULL, floor integer NOT NULL)")
+sql("INSERT INTO desks VALUES ('d1', 'Harbour 1', 1), ('d2', 'Harbour 2', 2)")
+
+secret = os.path.join(work, "pg-password")
+with open(secret, "w") as f:
+    f.write(env_pg["PASSWORD"] + "\n")
+os.chmod(secret, 0o600)
+os.makedirs(os.path.join(work, "Connectors"))
+connection = f"""  host: {env_pg['HOST']}
+  port: {env_pg['PORT']}
+  database: {database}
+  user: {env_pg['USER']}
+  password: ${{file:{secret}}}
+"""
+with open(os.path.join(work, "Connectors", "desks.yaml"), "w") as f:
+    f.write(f"""kind: postgres
+connection:
+{connection}  poolSize: 4
+cache:
+  ttlSeconds: 300
+collections:
+  Desk:
+    schema: public
+    table: desks
+    objectId: {{ column: id, type: string }}
+    fields:
+      name: {{ type: string }}
+      floor: {{ type: number }}
+""")
+for name in ("A", "B"):
+    with open(os.path.join(work, f"causeway-{name}.yaml"), "w") as f:
+        f.write(f"""server:
+  host: 127.0.0.1
+  port: {ports[name]}
+  mountPath: /parse
+  startupWaitSeconds: 30
+  shutdownDelaySeconds: 1
+  drainSeconds: 10
+app:
+  applicationId: {APP}
+metadataStore:
+  postgres:
+{connection.replace('  ', '    ', 5)}    schema: causeway
+    nodeId: node-{name}
+identityProviders:
+  - name: local
+    kind: local
+    signUp: true
+loginThrottle: {{ maxFailuresPerUser: 4, maxFailuresPerAddress: 1000, windowSeconds: 300 }}
+logging:
+  level: notice
+connectorsDirectory: Connectors
+""")
+
+
+def start(name):
+    log = open(os.path.join(work, f"{name}.log"), "a")
+    processes[name] = subprocess.Popen([binary, "serve", "--config", os.path.join(work, f"causeway-{name}.yaml")],
+                                       stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    return processes[name]
+
+
+out = subprocess.run([binary, "check", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
+check(out.returncode == 0 and "schema causeway is missing" in out.stdout, f"check reports the missing schema before the first start: {out.stdout}{out.stderr}")
+
+# Both nodes start at once on the empty schema: one migrates, the other waits for its advisory lock.
+start("A"); start("B")
+check(wait_ready(ports["A"]) and wait_ready(ports["B"]), "both nodes start at once on one empty schema and become ready")
+check(sql("SELECT count(*) FROM causeway.schema_migrations") == "1", "the schema was migrated once")
+out = subprocess.run([binary, "check", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
+check(out.returncode == 0 and "(current)" in out.stdout, f"check reports the current schema: {out.stdout}")
+
+status, body, _ = call(ports["A"], "GET", "/parse/health/live")
+check(status == 200 and body == {"status": "alive"}, f"liveness: {status} {body}")
+
+# --- haproxy in front ---------------------------------------------------------------------------------
+haproxy_bin = shutil.which("haproxy") or "/usr/sbin/haproxy"
+with open(os.path.join(work, "haproxy.cfg"), "w") as f:
+    f.write(f"""global
+    maxconn 1000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch
+    retry-on conn-failure
+frontend parse
+    bind 127.0.0.1:{ports['LB']}
+    default_backend gateways
+backend gateways
+    balance roundrobin
+    option httpchk GET /parse/health/ready
+    http-check expect status 200
+    server A 127.0.0.1:{ports['A']} check inter 300ms fall 2 rise 2
+    server B 127.0.0.1:{ports['B']} check inter 300ms fall 2 rise 2
+""")
+processes["haproxy"] = subprocess.Popen([haproxy_bin, "-db", "-f", os.path.join(work, "haproxy.cfg")],
+                                        stdout=open(os.path.join(work, "haproxy.log"), "w"), stderr=subprocess.STDOUT)
+check(wait_ready(ports["LB"], 20), "haproxy answers readiness through the nodes")
+
+# --- sessions --------------------------------------------------------------------------------------------
+status, body, _ = call(ports["A"], "POST", "/parse/users", {"username": "ada", "password": "correct horse"})
+check(status == 201 and "sessionToken" in body, f"sign-up on A: {status} {body}")
+token = body["sessionToken"]
+status, me, _ = call(ports["B"], "GET", "/parse/users/me", token=token)
+check(status == 200 and me.get("username") == "ada", f"a session made on A works on B: {status} {me}")
+status, _, _ = call(ports["B"], "GET", "/parse/users/me", token=token)   # B now holds it in memory
+status, _, _ = call(ports["A"], "POST", "/parse/logout", {}, token=token)
+check(status == 200, "logout on A")
+elapsed = within(1.0, lambda: call(ports["B"], "GET", "/parse/users/me", token=token)[0] != 200)
+check(elapsed is not None and call(ports["B"], "GET", "/parse/users/me", token=token)[1].get("code") == 209,
+      f"the logout on A is refused on B within 1 s (took {elapsed})")
+
+# --- caches ------------------------------------------------------------------------------------------------
+def desk_floor(port, desk="d1"):
+    where = urllib.parse.quote(json.dumps({"objectId": desk}))
+    status, body, headers = call(port, "GET", f"/parse/classes/Desk?where={where}")
+    for o in body.get("results", []):
+        if o["objectId"] == desk:
+            return o["floor"], headers.get("X-Causeway-Cache")
+    return None, headers.get("X-Causeway-Cache")
+
+
+desk_floor(ports["B"])
+floor, cache = desk_floor(ports["B"])
+check(floor == 1 and cache == "hit", f"B serves the desk list from its cache ({floor}, {cache})")
+status, _, _ = call(ports["A"], "PUT", "/parse/classes/Desk/d1", {"floor": 5})
+check(status == 200, "update through A")
+elapsed = within(1.0, lambda: desk_floor(ports["B"])[0] == 5)
+check(elapsed is not None, f"the write on A removed B's cached answer within 1 s (took {elapsed})")
+
+# --- throttling across nodes -----------------------------------------------------------------------------
+status, _, _ = call(ports["B"], "POST", "/parse/users", {"username": "bob", "password": "right password"})
+codes = []
+for i, node in enumerate(["A", "B", "A", "B"]):
+    codes.append(call(ports[node], "POST", "/parse/login", {"username": "bob", "password": f"guess {i}"})[1].get("code"))
+check(codes == [101, 101, 101, 101], f"four wrong passwords over both nodes: {codes}")
+after = [call(ports[n], "POST", "/parse/login", {"username": "bob", "password": "right password"})[1].get("code") for n in ("A", "B")]
+check(after == [155, 155], f"the shared limit holds on both nodes, even for the right password: {after}")
+
+# --- SIGKILL during a stream of writes through haproxy ---------------------------------------------------
+acked, failures, lock = [], [], threading.Lock()
+stop_writing = threading.Event()
+killed_at = []
+
+
+def writer(n):
+    i = 0
+    while not stop_writing.is_set():
+        i += 1
+        try:
+            status, body, _ = call(ports["LB"], "POST", "/parse/classes/Desk", {"name": f"w{n}-{i}", "floor": i}, timeout=10)
+            with lock:
+                if status == 201:
+                    acked.append((body["objectId"], time.monotonic()))
+                else:
+                    failures.append(status)
+        except OSError as e:
+            with lock:
+                failures.append(str(e))
+
+
+threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+for t in threads:
+    t.start()
+time.sleep(1.0)
+killed = processes.pop("A")
+killed.send_signal(signal.SIGKILL)
+killed.wait()
+killed_at.append(time.monotonic())
+time.sleep(2.0)
+stop_writing.set()
+for t in threads:
+    t.join()
+after_kill = [a for a in acked if a[1] > killed_at[0] + 0.5]
+ids = [a[0] for a in acked]
+stored = set(sql("SELECT id FROM desks").split())
+missing = [i for i in ids if i not in stored]
+check(len(ids) > 20 and not missing, f"no acknowledged write lost: {len(ids)} acknowledged, {len(missing)} missing, {len(failures)} refused or cut")
+check(len(after_kill) > 5, f"B kept serving writes after A was killed ({len(after_kill)} acknowledged)")
+
+# --- the killed node restarts and rejoins -------------------------------------------------------------------
+start("A")
+check(wait_ready(ports["A"]), "A restarts and is ready")
+status, body, _ = call(ports["B"], "POST", "/parse/login", {"username": "ada", "password": "correct horse"})
+token = body.get("sessionToken")
+check(status == 200 and call(ports["A"], "GET", "/parse/users/me", token=token)[0] == 200, "a session made on B works on the restarted A")
+desk_floor(ports["A"])
+check(desk_floor(ports["A"])[1] == "hit", "A caches again")
+status, _, _ = call(ports["B"], "PUT", "/parse/classes/Desk/d1", {"floor": 6})
+check(status == 200, "update through B")
+elapsed = within(1.0, lambda: desk_floor(ports["A"])[0] == 6)
+check(elapsed is not None, f"A hears B's writes again: its cached answer went within 1 s (took {elapsed})")
+elapsed = within(10.0, lambda: call(ports["LB"], "GET", "/parse/health/ready")[0] == 200 and
+                 sum(1 for _ in range(4) if call(ports["LB"], "GET", "/parse/classes/Desk?limit=1")[0] == 200) == 4)
+check(elapsed is not None, "haproxy serves through both nodes again")
+
+# --- SIGTERM: readiness fails first, then the node drains and exits cleanly ---------------------------------
+processes["B"].send_signal(signal.SIGTERM)
+elapsed = within(1.0, lambda: call(ports["B"], "GET", "/parse/health/ready")[1] == {"status": "draining"})
+check(elapsed is not None, f"SIGTERM: B's readiness answers 503 draining at once (took {elapsed})")
+check(call(ports["B"], "GET", "/parse/health/live")[0] == 200, "while draining, B is still alive and answering")
+code = processes.pop("B").wait(timeout=30)
+check(code == 0, f"B exits cleanly after draining (exit {code})")
+check(all(call(ports["LB"], "GET", "/parse/classes/Desk?limit=1")[0] == 200 for _ in range(6)), "haproxy keeps serving through A alone")
+
+cleanup()
+print(f"integration cluster: {passed} passed")
