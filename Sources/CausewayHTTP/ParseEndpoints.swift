@@ -75,13 +75,12 @@ struct ParseEndpoints: Sendable {
         for key in call.parameters.keys where !ParseEndpoints.getParameters.contains(key) {
             throw GatewayError(.invalidQuery, "Improper encode of parameter")
         }
-        if call.parameters["include"] != nil {
-            throw GatewayError(.invalidQuery, "The query parameter include is not supported by Causeway yet; fetch pointed-to objects with their own query.")
-        }
-        let keys = try call.parameters["keys"].map { v throws(GatewayError) in Set(try names(v, "keys")) }
+        let requestedKeys = try call.parameters["keys"].map { v throws(GatewayError) in Set(try names(v, "keys")) }
         let exclude = try call.parameters["excludeKeys"].map { v throws(GatewayError) in Set(try names(v, "excludeKeys")) } ?? []
-        let (body, outcome) = try await gateway.getEncoded(className, objectId: objectId, keys: keys, excludeKeys: exclude, caller: caller,
-                                                           logger: logger, cacheMode: cacheMode(call, caller))
+        // `include` (and the includes that dotted `keys` imply), followed after the object is read.
+        let (include, keys) = try gateway.includePaths(className, include: call.parameters["include"], keys: requestedKeys)
+        let (body, outcome) = try await gateway.getEncoded(className, objectId: objectId, keys: keys, excludeKeys: exclude, include: include,
+                                                           caller: caller, logger: logger, cacheMode: cacheMode(call, caller))
         var reply = ParseReply(status: 200, body: body)
         ParseEndpoints.addCacheHeaders(outcome, to: &reply)
         return reply

@@ -38,6 +38,8 @@ public struct GatewayConfig: Sendable {
         public var whereClause = WhereLimits()
         /// How long one request may spend evaluating conditions and sorting in memory (`evaluationSeconds`).
         public var evaluationBudget: Duration = .seconds(5)
+        /// Federation (`include`, sub-queries): see Docs/federation.md.
+        public var federation = FederationLimits()
         public init() {}
     }
 
@@ -178,6 +180,7 @@ public struct GatewayConfig: Sendable {
             c.limits.whereClause.maxConditions = try l.int("maxWhereConditions", default: c.limits.whereClause.maxConditions, range: 1...100_000)
             c.limits.whereClause.maxDepth = try l.int("maxWhereDepth", default: c.limits.whereClause.maxDepth, range: 1...64)
             c.limits.whereClause.maxListValues = try l.int("maxWhereListValues", default: c.limits.whereClause.maxListValues, range: 1...1_000_000)
+            try c.limits.federation.read(l)
             if c.limits.defaultLimit > c.limits.maxLimit {
                 throw l.error("defaultLimit", "must not exceed maxLimit (\(c.limits.maxLimit))")
             }

@@ -24,11 +24,8 @@ public struct FindRequestParser: Sendable {
         for key in params.keys.sorted() where !FindRequestParser.allowedParameters.contains(key) {
             throw GatewayError(.invalidQuery, "Invalid parameter for query: \(key)")
         }
-        for unsupported in ["explain", "includeAll", "redirectClassNameForKey"] where params[unsupported] != nil {
+        for unsupported in ["explain", "redirectClassNameForKey"] where params[unsupported] != nil {
             throw GatewayError(.invalidQuery, "The query parameter \(unsupported) is not supported by Causeway.")
-        }
-        if params["include"] != nil {
-            throw GatewayError(.invalidQuery, "The query parameter include is not supported by Causeway yet; fetch pointed-to objects with their own query.")
         }
         var query = FindQuery(limit: limits.defaultLimit)
         if let whereValue = params["where"] {
@@ -42,7 +39,11 @@ public struct FindRequestParser: Sendable {
                 json = whereValue
             }
             try limits.whereClause.check(json)
-            query.filter = try QueryParser(schema: schema).parse(json)
+            if SubqueryRewriter.contains(json) {
+                query.pendingWhere = json  // parsed once the gateway has run its sub-queries for the caller
+            } else {
+                query.filter = try QueryParser(schema: schema).parse(json)
+            }
         }
         if let v = params["limit"] {
             guard let n = integer(v), n >= 0 else { throw GatewayError(.invalidQuery, "Invalid limit: expected a non-negative integer.") }
@@ -79,6 +80,10 @@ public struct FindRequestParser: Sendable {
         }
         if let v = params["keys"] { query.keys = try keyPaths(v, "keys") }
         if let v = params["excludeKeys"] { query.excludeKeys = try keyPaths(v, "excludeKeys") }
+        let (include, extraKeys) = try IncludePath.paths(include: params["include"], includeAll: IncludePath.flag(params["includeAll"]),
+                                                         keys: query.keys, schema: schema, limits: limits.federation)
+        query.include = include
+        if !extraKeys.isEmpty { query.keys?.formUnion(extraKeys) }
         return query
     }
 

@@ -34,11 +34,20 @@ extension Gateway {
     }
 
     public func find(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode = .use) async throws -> FindResult {
+        // `include` and sub-queries read other classes first or afterwards (Gateway+Federation.swift).
+        if parsed.query.isFederated { return try await findFederated(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode) }
+        return try await findDirect(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode)
+    }
+
+    /// A find of one class. `authorizeAs`: the class-level permission to check instead of `find`/`count`
+    /// (include lookups are gated by `get`, as in Parse).
+    func findDirect(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode,
+                    authorizeAs: ClassPermissions.Operation? = nil) async throws -> FindResult {
         let context = ConnectorContext(caller: caller, logger: logger)
         let request = parsed.query
         let route = try route(className)
         countRequest(route)
-        try authorize(request.limit == 0 && request.count ? .count : .find, route, caller)
+        try authorize(authorizeAs ?? (request.limit == 0 && request.count ? .count : .find), route, caller)
         if request.count { try authorize(.count, route, caller) }
         // Row rules and ACLs become part of the filter, so they are pushed down like any other condition.
         var query = request

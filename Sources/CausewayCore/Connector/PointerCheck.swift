@@ -1,0 +1,34 @@
+/// `causeway check` across connectors: every pointer field names a class some connector serves (or one of
+/// the identity classes), and a pointer's stored ids can name rows of the target's key (a UUID or integer key
+/// cannot be pointed to from where other connectors' text ids are written).
+public enum PointerCheck {
+    static let identityClasses: Set<String> = ["_User", "_Role", "_Session"]
+
+    public static func findings(_ connectors: [any Connector]) -> [CheckFinding] {
+        var classes: [String: CollectionSchema] = [:]
+        for connector in connectors { for schema in connector.collections { classes[schema.className] = schema } }
+        var findings: [CheckFinding] = []
+        for connector in connectors {
+            for schema in connector.collections {
+                for (name, field) in schema.fields.sorted(by: { $0.key < $1.key }) where field.type == .pointer {
+                    let subject = "\(schema.className).\(name)"
+                    guard let target = field.targetClass else {
+                        findings.append(CheckFinding(.error, subject, "a pointer needs targetClass"))
+                        continue
+                    }
+                    if identityClasses.contains(target) {
+                        findings.append(CheckFinding(.warning, subject, "points to \(target), which the identity providers serve: include leaves these pointers as they are"))
+                        continue
+                    }
+                    guard let targetSchema = classes[target] else {
+                        findings.append(CheckFinding(.error, subject, "targetClass \(target) is not served by any connector"))
+                        continue
+                    }
+                    let location = targetSchema.connectorName == schema.connectorName ? "same connector" : "connector \(targetSchema.connectorName)"
+                    findings.append(CheckFinding(.ok, subject, "points to \(target) (\(location), \(targetSchema.objectId.type.rawValue) key)"))
+                }
+            }
+        }
+        return findings
+    }
+}
