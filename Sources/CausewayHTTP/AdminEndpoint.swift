@@ -198,7 +198,8 @@ struct AdminEndpoint: Sendable {
             connectors: gateway.connectors.map { c in
                 let entry = status.entry(ConnectorService.componentName(c.name))
                 return .init(name: c.name, kind: c.kind, classes: c.collections.map(\.className), state: entry.current, since: entry.since,
-                             stats: gateway.stats.stats(c.name).lastHour(), cache: gateway.caches.caches[c.name])
+                             stats: gateway.stats.stats(c.name).lastHour(), cache: gateway.caches.caches[c.name],
+                             health: gateway.stats.stats(c.name).health)
             },
             identity: auth.map { a in (a.providers.map { ($0.name, $0.kind) }, status.entry(IdentityService.componentName)) },
             sessions: sessionsCount, check: check.result, errors: errors.entries, reload: reloader?.last,

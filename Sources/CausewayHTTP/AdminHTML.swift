@@ -38,6 +38,7 @@ struct AdminHTML {
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>\(escape(title))</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="\(escape(base))/admin.css">
         <script src="\(escape(base))/admin.js" defer></script>
         </head><body>\(body)</body></html>

@@ -11,6 +11,7 @@ enum AdminPage {
         var since: ParseDate
         var stats: [ConnectorStats.Minute]
         var cache: ResponseCache?
+        var health = ConnectorStats.Health()
     }
 
     struct Dashboard {
@@ -139,9 +140,20 @@ enum AdminPage {
             for i in total.latency.indices { total.latency[i] += m.latency[i] }
         }
         let state = stateName(c.state)
-        h.raw("<article class=\"card connector\" data-connector=\"\(AdminHTML.escape(c.name))\" data-state=\"\(state)\">")
+        let health = c.health.failing ? "failing" : c.health.lastSuccessMs == nil ? "idle" : "ok"
+        h.raw("<article class=\"card connector\" data-connector=\"\(AdminHTML.escape(c.name))\" data-state=\"\(state)\" data-health=\"\(health)\">")
         h.raw("<h3>"); h.text(c.name); h.raw(" <small>"); h.text(c.kind); h.raw("</small></h3>")
         h.raw("<p class=\"state \(state)\">"); h.text(stateText(c.state, since: c.since)); h.raw("</p>")
+        // Started, but its source failing: each call since the first failure has failed.
+        if let since = c.health.failingSinceMs {
+            h.raw("<p class=\"state unavailable health\">")
+            h.text("source failing since \(ParseDate(millisecondsSince1970: since).iso8601): \(c.health.lastError ?? "")")
+            h.raw("</p>")
+        } else if let last = c.health.lastErrorMs {
+            h.raw("<p class=\"health-note\">")
+            h.text("last source error \(ParseDate(millisecondsSince1970: last).iso8601): \(c.health.lastError ?? "")")
+            h.raw("</p>")
+        }
         h.raw("<p class=\"classes\">"); h.text(c.classes.joined(separator: ", ")); h.raw("</p>")
         h.raw("<dl class=\"figures\">")
         func row(_ label: String, _ value: String, _ cls: String) {

@@ -13,10 +13,11 @@ extension Gateway {
         let started = ContinuousClock.now
         do {
             let result = try await call()
-            stats.stats(route.connector.name).sourceCall(ContinuousClock.now - started, failed: false)
+            stats.stats(route.connector.name).sourceCall(ContinuousClock.now - started, error: nil)
             return result
         } catch {
-            stats.stats(route.connector.name).sourceCall(ContinuousClock.now - started, failed: ConnectorStatsSet.isSourceError(error))
+            let failed = ConnectorStatsSet.isSourceError(error)
+            stats.stats(route.connector.name).sourceCall(ContinuousClock.now - started, error: failed ? ConnectorStatsSet.safeMessage(error) : nil)
             throw error
         }
     }

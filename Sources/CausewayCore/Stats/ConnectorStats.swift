@@ -42,8 +42,21 @@ public final class ConnectorStats: Sendable {
         }
     }
 
+    /// The source's most recent failure and success: whether it is failing now, since when and why.
+    public struct Health: Sendable, Equatable {
+        public var lastErrorMs: Int64?
+        /// The error's client-safe message (never the source's own text).
+        public var lastError: String?
+        public var lastSuccessMs: Int64?
+        /// When the current run of failures began (nil: the last call succeeded).
+        public var failingSinceMs: Int64?
+        public var failing: Bool { failingSinceMs != nil }
+        public init() {}
+    }
+
     public let connector: String
     private let ring: Mutex<[Minute]>
+    private let healthState = Mutex(Health())
     /// Milliseconds since 1970 (tests inject a fixed or stepping time).
     let nowMs: @Sendable () -> Int64
 
@@ -67,6 +80,23 @@ public final class ConnectorStats: Sendable {
 
     /// A call into the source and how long it took; `failed`: the source failed (5xx class errors).
     public func sourceCall(_ duration: Duration, failed: Bool) {
+        sourceCall(duration, error: failed ? "the source failed" : nil)
+    }
+
+    /// A call into the source; `error`: the source failed, with this client-safe message.
+    public func sourceCall(_ duration: Duration, error: String?) {
+        let now = nowMs()
+        healthState.withLock { h in
+            if let error {
+                if h.failingSinceMs == nil { h.failingSinceMs = now }
+                h.lastErrorMs = now
+                h.lastError = error
+            } else {
+                h.lastSuccessMs = now
+                h.failingSinceMs = nil
+            }
+        }
+        let failed = error != nil
         let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         let bucket = ConnectorStats.latencyBoundsMs.firstIndex { ms <= $0 } ?? ConnectorStats.latencyBoundsMs.count
         update { m in
@@ -84,6 +114,8 @@ public final class ConnectorStats: Sendable {
         case .bypass: break
         }
     }
+
+    public var health: Health { healthState.withLock { $0 } }
 
     /// The last hour, oldest first, one entry per minute (empty minutes included), ending with the current one.
     public func lastHour() -> [Minute] {
@@ -139,5 +171,10 @@ public final class ConnectorStatsSet: Sendable {
         if error is CancellationError { return false }
         guard let e = error as? GatewayError else { return true }
         return e.httpStatus >= 500
+    }
+
+    /// What the admin page may show of a source error: a `GatewayError`'s client-safe message, else a generic text.
+    public static func safeMessage(_ error: any Error) -> String {
+        (error as? GatewayError)?.message ?? "the source failed (see the log)"
     }
 }
