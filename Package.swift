@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // The core: object model, query language, planner, evaluator, connector protocol, configuration.
@@ -80,12 +81,25 @@ let package = Package(
             name: "CausewayLDAP",
             dependencies: ["CausewayCore", "CLDAP", .product(name: "Logging", package: "swift-log"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        // Parse REST dialect over Hummingbird 2.
+        // Parse LiveQuery: subscriptions, matching and permissions per subscriber, change sources (no transport).
+        .target(
+            name: "CausewayLiveQuery",
+            dependencies: [
+                "CausewayCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Parse REST dialect over Hummingbird 2 (and LiveQuery over its WebSocket upgrade).
         .target(
             name: "CausewayHTTP",
             dependencies: [
                 "CausewayCore",
+                "CausewayLiveQuery",
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -169,6 +183,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
+        ),
+        .testTarget(
+            name: "CausewayLiveQueryTests",
+            dependencies: ["CausewayCore", "CausewayLiveQuery", "CausewayTesting", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "CausewayLDAPTests",

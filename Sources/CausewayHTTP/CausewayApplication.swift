@@ -55,8 +55,11 @@ public enum CausewayApplication {
             ? AdminEndpoint(settings: configuration.gateway.admin, holder: holder, auth: auth, status: status, errors: errors,
                             reloader: reloader, logger: logger)
             : nil
+        let liveQuery = LiveQueryServer.hub(configuration, gateway: gateway, auth: auth, registry: registry, logger: logger)
+        if let liveQuery { services.append(liveQuery) }
         var app = Application(
             responder: CausewayResponder(holder: holder, admin: admin, errors: errors),
+            server: LiveQueryServer.server(liveQuery, configuration.gateway, http1: .init()),
             configuration: .init(
                 address: .hostname(configuration.gateway.server.host, port: configuration.gateway.server.port),
                 serverName: "Causeway"),

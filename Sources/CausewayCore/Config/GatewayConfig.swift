@@ -57,6 +57,8 @@ public struct GatewayConfig: Sendable {
     public var metrics = Metrics()
     /// The operator page (`admin:`).
     public var admin = AdminSettings()
+    /// Parse LiveQuery (nil: off).
+    public var liveQuery: LiveQuerySettings?
 
     /// `/metrics` (Prometheus text format).
     public struct Metrics: Sendable {
@@ -201,6 +203,7 @@ public struct GatewayConfig: Sendable {
             }
             try log.finish()
         }
+        c.liveQuery = try LiveQuerySettings.read(try r.optionalChild("liveQuery"))
         let dir = try r.optionalString("connectorsDirectory") ?? "../Connectors"
         c.connectorsDirectory = standardized(dir.hasPrefix("/") ? dir : baseDirectory + "/" + dir)
         try r.finish()

@@ -15,6 +15,12 @@ extension Gateway {
         return current
     }
 
+    /// The stored object, for change subscribers that need it before and after a write (LiveQuery's
+    /// `enter` / `leave`); nil when it cannot be read (the write itself decides about errors).
+    private func image(_ objectId: String, _ route: Route, _ context: ConnectorContext) async -> ParseObject? {
+        do { return try await route.connector.get(objectId: objectId, fields: nil, in: route.schema, context: context) } catch { return nil }
+    }
+
     /// A created or changed object must stay within the caller's write rule.
     private func checkWriteRule(_ object: ParseObject, _ route: Route, _ caller: Caller, verb: String) throws(GatewayError) {
         guard let rule = route.schema.access.writeRule, !caller.isMaster, !route.schema.access.isExempt(caller) else { return }
@@ -73,7 +79,9 @@ extension Gateway {
         if let owner = route.schema.access.ownerField, ops[owner] != nil, !caller.isMaster {
             throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
         }
-        let original = try await writableObject(objectId, route, context)
+        var original = try await writableObject(objectId, route, context)
+        let images = changes.hasSubscribers(for: className)
+        if images, original == nil { original = await image(objectId, route, context) }
         if let current = original {
             var after = current
             for (field, op) in ops { after.fields[field] = try op.apply(to: current.fields[field], field: field) }
@@ -83,7 +91,7 @@ extension Gateway {
         guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
-        announce(.update, route, objectId: objectId, original: original)
+        announce(.update, route, objectId: objectId, object: images ? await image(objectId, route, context) : nil, original: original)
         var echoed: [String: ParseValue] = [:]
         for (field, op) in ops where op.echoesResult {
             echoed[field] = stored.fields[field] ?? .null
@@ -96,7 +104,8 @@ extension Gateway {
         let route = try route(className)
         try authorize(.delete, route, caller)
         try writable(route)
-        let original = try await writableObject(objectId, route, context)
+        var original = try await writableObject(objectId, route, context)
+        if original == nil, changes.hasSubscribers(for: className) { original = await image(objectId, route, context) }
         guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }

@@ -1,0 +1,327 @@
+import CausewayCore
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// Parse LiveQuery, independent of the transport: clients, their subscriptions, and the events each
+/// change means for each subscriber.
+///
+/// The hub reads the gateway's `ChangeFeed` (writes through this gateway, changes other nodes announce and
+/// changes seen in sources: all alike). For each change it works out, per subscription, whether the object
+/// was and is both in the query and visible to that subscriber (class `find` permission, row rules, ACL),
+/// and sends `create`, `enter`, `update`, `leave` or `delete` with the object as that subscriber may see it
+/// (protected fields removed, `keys` applied). Sessions that end end their subscriptions.
+///
+/// It runs as a `Service`: until graceful shutdown, then it closes every connection.
+public final class LiveQueryHub: Service, Sendable {
+    let gateway: Gateway
+    public let settings: LiveQuerySettings
+    let sessions: (any LiveQuerySessions)?
+    let authenticate: @Sendable (LiveQueryCredentials) -> Caller?
+    let metrics: LiveQueryMetrics
+    let logger: Logger
+    let classes: Set<String>
+    private let feed: AsyncStream<ObjectChange>
+    private let sessionEvents: AsyncStream<SessionEvents.Event>?
+    private let state = Mutex(State())
+
+    private struct State {
+        var clients: [Int: LiveQueryConnection] = [:]
+        var nextId = 1
+    }
+
+    /// - Parameters:
+    ///   - authenticate: checks a `connect` message's application id and keys as the REST API does; the caller
+    ///     they make (master or anonymous) or nil when they are refused.
+    ///   - sessions: resolves session tokens (nil: no users configured; a token is then refused with 209).
+    public init(gateway: Gateway, settings: LiveQuerySettings, sessions: (any LiveQuerySessions)?,
+                authenticate: @escaping @Sendable (LiveQueryCredentials) -> Caller?,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "causeway.livequery")) {
+        self.gateway = gateway
+        self.settings = settings
+        self.sessions = sessions
+        self.authenticate = authenticate
+        self.metrics = LiveQueryMetrics(factory: metricsFactory)
+        self.logger = logger
+        self.classes = Set(settings.classes)
+        // Subscribed now, so that no change between building and running is missed.
+        self.feed = gateway.changes.subscribe(classes: Set(settings.classes), bufferSize: 100_000)
+        self.sessionEvents = sessions?.events()
+    }
+
+    public func run() async throws {
+        for name in settings.classes where !gateway.classNames.contains(name) {
+            logger.warning("liveQuery.classes names a class no connector serves", metadata: ["causeway.class": .string(name)])
+        }
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                if let sessionEvents = self.sessionEvents {
+                    group.addTask { for await event in sessionEvents { await self.sessionEvent(event) } }
+                }
+                for await change in self.feed { await self.deliver(change) }
+                group.cancelAll()
+            }
+        }
+        for client in state.withLock({ Array($0.clients.values) }) { client.close(.shutdown) }
+    }
+
+    // MARK: Connections
+
+    /// A new connection, or nil when the node serves `maxClients` already.
+    public func open(remoteAddress: String? = nil) -> LiveQueryConnection? {
+        let connection = state.withLock { s -> LiveQueryConnection? in
+            guard s.clients.count < settings.maxClients else { return nil }
+            let c = LiveQueryConnection(id: s.nextId, hub: self, queueSize: settings.sendQueueSize, remoteAddress: remoteAddress)
+            s.nextId += 1
+            s.clients[c.id] = c
+            return c
+        }
+        if connection == nil { metrics.refusedClient() } else { metrics.adjust(clients: 1) }
+        return connection
+    }
+
+    /// The message a refused connection gets before it is closed (`LiveQueryCloseReason.tooManyClients`).
+    public var tooManyClientsMessage: String {
+        LiveQueryReply.error(code: ParseErrorCode.requestLimitExceeded.rawValue,
+                             "This node serves its maximum of \(settings.maxClients) LiveQuery clients; try again later.", reconnect: true)
+    }
+
+    func remove(_ connection: LiveQueryConnection) {
+        let removed = state.withLock { $0.clients.removeValue(forKey: connection.id) } != nil
+        dropSubscriptions(of: connection)
+        if removed { metrics.adjust(clients: -1) }
+    }
+
+    func dropSubscriptions(of connection: LiveQueryConnection) {
+        let n = connection.state.withLock { s -> Int in defer { s.subscriptions = [:] }; return s.subscriptions.count }
+        if n > 0 { metrics.adjust(subscriptions: -n) }
+    }
+
+    /// Connected clients and their subscriptions on this node.
+    public var counts: (clients: Int, subscriptions: Int) { metrics.current }
+
+    // MARK: Client messages
+
+    func handle(_ text: String, from connection: LiveQueryConnection) async {
+        guard connection.closeReason == nil else { return }
+        let request: LiveQueryRequest
+        do { request = try LiveQueryRequest.parse(text) } catch {
+            connection.send(LiveQueryReply.error(code: error.code, error.message, reconnect: true, requestId: error.requestId))
+            return
+        }
+        switch request {
+        case .connect(let credentials): await connect(credentials, connection)
+        case .subscribe(let r): await subscribe(r, connection, op: "subscribed")
+        case .update(let r): await subscribe(r, connection, op: "subscribed")
+        case .unsubscribe(let requestId):
+            let (found, connected, installation) = connection.state.withLock { s in
+                (s.subscriptions.removeValue(forKey: requestId) != nil, s.connected != nil, s.installationId)
+            }
+            guard connected else {
+                connection.send(LiveQueryReply.error(code: 2, "Can not find this client, make sure you connect to server before unsubscribing", reconnect: true))
+                return
+            }
+            guard found else {
+                connection.send(LiveQueryReply.error(code: 2, "Cannot find subscription with clientId \(connection.id) subscriptionId \(requestId). Make sure you subscribe to live query server before unsubscribing.", reconnect: true, requestId: requestId))
+                return
+            }
+            metrics.adjust(subscriptions: -1)
+            connection.send(LiveQueryReply.subscribed("unsubscribed", clientId: connection.id, installationId: installation, requestId: requestId))
+        }
+    }
+
+    private func connect(_ credentials: LiveQueryCredentials, _ connection: LiveQueryConnection) async {
+        var credentials = credentials
+        credentials.remoteAddress = connection.remoteAddress
+        guard let caller = authenticate(credentials) else {
+            connection.send(LiveQueryReply.error(code: 4, "Key in request is not valid", reconnect: true))
+            return
+        }
+        var identity = LiveQueryIdentity(caller: caller)
+        if !caller.isMaster, let token = credentials.sessionToken {
+            guard let resolved = await resolve(token) else {
+                connection.send(LiveQueryReply.error(code: ParseErrorCode.invalidSessionToken.rawValue, "Invalid session token", reconnect: false))
+                return
+            }
+            identity = resolved
+        }
+        connection.state.withLock { s in
+            s.connected = identity
+            s.connectToken = caller.isMaster ? nil : credentials.sessionToken
+            s.installationId = credentials.installationId
+        }
+        connection.send(LiveQueryReply.connected(clientId: connection.id, installationId: credentials.installationId))
+    }
+
+    private func resolve(_ token: String) async -> LiveQueryIdentity? {
+        guard let sessions else { return nil }
+        do { return try await sessions.resolve(token: token) } catch { return nil }
+    }
+
+    private func subscribe(_ r: LiveQueryRequest.SubscribeRequest, _ connection: LiveQueryConnection, op: String) async {
+        let (connected, connectToken, installation) = connection.state.withLock { ($0.connected, $0.connectToken, $0.installationId) }
+        func fail(_ code: Int, _ message: String) {
+            connection.send(LiveQueryReply.error(code: code, message, reconnect: false, requestId: r.requestId))
+        }
+        guard var identity = connected else {
+            connection.send(LiveQueryReply.error(code: 2, "Can not find this client, make sure you connect to server before subscribing", reconnect: true, requestId: r.requestId))
+            return
+        }
+        guard classes.contains(r.className) else {
+            return fail(ParseErrorCode.operationForbidden.rawValue, "LiveQuery is not enabled for class \(r.className) (liveQuery.classes in causeway.yaml).")
+        }
+        let schema: CollectionSchema
+        do { schema = try gateway.schema(for: r.className) } catch { return fail(error.code.rawValue, error.message) }
+        if let token = r.sessionToken, !identity.caller.isMaster {
+            guard let resolved = await resolve(token) else { return fail(ParseErrorCode.invalidSessionToken.rawValue, "Invalid session token") }
+            identity = resolved
+        }
+        let subscription: LiveQuerySubscription
+        do {
+            subscription = try makeSubscription(r, schema: schema, identity: identity, sessionToken: r.sessionToken ?? connectToken)
+        } catch {
+            return fail(error.code.rawValue, error.message)
+        }
+        let outcome = connection.state.withLock { s -> Int? in
+            let replacing = s.subscriptions[r.requestId] != nil
+            if !replacing, s.subscriptions.count >= settings.maxSubscriptionsPerClient { return nil }
+            s.subscriptions[r.requestId] = subscription
+            return replacing ? 0 : 1
+        }
+        guard let added = outcome else {
+            return fail(ParseErrorCode.requestLimitExceeded.rawValue, "Too many subscriptions on this connection (liveQuery.maxSubscriptionsPerClient is \(settings.maxSubscriptionsPerClient)).")
+        }
+        if connection.closeReason != nil { dropSubscriptions(of: connection); return }
+        if added > 0 { metrics.adjust(subscriptions: added) }
+        connection.send(LiveQueryReply.subscribed(op, clientId: connection.id, installationId: installation, requestId: r.requestId))
+    }
+
+    /// The subscription with the subscriber's permission filters, or the error a `find` by them would get.
+    func makeSubscription(_ r: LiveQueryRequest.SubscribeRequest, schema: CollectionSchema, identity: LiveQueryIdentity,
+                          sessionToken: String?) throws(GatewayError) -> LiveQuerySubscription {
+        let caller = identity.caller
+        guard schema.permissions.allows(.find, caller: caller) else {
+            throw GatewayError(.operationForbidden, "Permission denied for action find on class \(schema.className).")
+        }
+        let query = try r.where.flatMap { w throws(GatewayError) in try QueryParser(schema: schema).parse(w) }
+        let hidden = schema.access.hiddenFields(caller)
+        for path in query?.fieldPaths ?? [] {
+            let root = String(path.split(separator: ".").first ?? Substring(path))
+            if hidden.contains(root) {
+                throw GatewayError(.operationForbidden, "Permission denied: \(schema.className).\(root) is a protected field and cannot be queried.")
+            }
+        }
+        return LiveQuerySubscription(requestId: r.requestId, className: schema.className, query: query, keys: r.keys.map(Set.init),
+                                     identity: identity, sessionToken: sessionToken,
+                                     readFilter: try schema.access.readFilter(caller, schema: schema), hidden: hidden)
+    }
+
+    // MARK: Changes
+
+    /// Sends every subscriber the event `change` means for them.
+    func deliver(_ change: ObjectChange) async {
+        metrics.change()
+        guard classes.contains(change.className) else { return }
+        let clients = state.withLock { Array($0.clients.values) }
+        guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else { return }
+        guard let schema = try? gateway.schema(for: change.className) else { return }
+        var before = change.original
+        var after = change.object
+        switch change.kind {
+        case .create, .update:
+            if after == nil {
+                // Announced without the object (another node, a source): read it as it is now.
+                do {
+                    after = try await gateway.get(change.className, objectId: change.objectId, keys: nil, caller: .master)
+                } catch {
+                    logger.debug("changed object could not be read; no event", metadata: [
+                        "causeway.class": .string(change.className), "error": .string(String(describing: error))])
+                    return
+                }
+            }
+        case .delete:
+            if before == nil { after = ParseObject(objectId: change.objectId) }
+        }
+        if change.kind == .create { before = nil }
+        let now = ParseDate.now()
+        for client in clients {
+            let (subscriptions, installation) = client.state.withLock { s in
+                (s.subscriptions.values.filter { $0.className == change.className }, s.installationId)
+            }
+            var expired: [LiveQuerySubscription] = []
+            for subscription in subscriptions {
+                if let expiry = subscription.identity.expiresAt, expiry < now { expired.append(subscription); continue }
+                guard let (event, object, original) = subscription.event(change.kind, schema: schema, before: before, after: after) else { continue }
+                metrics.delivered(event)
+                client.send(LiveQueryReply.event(event, clientId: client.id, installationId: installation, requestId: subscription.requestId,
+                                                 className: change.className, object: object, original: original))
+            }
+            if !expired.isEmpty { end(expired.map(\.requestId), of: client) }
+        }
+    }
+
+    // MARK: Sessions
+
+    func sessionEvent(_ event: SessionEvents.Event) async {
+        let clients = state.withLock { Array($0.clients.values) }
+        switch event {
+        case .ended(let hash):
+            for client in clients {
+                let (own, ids) = client.state.withLock { s in
+                    (s.connected?.tokenHash == hash, s.subscriptions.values.filter { $0.identity.tokenHash == hash }.map(\.requestId))
+                }
+                if own { endConnection(client) } else if !ids.isEmpty { end(ids, of: client) }
+            }
+        case .userChanged(let userId):
+            for client in clients {
+                let (connected, connectToken, subscriptions) = client.state.withLock { s in
+                    (s.connected, s.connectToken, Array(s.subscriptions.values))
+                }
+                if connected?.caller.user?.objectId == userId, let token = connectToken {
+                    guard let identity = await resolve(token) else { endConnection(client); continue }
+                    client.state.withLock { $0.connected = identity }
+                }
+                var ended: [Int] = []
+                for subscription in subscriptions where subscription.identity.caller.user?.objectId == userId {
+                    guard let token = subscription.sessionToken, let identity = await resolve(token),
+                          let schema = try? gateway.schema(for: subscription.className) else {
+                        ended.append(subscription.requestId)
+                        continue
+                    }
+                    // Roles or attributes may have changed: the permission filters are worked out again.
+                    let request = LiveQueryRequest.SubscribeRequest(requestId: subscription.requestId, className: subscription.className,
+                                                                    where: nil, keys: nil, sessionToken: nil)
+                    do {
+                        var refreshed = try makeSubscription(request, schema: schema, identity: identity, sessionToken: token)
+                        refreshed.query = subscription.query
+                        refreshed.keys = subscription.keys
+                        client.state.withLock { s in
+                            if s.subscriptions[subscription.requestId] != nil { s.subscriptions[subscription.requestId] = refreshed }
+                        }
+                    } catch {
+                        ended.append(subscription.requestId)
+                    }
+                }
+                if !ended.isEmpty { end(ended, of: client) }
+            }
+        }
+    }
+
+    /// Ends subscriptions whose session ended or that the subscriber may no longer hold: an `error` with
+    /// their request id each (code 209, `reconnect: false`), and no more events.
+    private func end(_ requestIds: [Int], of client: LiveQueryConnection) {
+        let removed = client.state.withLock { s in requestIds.filter { s.subscriptions.removeValue(forKey: $0) != nil } }
+        guard !removed.isEmpty else { return }
+        metrics.adjust(subscriptions: -removed.count)
+        for id in removed {
+            client.send(LiveQueryReply.error(code: ParseErrorCode.invalidSessionToken.rawValue, "Invalid session token", reconnect: false, requestId: id))
+        }
+    }
+
+    /// The connection's own session ended: an `error` (209, `reconnect: false`), then the connection is closed (4001).
+    private func endConnection(_ client: LiveQueryConnection) {
+        client.send(LiveQueryReply.error(code: ParseErrorCode.invalidSessionToken.rawValue, "Invalid session token", reconnect: false))
+        client.close(.sessionEnded)
+    }
+}

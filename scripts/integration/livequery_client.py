@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""LiveQuery end to end: the real `causeway` binary on a copy of the demo configuration, driven over
+WebSocket by Python `websockets` clients and over REST by urllib. Covers every event type, `fields`,
+an ACL change that makes an object leave, a session ended by logout, a slow client being closed
+(close code 4002) while a fast one receives everything, and the metrics. Prints
+'integration livequery: N passed' or exits non-zero."""
+import asyncio, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+binary = sys.argv[1]
+root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+work = tempfile.mkdtemp(prefix="causeway-livequery-")
+shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
+shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+config = os.path.join(work, "Config", "causeway.yaml")
+with open(config) as f:
+    text = f.read()
+# LiveQuery for the demo's two classes, with a small send queue so that a slow client overflows it quickly.
+text = re.sub(r"\nliveQuery:\n(  .*\n)*", "\n", text)
+text += "\nliveQuery:\n  classes: [Workstation, Booking]\n  sendQueueSize: 8\n  maxSubscriptionsPerClient: 5\n  pingIntervalSeconds: 30\n"
+with open(config, "w") as f:
+    f.write(text)
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+MASTER = "livequery-master-key-1"
+env = dict(os.environ, CAUSEWAY_PORT=str(port), CAUSEWAY_MASTER_KEY=MASTER, CAUSEWAY_LOG_LEVEL="warning")
+base = f"http://127.0.0.1:{port}/parse"
+ws_url = f"ws://127.0.0.1:{port}/parse"
+APP = "causeway-demo"
+passed = 0
+
+
+def check(condition, what):
+    global passed
+    if not condition:
+        raise AssertionError(what)
+    passed += 1
+
+
+def call(method, path, body=None, token=None, master=False):
+    headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json"}
+    if token:
+        headers["X-Parse-Session-Token"] = token
+    if master:
+        headers["X-Parse-Master-Key"] = MASTER
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+async def rest(*args, **kwargs):
+    return await asyncio.to_thread(call, *args, **kwargs)
+
+
+async def recv(ws, timeout=15, waiting_for="a message"):
+    try:
+        return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    except TimeoutError:
+        raise AssertionError(f"no message within {timeout} s while waiting for {waiting_for}") from None
+
+
+async def expect(ws, op, request_id=None):
+    m = await recv(ws, waiting_for=f"{op} ({request_id})")
+    check(m.get("op") == op and (request_id is None or m.get("requestId") == request_id), f"expected {op} ({request_id}), got {m}")
+    return m
+
+
+async def client(token=None, **connect_args):
+    ws = await ws_connect(ws_url, ping_interval=None, **connect_args)
+    hello = {"op": "connect", "applicationId": APP, "installationId": "it-1"}
+    if token:
+        hello["sessionToken"] = token
+    await ws.send(json.dumps(hello))
+    m = await expect(ws, "connected")
+    check(isinstance(m.get("clientId"), int), f"clientId: {m}")
+    return ws
+
+
+async def subscribe(ws, request_id, class_name, where, fields=None, token=None):
+    query = {"className": class_name, "where": where}
+    if fields:
+        query["fields"] = fields
+    msg = {"op": "subscribe", "requestId": request_id, "query": query}
+    if token:
+        msg["sessionToken"] = token
+    await ws.send(json.dumps(msg))
+    return await expect(ws, "subscribed", request_id)
+
+
+async def events_and_fields():
+    # Wrong application id: Parse's code 4.
+    ws = await ws_connect(ws_url, ping_interval=None)
+    await ws.send(json.dumps({"op": "connect", "applicationId": "wrong"}))
+    m = await recv(ws)
+    check(m.get("op") == "error" and m.get("code") == 4, f"wrong app id: {m}")
+    await ws.close()
+
+    ws = await client()
+    # Plain HTTP on the same path still answers as before.
+    status, _ = await rest("GET", "/health")
+    check(status == 200, "HTTP still served beside the WebSocket")
+    await subscribe(ws, 1, "Workstation", {"office": "LiveQuery"}, fields=["name", "occupied"])
+    await subscribe(ws, 2, "Workstation", {"occupied": False, "location": {"$nearSphere": {"__type": "GeoPoint", "latitude": 47.367, "longitude": 8.540}, "$maxDistanceInKilometers": 1}})
+    status, body = await rest("POST", "/classes/Workstation", {"name": "LQ 1", "office": "LiveQuery", "floor": 4, "occupied": False})
+    check(status == 201, f"create: {body}")
+    oid = body["objectId"]
+    m = await expect(ws, "create", 1)
+    obj = m["object"]
+    check(obj.get("objectId") == oid and obj.get("className") == "Workstation" and obj.get("name") == "LQ 1" and "floor" not in obj
+          and "createdAt" in obj, f"create event with fields: {m}")
+    await rest("PUT", f"/classes/Workstation/{oid}", {"name": "LQ 1b"})
+    m = await expect(ws, "update", 1)
+    check(m["object"]["name"] == "LQ 1b" and m["original"]["name"] == "LQ 1", f"update with original: {m}")
+    await rest("PUT", f"/classes/Workstation/{oid}", {"office": "Elsewhere"})
+    m = await expect(ws, "leave", 1)
+    check(m["object"]["objectId"] == oid, f"leave: {m}")
+    await rest("PUT", f"/classes/Workstation/{oid}", {"office": "LiveQuery"})
+    await expect(ws, "enter", 1)
+    # A desk near the subscriber appears in the geo subscription only.
+    status, near = await rest("POST", "/classes/Workstation", {"name": "LQ near", "office": "Near", "occupied": False,
+                                                             "location": {"__type": "GeoPoint", "latitude": 47.3671, "longitude": 8.5401}})
+    m = await expect(ws, "create", 2)
+    check(m["object"]["name"] == "LQ near", f"geo create: {m}")
+    await rest("PUT", f"/classes/Workstation/{near['objectId']}", {"occupied": True})
+    await expect(ws, "leave", 2)
+    await rest("DELETE", f"/classes/Workstation/{oid}")
+    m = await expect(ws, "delete", 1)
+    check(m["object"]["objectId"] == oid, f"delete: {m}")
+    await ws.send(json.dumps({"op": "unsubscribe", "requestId": 1}))
+    await expect(ws, "unsubscribed", 1)
+    # Errors: unknown op (3), a class LiveQuery does not serve, too many subscriptions.
+    await ws.send(json.dumps({"op": "dance"}))
+    check((await recv(ws)).get("code") == 3, "unknown op answers code 3")
+    await ws.send(json.dumps({"op": "subscribe", "requestId": 9, "query": {"className": "Nope", "where": {}}}))
+    m = await recv(ws)
+    check(m.get("op") == "error" and m.get("requestId") == 9, f"unknown class: {m}")
+    await ws.close()
+
+
+async def permissions_and_sessions():
+    tokens, ids = {}, {}
+    for name in ("lq-ada", "lq-bob"):
+        status, body = await rest("POST", "/users", {"username": name, "password": "correct horse battery", "department": "IT"})
+        check(status == 201, f"sign-up {name}: {body}")
+        tokens[name], ids[name] = body["sessionToken"], body["objectId"]
+    ada = await client(tokens["lq-ada"])
+    await subscribe(ada, 1, "Booking", {"day": "2026-12-24"})
+    bob = await client()
+    await subscribe(bob, 1, "Booking", {"day": "2026-12-24"}, token=tokens["lq-bob"])
+    anon = await client()
+    await anon.send(json.dumps({"op": "subscribe", "requestId": 1, "query": {"className": "Booking", "where": {}}}))
+    m = await recv(anon)
+    check(m.get("op") == "error" and m.get("code") == 119, f"anonymous may not find Booking: {m}")
+    await anon.close()
+    acl = {ids["lq-ada"]: {"read": True, "write": True}}
+    status, booking = await rest("POST", "/classes/Booking", {"day": "2026-12-24", "note": "private", "ACL": acl}, token=tokens["lq-ada"])
+    check(status == 201, f"booking: {booking}")
+    m = await expect(ada, "create", 1)
+    check(m["object"]["note"] == "private", f"ada sees her booking: {m}")
+    # Ada shares it with Bob and gives up reading it herself: it leaves for her and enters for Bob.
+    acl = {ids["lq-ada"]: {"write": True}, ids["lq-bob"]: {"read": True}}
+    status, body = await rest("PUT", f"/classes/Booking/{booking['objectId']}", {"ACL": acl}, token=tokens["lq-ada"])
+    check(status == 200, f"ACL change: {body}")
+    m = await expect(ada, "leave", 1)
+    check(m["object"]["objectId"] == booking["objectId"], f"leave after the ACL change: {m}")
+    m = await expect(bob, "enter", 1)
+    check(m["object"]["objectId"] == booking["objectId"], f"bob's first message is the enter (the create was hidden from him): {m}")
+    # Ada logs out: her connection hears 209 and is closed with 4001.
+    status, _ = await rest("POST", "/logout", {}, token=tokens["lq-ada"])
+    check(status == 200, "logout")
+    m = await expect(ada, "error")
+    check(m.get("code") == 209 and m.get("reconnect") is False, f"session end: {m}")
+    try:
+        await asyncio.wait_for(ada.recv(), 15)
+        check(False, "connection should close after the session ended")
+    except websockets.exceptions.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 4001, f"close code after logout: {e.rcvd}")
+    # Bob's subscription still works.
+    await rest("PUT", f"/classes/Booking/{booking['objectId']}", {"note": "shared"}, master=True)
+    m = await expect(bob, "update", 1)
+    check(m["object"]["note"] == "shared", f"bob still subscribed: {m}")
+    await bob.close()
+
+
+async def slow_client():
+    # A client that stops reading: small receive buffer, one message of client-side queue.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    slow = await ws_connect(ws_url, sock=sock, ping_interval=None, max_queue=1, max_size=None)
+    await slow.send(json.dumps({"op": "connect", "applicationId": APP}))
+    await expect(slow, "connected")
+    await subscribe(slow, 1, "Workstation", {"office": "Slow"})
+    fast = await client()
+    await subscribe(fast, 1, "Workstation", {"office": "Slow"})
+    status, desk = await rest("POST", "/classes/Workstation", {"name": "slow", "office": "Slow"})
+    await expect(fast, "create", 1)
+    # More than the kernel buffers of both ends hold (the server's send buffer grows to tcp_wmem's 4 MiB).
+    updates = 130
+    received = 0
+
+    async def drain_fast():
+        nonlocal received
+        while received < updates:
+            await expect(fast, "update", 1)
+            received += 1
+
+    drainer = asyncio.create_task(drain_fast())
+    for i in range(updates):
+        status, body = await rest("PUT", f"/classes/Workstation/{desk['objectId']}", {"name": f"slow {i} " + "x" * 64000})
+        check(status == 200, f"update {i}: {body}")
+    await asyncio.wait_for(drainer, 30)
+    check(received == updates, f"the fast client got all {updates} updates")
+    # Now the slow one reads: what was queued, then the close with 4002.
+    got = 0
+    print(f"  /metrics before reading the slow client: {[l for l in metrics_text().splitlines() if 'livequery' in l and not l.startswith('#')]}", file=sys.stderr)
+    try:
+        while True:
+            try:
+                await asyncio.wait_for(slow.recv(), 20)
+            except TimeoutError:
+                raise AssertionError(f"the slow client was not closed: {got} messages, then nothing for 20 s") from None
+            got += 1
+    except websockets.exceptions.ConnectionClosed as e:
+        check(e.rcvd is not None and e.rcvd.code == 4002, f"slow client close code: {e.rcvd} after {got} messages")
+    check(got < updates, f"the slow client did not get everything ({got} of {updates})")
+    await fast.close()
+
+
+def metrics_text():
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"X-Parse-Master-Key": MASTER})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.read().decode()
+
+
+async def main():
+    await events_and_fields()
+    await permissions_and_sessions()
+    await slow_client()
+    text = metrics_text()
+    check(re.search(r"^causeway_livequery_slow_clients_dropped_total\S* 1(\.0)?$", text, re.M) is not None, "slow client counted in /metrics")
+    check(re.search(r'^causeway_livequery_events_total\{event="leave"\} [3-9]', text, re.M) is not None, "events counted by type in /metrics")
+
+
+server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+failed = None
+try:
+    for _ in range(300):
+        try:
+            if call("GET", "/health")[0] == 200:
+                break
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.1)
+    asyncio.run(main())
+except Exception as e:  # noqa: BLE001 - any failure fails the suite with its message
+    failed = e
+    import traceback; traceback.print_exc()
+finally:
+    server.send_signal(signal.SIGTERM)
+    try:
+        out, _ = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        out, _ = server.communicate()
+    shutil.rmtree(work, ignore_errors=True)
+if failed is not None:
+    print(f"integration livequery FAILED: {failed!r}", file=sys.stderr)
+    print(out.decode(errors="replace")[-3000:], file=sys.stderr)
+    sys.exit(1)
+check(server.returncode == 0, f"clean shutdown (exit {server.returncode})")
+print(f"integration livequery: {passed} passed")
