@@ -1,5 +1,6 @@
 import CausewayCore
 import CausewayHTTPTesting
+import Foundation
 import Logging
 import Synchronization
 import Testing
@@ -11,6 +12,24 @@ import Testing
         let lines = Mutex<[String]>([])
         func append(_ line: String) { lines.withLock { $0.append(line) } }
         var all: [String] { lines.withLock { $0 } }
+    }
+
+    @Test func formatIsReadFromTheConfiguration() throws {
+        let json = try ParseTestApp(identity: "logging:\n  level: info\n  format: json\n")
+        let text = try ParseTestApp()
+        defer { for app in [json, text] { try? FileManager.default.removeItem(atPath: app.root) } }
+        #expect(json.configuration.gateway.logFormat == .json)
+        #expect(text.configuration.gateway.logFormat == .text)
+        do {
+            _ = try ParseTestApp(identity: "logging:\n  format: yaml\n")
+            Issue.record("format: yaml was accepted")
+        } catch let error as ConfigErrors {
+            let first = try #require(error.errors.first)
+            // The identity text starts on the line after the gateway file; `format` is its second line.
+            let line = ParseTestApp.gatewayYAML.split(separator: "\n", omittingEmptySubsequences: false).count + 2
+            #expect(first.location.keyPath == "logging.format" && first.location.line == line, "\(error)")
+            #expect(first.message == "expected one of text, json, found 'yaml'")
+        }
     }
 
     @Test func renderNamesAndTypesAndRedacts() {
