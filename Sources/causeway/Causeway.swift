@@ -121,6 +121,12 @@ struct Check: AsyncParsableCommand {
                 if finding.severity == .error { errors += 1 }
             }
         }
+        let pointers = PointerCheck.findings(loaded.connectors)
+        if !pointers.isEmpty { print("pointers across connectors:") }
+        for finding in pointers {
+            print("  \(finding)")
+            if finding.severity == .error { errors += 1 }
+        }
         for provider in loaded.identityProviders {
             print("identity provider \(provider.name) (\(provider.kind)):")
             let findings = await provider.verify(logger: logger)

@@ -103,7 +103,9 @@ import Testing
         (["order": .string("tags")], .invalidQuery, "have no order"),
         (["order": .string("$score")], .invalidKeyName, "Invalid key name"),
         (["keys": .string("a b")], .invalidKeyName, "Invalid key name"),
-        (["include": .string("owner")], .invalidQuery, "include is not supported"),
+        (["include": .string("owner..x")], .invalidKeyName, "Invalid key name"),
+        (["include": .string("a.b.c.d.e.f")], .invalidQuery, "limits.maxIncludeDepth"),
+        (["include": .int(3)], .invalidQuery, "include must be"),
     ])
     func rejectsBadFindParameters(_ params: [String: JSONValue], _ code: ParseErrorCode, _ fragment: String) {
         let parser = FindRequestParser(schema: testSchema, limits: GatewayConfig.Limits())
