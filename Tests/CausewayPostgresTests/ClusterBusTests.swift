@@ -36,8 +36,12 @@ import Testing
                 let after = try await b.find()
                 #expect(after.cache == .miss)
                 #expect(try fx.floor(of: "d1", in: after) == 7)
-                // A ignores its own notification: its feed saw the write once, as local.
-                #expect(a.bus.nodeId == "A")
+                // A purge through A's API empties B's cache of that class too.
+                #expect(try await b.find().cache == .hit)
+                let events = b.bus.events()
+                _ = try a.gateway.purgeCache(connector: nil, className: "Desk")
+                _ = try await firstElement(events) { $0 == .applied(from: "A", .purge(connector: "pg", className: "Desk")) }
+                #expect(b.gateway.caches.caches["pg"]?.entryCount == 0)
             }
         }
     }
@@ -67,7 +71,7 @@ import Testing
                 _ = try await b.find()
                 #expect(try await b.find().cache == .hit)
                 let events = b.bus.events()
-                try await fx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'causeway/cluster/B'")
+                try await fx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'causeway/cluster/B/\(fx.schemaName)'")
                 _ = try await firstElement(events) { $0 == .lost }
                 // Disconnected (and held so by the gate): no cached answers, no reused sessions.
                 #expect(!b.bus.isListening)
@@ -188,7 +192,8 @@ extension PostgresFixture {
             let auth = try await authNode(schema: schemaName, nodeId: id)
             var configuration = PostgresConnection.Configuration(host: db.host, port: db.port, username: db.user, password: db.password,
                                                                  database: db.database, tls: .disable)
-            configuration.options.additionalStartupParameters = [("application_name", "causeway/cluster/\(id)")]
+            // Per fixture: tests run in parallel, and one of them terminates its node B's listener by this name.
+            configuration.options.additionalStartupParameters = [("application_name", "causeway/cluster/\(id)/\(schemaName)")]
             let noHook: @Sendable () async -> Void = {}
             let hook = id == "B" ? beforeReconnectB : noHook
             let bus = ClusterBus(nodeId: id, schema: schemaName, configuration: configuration, gateway: gateway, auth: auth, logger: logger,
