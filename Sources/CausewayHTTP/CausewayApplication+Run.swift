@@ -1,4 +1,6 @@
 import CausewayCore
+import Dispatch
+import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -8,9 +10,27 @@ extension CausewayApplication {
     /// once (`/health/ready` answers 503 `draining`), after `server.shutdownDelaySeconds` the listener closes
     /// and in-flight requests finish, then the services close the sources. Past `shutdownDelaySeconds +
     /// drainSeconds` whatever still runs is cancelled (the sources are still closed).
-    public static func run(configuration: LoadedConfiguration, logger: Logger) async throws {
+    ///
+    /// `reload`: reads the configuration again; with it, SIGHUP (and the admin page's button) reloads it
+    /// (`GatewayReloader`).
+    public static func run(configuration: LoadedConfiguration, logger: Logger,
+                           reload: (@Sendable () throws -> LoadedConfiguration)? = nil) async throws {
         let readiness = Readiness()
-        let app = build(configuration: configuration, logger: logger, readiness: readiness)
+        // SIGHUP: one pending reload at most (signals during a reload coalesce into one more).
+        let (hangups, hangup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        var source: (any DispatchSourceSignal)?
+        if reload != nil {
+            signal(SIGHUP, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+            s.setEventHandler { hangup.yield() }
+            s.resume()
+            source = s
+        }
+        defer {
+            source?.cancel()
+            hangup.finish()
+        }
+        let app = build(configuration: configuration, logger: logger, readiness: readiness, reload: reload, reloadSignals: reload == nil ? nil : hangups)
         let server = configuration.gateway.server
         // Shut down in reverse order: the gate (readiness) first, then the application (server, then services).
         var group = ServiceGroupConfiguration(

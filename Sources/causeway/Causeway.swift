@@ -85,7 +85,11 @@ struct Serve: AsyncParsableCommand {
         ])
         do {
             // SIGTERM: readiness fails, then the listener closes and in-flight requests drain (server.drainSeconds).
-            try await CausewayApplication.run(configuration: loaded, logger: logger)
+            let path = options.config
+            // SIGHUP and the admin page re-read the configuration (errors are reported, not printed and exited on).
+            try await CausewayApplication.run(configuration: loaded, logger: logger, reload: {
+                try ConfigLoader.load(configPath: path, factories: Causeway.factories, identityFactories: Causeway.identityFactories)
+            })
         } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EACCES || error.errnoCode == EADDRNOTAVAIL {
             // One clear line for the operator; every service has been shut down by now.
             var stderr = StandardError()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Hot reload under load: wrk runs against the causeway binary ($1) while a connector file changes, one is
+# added and SIGHUP is sent; then an invalid file and SIGHUP again. Installs wrk when missing.
+# Last line: "integration reload: N passed".
+set -euo pipefail
+binary=${1:?usage: reload.sh path/to/causeway}
+here=$(cd "$(dirname "$0")" && pwd)
+if ! command -v wrk >/dev/null; then
+  echo "reload: installing wrk" >&2
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk >&2
+fi
+exec python3 "$here/reload_test.py" "$binary"
