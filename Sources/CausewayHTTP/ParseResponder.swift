@@ -69,6 +69,8 @@ public struct ParseResponder: HTTPResponder {
         return response
     }
 
+    static let explainHeader = HTTPField.Name("X-Causeway-Explain")!
+
     private func handle(_ request: Request, context: Context) async throws -> Response {
         let head = request.method == .head
         if let reply = try preRoutingReply(request, remoteAddress: context.remoteAddress) { return reply.response(omitBody: head) }
@@ -89,6 +91,10 @@ public struct ParseResponder: HTTPResponder {
             }
             context.caller = caller
             context.call = call
+            // `X-Causeway-Explain: 1` with the master key: connectors log the plans of this request's statements.
+            if caller.isMaster, request.headers[ParseResponder.explainHeader] == "1" {
+                context.logger[metadataKey: ConnectorContext.explainMetadataKey] = "1"
+            }
         }
         // Routed by the method Parse sees (after `_method`; HEAD as GET) on the path as sent.
         var routedHead = request.head

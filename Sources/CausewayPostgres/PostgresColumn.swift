@@ -15,6 +15,16 @@ struct PostgresColumn: Sendable, Hashable {
     var elementCategory: Character?
     var notNull: Bool
     var hasDefault: Bool
+    /// The column's collation ('' for types without one) and whether it orders text by bytes as the evaluator
+    /// does; when it does, comparisons and sorts use it as it is (so its indexes serve them), else `COLLATE "C"`.
+    var collation: String = ""
+    var byteOrdered: Bool = false
+
+    /// The collation comparisons and sorts on this column use ('' when it has none).
+    var sortCollation: String {
+        guard isText else { return "" }
+        return byteOrdered ? collation : "C"
+    }
 
     var isArray: Bool { category == "A" }
     var isJSON: Bool { typeName == "jsonb" || typeName == "json" }

@@ -78,9 +78,31 @@ extension PostgresConnector {
                 if !mapped, !isView, !schema.readOnly { report(.warning, "column \(name) is NOT NULL without a default but not mapped, so creates will fail") }
             }
             if isView, !schema.readOnly { report(.error, "\(declared.table) is a view; declare the collection readOnly: true") }
+            if let hinted = declaredTable(schema.className), !hinted.indexHints.isEmpty {
+                let indexes = isView ? [] : ((try? await indexes(of: declared)) ?? [])
+                for message in Self.indexHintProblems(hinted, columns: columns, indexes: indexes, isView: isView) { report(.warning, message) }
+            }
             if problems == 0 { findings.append(CheckFinding(.ok, subject, "\(declared.mappedColumns().count) columns mapped" + (isView ? " (view)" : ""))) }
         }
         return findings
+    }
+
+    /// For each `indexHints` field that no index of the table serves: a warning naming the file, line and key.
+    static func indexHintProblems(_ t: PostgresTable, columns: [String: PostgresColumn], indexes: [PostgresIndex], isView: Bool) -> [String] {
+        let at = t.indexHintsLocation.map { "\($0): " } ?? "indexHints: "
+        if isView { return [at + "\(t.table) is a view: its indexes cannot be checked (check those of the tables behind it)"] }
+        var out: [String] = []
+        for hint in t.indexHints {
+            guard let name = hint == "objectId" ? t.schema.objectId.column : t.column(for: hint), let column = columns[name] else { continue }
+            let leading = indexes.filter { $0.leads(with: name) }
+            if leading.isEmpty {
+                out.append(at + "\(hint) (column \(name)) is commonly sorted or filtered on, but no index of \(t.schemaName).\(t.table) starts with it: such queries scan the table")
+            } else if column.isText, !leading.contains(where: { $0.method != "btree" || $0.keys[0].collation == column.sortCollation }) {
+                let names = leading.map(\.name).joined(separator: ", ")
+                out.append(at + "\(hint) (column \(name)): \(names) uses collation '\(leading[0].keys[0].collation)'; sorts and range filters compare bytes (COLLATE \"C\"), so only equality can use it (add an index with COLLATE \"C\")")
+            }
+        }
+        return out
     }
 
     func tableName(_ schema: CollectionSchema) -> (String, String) {

@@ -32,7 +32,7 @@ struct PostgresTransactionConnector: Connector, @unchecked Sendable {
         base.canPushDown(path, condition, in: collection)
     }
     func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
-        try await base.find(query, in: collection, on: connection)
+        try await base.find(query, in: collection, on: connection, context: context)
     }
     func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
         try await base.count(filter, in: collection, on: connection)

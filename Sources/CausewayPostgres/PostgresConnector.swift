@@ -14,6 +14,8 @@ public final class PostgresConnector: Connector {
     public let kind = "postgres"
     public let capabilities: ConnectorCapabilities
     let settings: PostgresConnectionSettings
+    /// A `skip` above this is answered with a keyset condition where the order allows (see `PostgresFindStatement`).
+    let keysetSkipThreshold: Int
     let declared: [String: PostgresTable]
     let state = Mutex<State>(State())
     let watchdog = DeadlineWatchdog()
@@ -38,8 +40,9 @@ public final class PostgresConnector: Connector {
         updateOperations: Set(UpdateOperation.Kind.allCases), writes: true)
 
     init(name: String, settings: PostgresConnectionSettings, tables: [PostgresTable],
-         capabilities: ConnectorCapabilities = PostgresConnector.fullCapabilities) {
+         capabilities: ConnectorCapabilities = PostgresConnector.fullCapabilities, keysetSkipThreshold: Int = 1000) {
         self.name = name
+        self.keysetSkipThreshold = keysetSkipThreshold
         self.settings = settings
         self.capabilities = capabilities
         var byClass: [String: PostgresTable] = [:]
@@ -49,7 +52,8 @@ public final class PostgresConnector: Connector {
 
     /// The same connector with other declared capabilities (used to test pushdown against the evaluator).
     public func withCapabilities(_ capabilities: ConnectorCapabilities) -> PostgresConnector {
-        PostgresConnector(name: name, settings: settings, tables: Array(declared.values), capabilities: capabilities)
+        PostgresConnector(name: name, settings: settings, tables: Array(declared.values), capabilities: capabilities,
+                          keysetSkipThreshold: keysetSkipThreshold)
     }
 
     public var collections: [CollectionSchema] { declared.values.map(\.schema).sorted { $0.className < $1.className } }
@@ -155,18 +159,15 @@ public final class PostgresConnector: Connector {
     func selectList(_ t: PostgresTable, fields: Set<String>?) -> String { t.selectList(fields: fields) }
 
     public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
-        try await find(query, in: collection, on: nil)
+        try await find(query, in: collection, on: nil, context: context)
     }
 
-    func find(_ query: SourceQuery, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> [ParseObject] {
+    func find(_ query: SourceQuery, in collection: CollectionSchema, on connection: PostgresConnection?,
+              context: ConnectorContext? = nil) async throws -> [ParseObject] {
         let t = try await table(collection)
-        var translator = PostgresFilterTranslator(table: t)
-        var sql = "SELECT \(selectList(t, fields: query.fields)) FROM \(t.qualifiedName)"
-        if let filter = query.filter { sql += " WHERE " + translator.whereClause(filter) }
-        if capabilities.sorting { sql += " ORDER BY " + translator.orderBy(query.sort) }
-        if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }
-        if query.skip > 0 { sql += " OFFSET \(translator.bind(String(query.skip), as: "bigint"))" }
-        return try await rows(try translator.statement(sql), t, fields: query.fields, on: connection)
+        let (statement, _) = try findStatement(query, t)
+        if let context, context.explainRequested { await logPlan(statement, context: context) }
+        return try await rows(statement, t, fields: query.fields, on: connection)
     }
 
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {

@@ -16,15 +16,25 @@ public struct PostgresConnectorFactory: ConnectorFactory {
             if let problem = SQLIdentifier.problem(schemaName) { throw c.has("schema") ? c.error("schema", "schema name \(problem)") : ConfigError(c.location, problem) }
             let table = try c.optionalString("table") ?? entry.name
             if let problem = SQLIdentifier.problem(table) { throw c.has("table") ? c.error("table", "table name \(problem)") : ConfigError(c.location, problem) }
+            // Fields commonly sorted or filtered on: `causeway check` warns when no index serves them.
+            let hints = try c.optionalStringList("indexHints") ?? []
+            let hintsLocation = c.location(of: "indexHints")
             let schema = try CollectionSchemaReader.read(c, className: entry.name, connectorName: name, classLocation: entry.location,
                                                          idColumnDefault: "id", sqlColumns: true)
             try c.finish()
             do {
-                tables.append(try PostgresTable(schema: schema, schemaName: schemaName, table: table))
+                var t = try PostgresTable(schema: schema, schemaName: schemaName, table: table)
+                for hint in hints where schema.type(of: hint) == nil && hint != "objectId" {
+                    throw c.error("indexHints", "indexHints names '\(hint)', which is not a field of \(entry.name)")
+                }
+                t.indexHints = hints
+                t.indexHintsLocation = hints.isEmpty ? nil : hintsLocation
+                tables.append(t)
             } catch {
                 throw ConfigError(c.location, "a column name \(error)")  // a GeoPoint's derived column names, say
             }
         }
-        return PostgresConnector(name: name, settings: settings, tables: tables)
+        let keyset = try reader.int("keysetSkipThreshold", default: 1000, range: 0...Int(Int32.max))
+        return PostgresConnector(name: name, settings: settings, tables: tables, keysetSkipThreshold: keyset)
     }
 }

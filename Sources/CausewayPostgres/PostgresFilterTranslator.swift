@@ -137,7 +137,9 @@ struct PostgresFilterTranslator {
         }
     }
 
-    private func collate(_ column: PostgresColumn) -> String { column.isText ? " COLLATE \"C\"" : "" }
+    /// Byte order for text, as the evaluator compares: the column's own collation when it is already byte order
+    /// (so its indexes serve), else `COLLATE "C"`.
+    func collate(_ column: PostgresColumn) -> String { column.isText && !column.byteOrdered ? " COLLATE \"C\"" : "" }
 
     private mutating func keyCondition(_ condition: FieldCondition) -> String {
         let mapping = table.schema.objectId
@@ -267,29 +269,10 @@ struct PostgresFilterTranslator {
 
     // MARK: Order
 
-    /// `ORDER BY` terms matching the evaluator: byte order for text ("C" collation), missing values first
-    /// in ascending order, and the key as the final tie-breaker.
-    mutating func orderBy(_ keys: [SortKey]) -> String {
-        var terms: [String] = []
-        for key in keys {
-            switch key {
-            case .field(let path, let descending):
-                if path == "objectId" { terms.append(keyOrder(descending)); continue }
-                guard let name = table.column(for: path) else { _ = untranslatable("no column to sort by \(path)"); continue }
-                let info = table.info(name)
-                terms.append("\(table.quoted(name))\(collate(info)) \(descending ? "DESC NULLS LAST" : "ASC NULLS FIRST")")
-            case .distance(let path, let from):
-                let (lat, lon) = geoColumns(path)
-                terms.append("\(distance(lat, lon, from)) ASC NULLS LAST")
-            }
-        }
-        terms.append(keyOrder(false))
-        return terms.joined(separator: ", ")
-    }
-
-    private func keyOrder(_ descending: Bool) -> String {
-        let info = table.info(table.schema.objectId.column)
-        return "\(table.quoted(table.schema.objectId.column))\(collate(info)) \(descending ? "DESC" : "ASC")"
+    /// The distance of a GeoPoint field from a point, for `$nearSphere`'s implied order (see `PostgresFindStatement`).
+    mutating func distanceExpression(_ path: String, _ from: GeoPoint) -> String {
+        let (lat, lon) = geoColumns(path)
+        return distance(lat, lon, from)
     }
 }
 

@@ -8,6 +8,11 @@ struct PostgresTable: Sendable {
     /// Filled by introspection: every column of the table by name.
     var columns: [String: PostgresColumn] = [:]
     var isView = false
+    /// Fields declared as commonly sorted or filtered on (`indexHints`), and where, for `causeway check`.
+    var indexHints: [String] = []
+    var indexHintsLocation: ConfigLocation?
+    /// Filled by introspection: the table's valid indexes.
+    var indexes: [PostgresIndex] = []
     /// Worked out once, not per request:
     /// the quoted `"schema"."table"`,
     let qualifiedName: String
@@ -58,6 +63,10 @@ struct PostgresTable: Sendable {
 
     /// The quoted name of a mapped column.
     func quoted(_ column: String) -> String { identifiers.quoted(column) }
+
+    /// Whether the key column is unique by an index of its own (a primary key, say), so that it ends a sort as a
+    /// total order and a keyset condition can start a page at one row.
+    var keyIsUnique: Bool { indexes.contains { $0.makesUnique(schema.objectId.column) } }
 
     func info(_ column: String) -> PostgresColumn {
         columns[column] ?? PostgresColumn(name: column, typeName: "text", castType: "text", category: "S", notNull: false, hasDefault: false)

@@ -51,7 +51,7 @@ import Testing
             #expect(statements.count == 1, "one statement: \(statements)")
             let sql = statements.first ?? ""
             #expect(sql.contains(#"WHERE ("kind" = $1::text AND "severity" >= $2::text::integer)"#), "filter pushed: \(sql)")
-            #expect(sql.contains(#"ORDER BY "severity" DESC NULLS LAST, "id" ASC"#), "order pushed: \(sql)")
+            #expect(sql.contains(#"ORDER BY "severity" DESC, "id" ASC"#), "order pushed: \(sql)")
             #expect(sql.contains("LIMIT $3::text::bigint"), "limit pushed: \(sql)")
             #expect(sql.hasPrefix(#"SELECT "id", "kind", "severity" FROM"#), "projection pushed: \(sql)")
 
