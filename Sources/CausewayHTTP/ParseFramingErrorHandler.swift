@@ -25,6 +25,10 @@ final class ParseFramingErrorHandler: ChannelDuplexHandler, RemovableChannelHand
     private var inFlight = false
     /// This handler has answered and is closing the connection: later input is dropped.
     private var answered = false
+    /// A request asked to upgrade the connection (WebSocket): from then on everything passes through
+    /// untouched and unread, because after an upgrade the parts are no longer HTTP (and the bytes NIO's
+    /// decoder had buffered pass through here as raw bytes while the upgrade is under way).
+    private var passThrough = false
 
     /// Adds the handler right after the pipeline's HTTP/1 request decoder.
     static func install(in pipeline: ChannelPipeline.SynchronousOperations) throws {
@@ -34,12 +38,15 @@ final class ParseFramingErrorHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
-        if case .head = unwrapInboundIn(data) { inFlight = true }
+        if !passThrough, case .head(let head) = unwrapInboundIn(data) {
+            inFlight = true
+            if head.headers.contains(name: "upgrade") { passThrough = true }
+        }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { inFlight = false }
+        if !passThrough, case .end = unwrapOutboundIn(data) { inFlight = false }
         context.write(data, promise: promise)
     }
 
@@ -49,7 +56,7 @@ final class ParseFramingErrorHandler: ChannelDuplexHandler, RemovableChannelHand
             return
         }
         if answered { return }
-        if inFlight {
+        if inFlight || passThrough {
             context.fireErrorCaught(error)
             return
         }

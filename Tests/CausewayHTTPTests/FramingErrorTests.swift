@@ -5,6 +5,7 @@ import NIOEmbedded
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOWebSocket
 import Testing
 
 /// Requests that NIO's HTTP parser refuses before any responder runs get a Parse error body (400, 107) and
@@ -106,5 +107,56 @@ import Testing
         let (answer, closed) = try Self.serve("GET /parse/health HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(answer.isEmpty)
         #expect(!closed)
+    }
+
+    /// After an upgrade request the handler lets everything through unread: the WebSocket bytes a client sends
+    /// right behind its upgrade request (which NIO's decoder hands on as raw bytes) and the frames written
+    /// back are not HTTP parts.
+    @Test func aWebSocketUpgradePassesThroughUntouched() throws {
+        let channel = EmbeddedChannel()
+        let frames = FrameSink()
+        let upgrader = NIOTypedWebSocketServerUpgrader<Bool>(
+            shouldUpgrade: { channel, _ in channel.eventLoop.makeSucceededFuture(HTTPHeaders()) },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(frames)
+                    return true
+                }
+            })
+        let configuration = NIOTypedHTTPServerUpgradeConfiguration<Bool>(upgraders: [upgrader], notUpgradingCompletionHandler: { channel in
+            channel.eventLoop.makeSucceededFuture(false)
+        })
+        var pipeline = NIOUpgradableHTTPServerPipelineConfiguration<Bool>(upgradeConfiguration: configuration)
+        pipeline.enablePipelining = false
+        pipeline.enableErrorHandling = false
+        let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+        try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
+
+        var bytes = ByteBuffer(string: "GET /parse HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let frame: [UInt8] = [0x81, 0x82, 1, 2, 3, 4, 0x68 ^ 1, 0x69 ^ 2]  // a masked text frame "hi"
+        bytes.writeBytes(frame)
+        try channel.writeInbound(bytes)
+        channel.embeddedEventLoop.run()
+        #expect(try upgraded.wait() == true)
+        var answer = ""
+        while let part = try channel.readOutbound(as: ByteBuffer.self) { answer += String(buffer: part) }
+        #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), "\(answer)")
+        #expect(frames.received == ["hi"])
+        // Writes after the upgrade are not HTTP parts either.
+        try channel.writeOutbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "ok")))
+        var written: [UInt8] = []
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { written += part.readBytes(length: part.readableBytes) ?? [] }
+        #expect(written == [0x81, 0x02, 0x6F, 0x6B])
+        _ = try? channel.finish()
+    }
+
+    final class FrameSink: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+        typealias InboundIn = WebSocketFrame
+        var received: [String] = []
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            received.append(String(buffer: unwrapInboundIn(data).unmaskedData))
+        }
     }
 }
