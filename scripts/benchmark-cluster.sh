@@ -65,6 +65,7 @@ LUA
 done
 cat > "$WORK/login.lua" <<'LUA'
 wrk.method = "POST"
+wrk.path = "/parse/login"
 wrk.headers["X-Parse-Application-Id"] = "causeway-demo"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"username":"bench","password":"correct horse"}'
