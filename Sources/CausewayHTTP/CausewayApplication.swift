@@ -59,7 +59,7 @@ public enum CausewayApplication {
         if let liveQuery { services.append(liveQuery) }
         var app = Application(
             responder: CausewayResponder(holder: holder, admin: admin, errors: errors),
-            server: LiveQueryServer.server(liveQuery, configuration.gateway, http1: .init()),
+            server: LiveQueryServer.server(liveQuery, configuration.gateway, http1: .init(idleTimeout: .seconds(Int64(configuration.gateway.server.idleTimeoutSeconds)))),
             configuration: .init(
                 address: .hostname(configuration.gateway.server.host, port: configuration.gateway.server.port),
                 serverName: "Causeway"),

@@ -21,7 +21,7 @@ enum LiveQueryServer {
             maxFrameSize: max(settings.maxMessageBytes, 1 << 14),
             autoPing: settings.pingIntervalSeconds > 0 ? .enabled(timePeriod: .seconds(settings.pingIntervalSeconds)) : .disabled)
         // Guarded: requests NIO's parser refuses get a Parse error body (ParseFramingErrorHandler).
-        return .framingGuarded { responder in
+        return .framingGuarded(firstRequestTimeout: http1.idleTimeout) { responder in
             HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: ws)) { request, channel, _ in
                 guard isLiveQueryPath(request.path, path) else { return .dontUpgrade }
                 let address = channel.remoteAddress?.ipAddress

@@ -29,17 +29,56 @@ final class ParseFramingErrorHandler: ChannelDuplexHandler, RemovableChannelHand
     /// untouched and unread, because after an upgrade the parts are no longer HTTP (and the bytes NIO's
     /// decoder had buffered pass through here as raw bytes while the upgrade is under way).
     private var passThrough = false
+    /// A connection that sends no request head within this time is closed (nil: never). After the first head,
+    /// Hummingbird's connection handler applies the same idle timeout between requests.
+    private let firstRequestTimeout: TimeAmount?
+    private var firstRequestDeadline: Scheduled<Void>?
+
+    init(firstRequestTimeout: TimeAmount? = nil) {
+        self.firstRequestTimeout = firstRequestTimeout
+    }
 
     /// Adds the handler right after the pipeline's HTTP/1 request decoder.
-    static func install(in pipeline: ChannelPipeline.SynchronousOperations) throws {
+    static func install(in pipeline: ChannelPipeline.SynchronousOperations, firstRequestTimeout: TimeAmount? = nil) throws {
         let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-        try pipeline.addHandler(ParseFramingErrorHandler(), position: .after(decoder))
+        try pipeline.addHandler(ParseFramingErrorHandler(firstRequestTimeout: firstRequestTimeout), position: .after(decoder))
     }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Without this, a connection that never sends a request head stays open for good behind the WebSocket
+        // upgrade handler (Hummingbird adds its idle handling only once a first request has arrived there).
+        guard let timeout = firstRequestTimeout else { return }
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        firstRequestDeadline = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = bound.value
+            guard !handler.sawHead, !handler.passThrough, !handler.answered else { return }
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        firstRequestDeadline?.cancel()
+        firstRequestDeadline = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        firstRequestDeadline?.cancel()
+        firstRequestDeadline = nil
+        context.fireChannelInactive()
+    }
+
+    /// A request head has arrived on this connection.
+    private var sawHead = false
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
         if !passThrough, case .head(let head) = unwrapInboundIn(data) {
             inFlight = true
+            if !sawHead {
+                sawHead = true
+                firstRequestDeadline?.cancel()
+                firstRequestDeadline = nil
+            }
             if head.headers.contains(name: "upgrade") { passThrough = true }
         }
         context.fireChannelRead(data)
@@ -97,10 +136,12 @@ final class ParseFramingErrorHandler: ChannelDuplexHandler, RemovableChannelHand
 struct FramingGuardedChannel<Inner: ServerChildChannel>: ServerChildChannel {
     typealias Value = Inner.Value
     let inner: Inner
+    /// See `ParseFramingErrorHandler.firstRequestTimeout`.
+    let firstRequestTimeout: TimeAmount?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
-            try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations)
+            try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations, firstRequestTimeout: firstRequestTimeout)
             return value
         }
     }
@@ -111,13 +152,15 @@ struct FramingGuardedChannel<Inner: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// A server whose child channels `make` builds, each guarded by `ParseFramingErrorHandler`.
-    static func framingGuarded<C: ServerChildChannel>(_ make: @escaping @Sendable (@escaping HTTPChannelHandler.Responder) -> C) -> HTTPServerBuilder {
-        HTTPServerBuilder { responder in FramingGuardedChannel(inner: make(responder)) }
+    /// A server whose child channels `make` builds, each guarded by `ParseFramingErrorHandler`
+    /// (`firstRequestTimeout`: close connections that send no request head within it).
+    static func framingGuarded<C: ServerChildChannel>(firstRequestTimeout: TimeAmount? = nil,
+                                                      _ make: @escaping @Sendable (@escaping HTTPChannelHandler.Responder) -> C) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in FramingGuardedChannel(inner: make(responder), firstRequestTimeout: firstRequestTimeout) }
     }
 
-    /// Plain HTTP/1, guarded.
+    /// Plain HTTP/1, guarded; the configuration's idle timeout also bounds the wait for the first request.
     static func guardedHTTP1(_ configuration: HTTP1Channel.Configuration = .init()) -> HTTPServerBuilder {
-        framingGuarded { HTTP1Channel(responder: $0, configuration: configuration) }
+        framingGuarded(firstRequestTimeout: configuration.idleTimeout) { HTTP1Channel(responder: $0, configuration: configuration) }
     }
 }

@@ -13,18 +13,18 @@ import Testing
 /// decoder and encoder, the HTTP types codec, then `ParseFramingErrorHandler`.
 @Suite struct FramingErrorTests {
     /// The plain HTTP/1 server's pipeline (as Hummingbird's HTTP1Channel builds it), guarded.
-    static func connectedChannel() throws -> EmbeddedChannel {
+    static func connectedChannel(firstRequestTimeout: TimeAmount? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false)
         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-        try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations)
+        try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations, firstRequestTimeout: firstRequestTimeout)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         return channel
     }
 
     /// The pipeline behind the WebSocket upgrade (LiveQuery): NIO's upgrade handler right after the decoder,
     /// Hummingbird's codec only once it has decided not to upgrade.
-    static func upgradableChannel() throws -> EmbeddedChannel {
+    static func upgradableChannel(firstRequestTimeout: TimeAmount? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         let configuration = NIOTypedHTTPServerUpgradeConfiguration<Bool>(upgraders: [], notUpgradingCompletionHandler: { channel in
             channel.eventLoop.makeCompletedFuture { true }
@@ -33,7 +33,7 @@ import Testing
         pipeline.enablePipelining = false
         pipeline.enableErrorHandling = false
         _ = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
-        try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations)
+        try ParseFramingErrorHandler.install(in: channel.pipeline.syncOperations, firstRequestTimeout: firstRequestTimeout)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         return channel
     }
@@ -150,6 +150,26 @@ import Testing
         while var part = try channel.readOutbound(as: ByteBuffer.self) { written += part.readBytes(length: part.readableBytes) ?? [] }
         #expect(written == [0x81, 0x02, 0x6F, 0x6B])
         _ = try? channel.finish()
+    }
+
+    /// A connection that never sends a request is closed after the idle timeout (the WebSocket upgrade
+    /// handler would otherwise keep it open for good); one that sent a request is left to Hummingbird's idle
+    /// handling. Time comes from the embedded event loop, advanced by hand.
+    @Test func aConnectionThatNeverSendsARequestIsClosed() throws {
+        for upgradable in [false, true] {
+            let silent = try upgradable ? Self.upgradableChannel(firstRequestTimeout: .seconds(60)) : Self.connectedChannel(firstRequestTimeout: .seconds(60))
+            silent.embeddedEventLoop.advanceTime(by: .seconds(59))
+            #expect(silent.isActive)
+            silent.embeddedEventLoop.advanceTime(by: .seconds(1))
+            #expect(!silent.isActive, "upgradable: \(upgradable)")
+            _ = try? silent.finish()
+
+            let talking = try upgradable ? Self.upgradableChannel(firstRequestTimeout: .seconds(60)) : Self.connectedChannel(firstRequestTimeout: .seconds(60))
+            try talking.writeInbound(ByteBuffer(string: "GET /parse/health HTTP/1.1\r\nHost: x\r\n\r\n"))
+            talking.embeddedEventLoop.advanceTime(by: .seconds(120))
+            #expect(talking.isActive, "upgradable: \(upgradable)")
+            _ = try? talking.finish()
+        }
     }
 
     final class FrameSink: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {

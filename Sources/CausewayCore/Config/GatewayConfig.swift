@@ -16,6 +16,9 @@ public struct GatewayConfig: Sendable {
         /// long in-flight requests may take before they are cancelled and the sources closed (Docs/deployment.md).
         public var shutdownDelaySeconds = 0
         public var drainSeconds = 10
+        /// A connection with no request in progress for this long is closed (also one that never sends a
+        /// request); WebSocket (LiveQuery) connections keep themselves alive with pings instead.
+        public var idleTimeoutSeconds = 60
         public init() {}
     }
 
@@ -105,6 +108,7 @@ public struct GatewayConfig: Sendable {
             c.server.startupWaitSeconds = try s.int("startupWaitSeconds", default: c.server.startupWaitSeconds, range: 0...3600)
             c.server.shutdownDelaySeconds = try s.int("shutdownDelaySeconds", default: c.server.shutdownDelaySeconds, range: 0...600)
             c.server.drainSeconds = try s.int("drainSeconds", default: c.server.drainSeconds, range: 0...3600)
+            c.server.idleTimeoutSeconds = try s.int("idleTimeoutSeconds", default: c.server.idleTimeoutSeconds, range: 1...3600)
             c.server.publicURL = try s.optionalString("publicURL")
             if let url = c.server.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw s.error("publicURL", "expected an http:// or https:// URL, found '\(url)'")
