@@ -1,7 +1,8 @@
 import Metrics
 
 /// A configuration reload: the caches of connectors that did not change are kept (entries, bytes and all);
-/// the others start empty. The budget and the refresher are shared with the previous set.
+/// the others start empty. The budget, the refresher and the cluster coherence state (suspension, purge
+/// announcements) are shared with the previous set.
 extension CacheSet {
     public init(reloading previous: CacheSet, policies: [String: CachePolicy], keep: Set<String>, metricsFactory: (any MetricsFactory)?,
                 clock: any Clock<Duration> = ContinuousClock()) {
@@ -18,5 +19,6 @@ extension CacheSet {
         self.policies = policies
         self.budget = previous.budget
         self.refresher = previous.refresher
+        self.coherence = previous.coherence
     }
 }

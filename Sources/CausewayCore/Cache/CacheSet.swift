@@ -9,7 +9,8 @@ public struct CacheSet: Sendable {
     /// listed after the connectors' services so that it stops (waiting for its refreshes) before they do.
     public let refresher: CacheRefresher
     /// Suspension while this node cannot hear other nodes' writes, and purge announcements (#15).
-    public let coherence = CacheCoherence()
+    /// Shared with the sets that configuration reloads make (`CacheSet+Reload.swift`).
+    public let coherence: CacheCoherence
 
     /// `clock` is where the caches read the time: the real monotonic clock unless a test passes a manual one.
     public init(policies: [String: CachePolicy], maxBytes: Int, metricsFactory: (any MetricsFactory)?,
@@ -19,6 +20,7 @@ public struct CacheSet: Sendable {
         self.budget = budget
         self.policies = policies
         self.refresher = refresher
+        self.coherence = CacheCoherence()
         var caches: [String: ResponseCache] = [:]
         for (connector, policy) in policies {
             caches[connector] = ResponseCache(connector: connector, maxBytes: policy.maxBytes, budget: budget, metricsFactory: metricsFactory,
