@@ -55,8 +55,8 @@ public enum CausewayApplication {
             ? AdminEndpoint(settings: configuration.gateway.admin, holder: holder, auth: auth, status: status, errors: errors,
                             reloader: reloader, logger: logger)
             : nil
-        let liveQuery = LiveQueryServer.hub(configuration, gateway: gateway, auth: auth, registry: registry, logger: logger)
-        if let liveQuery { services.append(liveQuery) }
+        let liveQuery = LiveQueryServer.hub(configuration, gateway: gateway, holder: holder, auth: auth, registry: registry, logger: logger)
+        if let liveQuery { services.append(contentsOf: [liveQuery, liveQuery.poller] as [any Service]) }
         var app = Application(
             responder: CausewayResponder(holder: holder, admin: admin, errors: errors),
             server: LiveQueryServer.server(liveQuery, configuration.gateway, http1: .init(idleTimeout: .seconds(Int64(configuration.gateway.server.idleTimeoutSeconds)))),

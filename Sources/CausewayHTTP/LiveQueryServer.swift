@@ -107,10 +107,13 @@ enum LiveQueryServer {
 
 extension LiveQueryServer {
     /// The hub when `liveQuery` is configured (a service of the application), nil otherwise.
-    static func hub(_ configuration: LoadedConfiguration, gateway: Gateway, auth: AuthService?, registry: PrometheusCollectorRegistry,
-                    logger: Logger) -> LiveQueryHub? {
+    /// `holder`: where the gateway serving now is found after a configuration reload.
+    static func hub(_ configuration: LoadedConfiguration, gateway: Gateway, holder: GatewayHolder? = nil, auth: AuthService?,
+                    registry: PrometheusCollectorRegistry, logger: Logger) -> LiveQueryHub? {
         guard let settings = configuration.gateway.liveQuery else { return nil }
-        return LiveQueryHub(gateway: gateway, settings: settings, sessions: auth, authenticate: authenticator(configuration.gateway.app),
+        var current: (@Sendable () -> Gateway)?
+        if let holder { current = { holder.current.gateway } }
+        return LiveQueryHub(gateway: gateway, current: current, settings: settings, sessions: auth, authenticate: authenticator(configuration.gateway.app),
                             metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
     }
 

@@ -15,7 +15,9 @@ import Synchronization
 ///
 /// It runs as a `Service`: until graceful shutdown, then it closes every connection.
 public final class LiveQueryHub: Service, Sendable {
-    let gateway: Gateway
+    /// The gateway serving now (a configuration reload swaps it; the change feed stays the same).
+    private let currentGateway: @Sendable () -> Gateway
+    var gateway: Gateway { currentGateway() }
     public let settings: LiveQuerySettings
     let sessions: (any LiveQuerySessions)?
     let authenticate: @Sendable (LiveQueryCredentials) -> Caller?
@@ -25,6 +27,8 @@ public final class LiveQueryHub: Service, Sendable {
     private let feed: AsyncStream<ObjectChange>
     private let sessionEvents: AsyncStream<SessionEvents.Event>?
     private let state = Mutex(State())
+    /// Polls the collections that declare `liveQuery.poll`; a service of its own beside the hub.
+    public let poller: LiveQueryPoller
 
     private struct State {
         var clients: [Int: LiveQueryConnection] = [:]
@@ -35,10 +39,14 @@ public final class LiveQueryHub: Service, Sendable {
     ///   - authenticate: checks a `connect` message's application id and keys as the REST API does; the caller
     ///     they make (master or anonymous) or nil when they are refused.
     ///   - sessions: resolves session tokens (nil: no users configured; a token is then refused with 209).
-    public init(gateway: Gateway, settings: LiveQuerySettings, sessions: (any LiveQuerySessions)?,
+    ///   - current: the gateway serving now, when a reload may replace `gateway` (it must keep its change feed).
+    public init(gateway: Gateway, current: (@Sendable () -> Gateway)? = nil, settings: LiveQuerySettings, sessions: (any LiveQuerySessions)?,
                 authenticate: @escaping @Sendable (LiveQueryCredentials) -> Caller?,
-                metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "causeway.livequery")) {
-        self.gateway = gateway
+                metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "causeway.livequery"),
+                pollClock: any Clock<Duration> = ContinuousClock()) {
+        let currentGateway = current ?? { gateway }
+        self.currentGateway = currentGateway
+        self.poller = LiveQueryPoller(gateway: currentGateway, classes: Set(settings.classes), clock: pollClock, logger: logger)
         self.settings = settings
         self.sessions = sessions
         self.authenticate = authenticate

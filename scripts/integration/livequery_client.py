@@ -19,9 +19,23 @@ with open(config) as f:
     text = f.read()
 # LiveQuery for the demo's two classes, with a small send queue so that a slow client overflows it quickly.
 text = re.sub(r"\nliveQuery:\n(  .*\n)*", "\n", text)
-text += "\nliveQuery:\n  classes: [Workstation, Booking]\n  sendQueueSize: 8\n  maxSubscriptionsPerClient: 5\n  pingIntervalSeconds: 30\n"
+text += "\nliveQuery:\n  classes: [Workstation, Booking, Notice]\n  sendQueueSize: 8\n  maxSubscriptionsPerClient: 5\n  pingIntervalSeconds: 30\n"
 with open(config, "w") as f:
     f.write(text)
+
+# A collection that other applications change in the SQLite file directly: LiveQuery polls it.
+with open(os.path.join(work, "Connectors", "demo.yaml"), "a") as f:
+    f.write("""
+  Notice:
+    table: notices
+    createdAt: created_at
+    updatedAt: updated_at
+    fields:
+      text: { type: string }
+    liveQuery:
+      poll: { updatedAtField: updatedAt, intervalSeconds: 1 }
+""")
+demo_db = os.path.join(work, "data", "demo.sqlite")
 
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
@@ -190,6 +204,38 @@ async def permissions_and_sessions():
     await bob.close()
 
 
+def sqlite_write(statements):
+    import sqlite3
+    db = sqlite3.connect(demo_db, timeout=20)
+    try:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(notices)")]
+        for sql, args in statements(columns):
+            db.execute(sql, args)
+        db.commit()
+    finally:
+        db.close()
+
+
+async def polled_source():
+    ws = await client()
+    await subscribe(ws, 1, "Notice", {})
+    status, notice = await rest("POST", "/classes/Notice", {"text": "posted"})
+    check(status == 201, f"notice: {notice}")
+    await expect(ws, "create", 1)
+    now = int(time.time() * 1000) + 1000
+    # Another application changes the row and adds one, in the SQLite file itself.
+    def changes(columns):
+        id_column = next(c for c in columns if c not in ("text", "created_at", "updated_at"))
+        return [(f"UPDATE notices SET text = ?, updated_at = ? WHERE {id_column} = ?", ("changed outside", now, notice["objectId"])),
+                (f"INSERT INTO notices ({id_column}, text, created_at, updated_at) VALUES (?, ?, ?, ?)", ("outside1", "inserted outside", now + 1, now + 1))]
+    await asyncio.to_thread(sqlite_write, changes)
+    m = await expect(ws, "update", 1)
+    check(m["object"]["objectId"] == notice["objectId"] and m["object"]["text"] == "changed outside", f"polled update: {m}")
+    m = await expect(ws, "create", 1)
+    check(m["object"]["objectId"] == "outside1" and m["object"]["text"] == "inserted outside", f"polled create: {m}")
+    await ws.close()
+
+
 async def slow_client():
     # A client that stops reading: small receive buffer, one message of client-side queue.
     sock = socket.socket()
@@ -244,6 +290,7 @@ def metrics_text():
 async def main():
     await events_and_fields()
     await permissions_and_sessions()
+    await polled_source()
     await slow_client()
     text = metrics_text()
     check(re.search(r"^causeway_livequery_slow_clients_dropped_total\S* 1(\.0)?$", text, re.M) is not None, "slow client counted in /metrics")

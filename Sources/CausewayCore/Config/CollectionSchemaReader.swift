@@ -97,6 +97,7 @@ public enum CollectionSchemaReader {
                                       permissions: permissions, origin: classLocation)
         schema.access = try readAccess(r, schema: schema)
         schema.cacheOverride = try CachePolicy.readOverride(r)
+        schema.liveQueryPoll = try LiveQueryPoll.read(r, schema: schema)
         return schema
     }
 

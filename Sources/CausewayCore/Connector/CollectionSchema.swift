@@ -13,6 +13,8 @@ public struct CollectionSchema: Sendable {
     public var access: AccessPolicy = .open
     /// This collection's `cache` settings over its connector's.
     public var cacheOverride: CachePolicy.Override?
+    /// LiveQuery change source of this collection besides gateway writes (`liveQuery.poll`).
+    public var liveQueryPoll: LiveQueryPoll?
     /// Where this collection was declared, for messages.
     public var origin: ConfigLocation
 
