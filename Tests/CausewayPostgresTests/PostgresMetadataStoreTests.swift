@@ -128,3 +128,52 @@ extension PostgresFixture {
         return auth
     }
 }
+
+/// `metadataStore.postgres` in causeway.yaml (no server needed).
+@Suite struct PostgresMetadataStoreConfigTests {
+    func write(_ store: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "causeway-meta-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/Connectors", withIntermediateDirectories: true)
+        try """
+            app: { applicationId: test }
+            metadataStore:
+            \(store)
+            connectorsDirectory: Connectors
+            """.write(toFile: dir + "/causeway.yaml", atomically: true, encoding: .utf8)
+        return dir + "/causeway.yaml"
+    }
+
+    @Test func readsTheConnectorKeysPlusSchemaAndNodeId() throws {
+        let path = try write("""
+              postgres:
+                host: db.example.com
+                database: meta
+                user: gw
+                password: ${PGPASS}
+                schema: gw_meta
+                nodeId: node-1
+            """)
+        let loaded = try ConfigLoader.load(configPath: path, factories: [PostgresConnectorFactory()], environment: ["PGPASS": "secret"])
+        #expect(loaded.gateway.metadataStoreKind == "postgres")
+        let store = try #require(try PostgresMetadataStore.load(configPath: path, environment: ["PGPASS": "secret"]))
+        #expect(store.schema == "gw_meta" && store.nodeId == "node-1")
+        #expect(store.settings.host == "db.example.com" && store.settings.password == "secret" && store.settings.poolSize == 4)
+    }
+
+    @Test func badSettingsAreReportedWithTheirKey() throws {
+        let both = try write("  sqlite: meta.sqlite\n  postgres: { database: d, user: u }")
+        #expect(throws: ConfigErrors.self) { _ = try ConfigLoader.load(configPath: both, factories: []) }
+        for (block, key) in [("  postgres: { database: d, user: u, schema: \"a\\\"b\" }", "schema"),
+                             ("  postgres: { database: d, user: u, nodeId: \"no spaces\" }", "nodeId"),
+                             ("  postgres: { database: d, user: u, colour: blue }", "colour"),
+                             ("  postgres: { database: d }", "user")] {
+            let path = try write(block)
+            do {
+                _ = try PostgresMetadataStore.load(configPath: path, environment: [:])
+                Issue.record("accepted \(block)")
+            } catch {
+                #expect(error.errors.first?.location.keyPath.contains(key) == true, "\(block): \(error)")
+            }
+        }
+    }
+}
