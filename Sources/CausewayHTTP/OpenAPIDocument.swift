@@ -506,7 +506,11 @@ struct OpenAPIDocument: Sendable {
     func inputSchema(_ c: CollectionSchema) -> JSONValue {
         var properties: [String: JSONValue] = [:]
         for (name, mapping) in c.fields where !mapping.readOnly {
-            properties[name] = .object(["anyOf": .array([OpenAPIDocument.fieldSchema(mapping), .object(["type": .string("null")]), OpenAPIDocument.ref("Operation")])])
+            var property: [String: JSONValue] = ["anyOf": .array([OpenAPIDocument.fieldSchema(mapping), .object(["type": .string("null")]), OpenAPIDocument.ref("Operation")])]
+            if name == c.access.ownerField {
+                property["description"] = .string("The owner: set to the signed-in user on create (another value is refused with 119); it cannot be changed.")
+            }
+            properties[name] = .object(property)
         }
         return .object(["type": .string("object"), "properties": .object(properties), "additionalProperties": .bool(false),
                         "description": .string("Fields of \(c.className) to set; others are refused (105).")])

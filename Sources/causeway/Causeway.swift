@@ -172,6 +172,7 @@ struct Check: AsyncParsableCommand {
         for connector in loaded.connectors {
             for finding in await connector.verify(logger: logger) { report.add(finding, connector: connector) }
         }
+        for finding in PointerCheck.findings(loaded.connectors) { report.add(pointer: finding, connectors: loaded.connectors) }
         for provider in loaded.identityProviders {
             for finding in await provider.verify(logger: logger) {
                 report.add(finding, component: "identity provider \(provider.name)", kind: provider.kind,
@@ -213,14 +214,27 @@ struct CheckReport {
     /// A connector's finding, placed at the collection it names (its subject names the class), else at the
     /// connector's file.
     mutating func add(_ finding: CheckFinding, connector: any Connector) {
-        let collections = connector.collections
-        let named = collections.first { c in
+        let location = CheckReport.collection(named: finding, in: connector)?.origin
+            ?? connector.collections.first.map { ConfigLocation(file: $0.origin.file, line: 0, column: 0, keyPath: "connection") } ?? .unknown
+        add(finding, component: "connector \(connector.name)", kind: connector.kind, location: location)
+    }
+
+    /// A finding of the pointer check (`Class.field`), placed at the class that declares the pointer.
+    mutating func add(pointer finding: CheckFinding, connectors: [any Connector]) {
+        for connector in connectors {
+            if let c = CheckReport.collection(named: finding, in: connector) {
+                return add(finding, component: "pointers", kind: connector.kind, location: c.origin)
+            }
+        }
+        add(finding, component: "pointers", kind: "", location: .unknown)
+    }
+
+    /// The collection a finding's subject names (`Class`, `Class.field`, `connector/Class (table t)`).
+    static func collection(named finding: CheckFinding, in connector: any Connector) -> CollectionSchema? {
+        connector.collections.first { c in
             finding.subject == c.className || finding.subject.contains("/\(c.className) ") || finding.subject.hasSuffix("/\(c.className)")
                 || finding.subject.hasPrefix("\(c.className).") || finding.subject.hasPrefix("\(c.className) ")
         }
-        let location = named?.origin ?? collections.first.map { ConfigLocation(file: $0.origin.file, line: 0, column: 0, keyPath: "connection") }
-            ?? .unknown
-        add(finding, component: "connector \(connector.name)", kind: connector.kind, location: location)
     }
 
     mutating func add(_ finding: CheckFinding, component: String, kind: String, location: ConfigLocation) {
@@ -239,7 +253,15 @@ struct CheckReport {
     }
 
     /// `Config/../Connectors/x.yaml` → `Connectors/x.yaml`.
-    static func tidy(_ path: String) -> String { (path as NSString).standardizingPath }
+    static func tidy(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            parts.append(part)
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
 
     func json(configFile: String, valid: Bool) -> String {
         JSONWriter.string(.object([

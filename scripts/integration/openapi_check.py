@@ -76,24 +76,6 @@ def stop():
 
 
 try:
-    # causeway check --json: one JSON document; exit status as without --json.
-    out = subprocess.run([binary, "check", "--json", "--config", config], env=env, capture_output=True, text=True, timeout=120)
-    report = json.loads(out.stdout)
-    check(out.returncode == 0 and report["summary"]["passed"] is True and report["summary"]["errors"] == 0
-          and report["configuration"]["valid"] is True, f"check --json: {out.returncode} {out.stdout} {out.stderr}")
-    tables = [f for f in report["findings"] if f["component"] == "connector demo"]
-    check(len(tables) == 2 and all(f["file"].endswith("Connectors/demo.yaml") and f["line"] > 0 and f["key"].startswith("collections.")
-                                   and f["severity"] == "ok" for f in tables), f"check --json findings: {report['findings']}")
-    bad = os.path.join(work, "Config", "bad.yaml")
-    with open(bad, "w") as f:
-        f.write("app:\n  applicationId: x\n  masterKey: ${OPENAPI_UNSET_VARIABLE}\nlogging:\n  format: yaml\n")
-    out = subprocess.run([binary, "check", "--json", "--config", bad], env=env, capture_output=True, text=True, timeout=60)
-    report = json.loads(out.stdout)
-    first = report["findings"][0] if report["findings"] else {}
-    check(out.returncode == 2 and report["configuration"]["valid"] is False and report["summary"]["passed"] is False
-          and first.get("file", "").endswith("bad.yaml") and first.get("line") == 3 and first.get("key") == "app.masterKey"
-          and "OPENAPI_UNSET_VARIABLE" in first.get("message", ""), f"check --json on a bad file: {out.returncode} {out.stdout}")
-
     status = None
     for _ in range(600):
         try:
@@ -106,6 +88,29 @@ try:
             fail(f"the server exited with {server.returncode}: {open(log_path).read()[-2000:]}")
         time.sleep(0.1)
     check(status == 200, "health")
+
+    # causeway check --json (the demo's tables exist now): one JSON document; exit status as without --json.
+    out = subprocess.run([binary, "check", "--json", "--config", config], env=env, capture_output=True, text=True, timeout=120)
+    report = json.loads(out.stdout)
+    check(out.returncode == 0 and report["summary"]["passed"] is True and report["summary"]["errors"] == 0
+          and report["configuration"]["valid"] is True, f"check --json: {out.returncode} {out.stdout} {out.stderr}")
+    tables = [f for f in report["findings"] if f["component"] == "connector demo"]
+    check(len(tables) == 2 and all(f["file"].endswith("Connectors/demo.yaml") and f["line"] > 0 and f["key"].startswith("collections.")
+                                   and f["severity"] == "ok" for f in tables), f"check --json findings: {report['findings']}")
+    pointers = [f for f in report["findings"] if f["component"] == "pointers"]
+    check(len(pointers) == 1 and pointers[0]["subject"] == "Booking.workstation" and pointers[0]["severity"] == "ok"
+          and pointers[0]["key"] == "collections.Booking" and pointers[0]["file"] == os.path.join(work, "Connectors", "demo.yaml"),
+          f"check --json pointer findings: {pointers}")
+    bad = os.path.join(work, "Config", "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("app:\n  applicationId: x\n  masterKey: ${OPENAPI_UNSET_VARIABLE}\nlogging:\n  format: yaml\n")
+    out = subprocess.run([binary, "check", "--json", "--config", bad], env=env, capture_output=True, text=True, timeout=60)
+    report = json.loads(out.stdout)
+    first = report["findings"][0] if report["findings"] else {}
+    check(out.returncode == 2 and report["configuration"]["valid"] is False and report["summary"]["passed"] is False
+          and first.get("file", "").endswith("bad.yaml") and first.get("line") == 3 and first.get("key") == "app.masterKey"
+          and "OPENAPI_UNSET_VARIABLE" in first.get("message", ""), f"check --json on a bad file: {out.returncode} {out.stdout}")
+
 
     # The document: served without keys, valid OpenAPI 3.1.
     status, doc = call("GET", "/openapi.json")
