@@ -37,7 +37,11 @@ public final class LiveQueryPoller: Service, Sendable {
 
     public func run() async throws {
         let targets = collections
-        guard !targets.isEmpty else { return }
+        guard !targets.isEmpty else {
+            // Nothing to poll: a service still runs until the gateway shuts down.
+            try? await gracefulShutdown()
+            return
+        }
         let own = currentGateway().changes.subscribe(classes: Set(targets.map(\.schema.className)), bufferSize: 10_000)
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
