@@ -193,6 +193,35 @@ import Testing
         #expect(!ConnectorStatsSet.isSourceError(CancellationError()))
     }
 
+    @Test func aSourceIsFailingFromItsFirstFailedCallUntilItsNextSuccess() {
+        let now = TestTime(60_000)
+        let stats = ConnectorStats(connector: "c", nowMs: { now.value })
+        #expect(!stats.health.failing && stats.health.lastSuccessMs == nil)
+        stats.sourceCall(.milliseconds(3), error: nil)
+        now.value += 1000
+        stats.sourceCall(.milliseconds(3), error: "Connector 'c' is not reachable.")
+        now.value += 1000
+        stats.sourceCall(.milliseconds(3), error: "Connector 'c' is not reachable.")
+        #expect(stats.health.failing && stats.health.failingSinceMs == 61_000 && stats.health.lastErrorMs == 62_000)
+        let failing = AdminPage.dashboard(.init(
+            base: "/admin", who: "m", csrf: "t", notice: nil, generation: 1, configFile: "f",
+            connectors: [.init(name: "c", kind: "rest", classes: ["T"], state: .up, since: .now(), stats: stats.lastHour(), cache: nil,
+                               health: stats.health)],
+            identity: nil, sessions: nil, check: nil, errors: [], reload: nil, canReload: false))
+        #expect(failing.contains("data-health=\"failing\"") && failing.contains("source failing since 1970-01-01T00:01:01.000Z: Connector &#39;c&#39; is not reachable."))
+        now.value += 1000
+        stats.sourceCall(.milliseconds(3), error: nil)
+        #expect(!stats.health.failing && stats.health.lastSuccessMs == 63_000 && stats.health.lastError != nil)
+    }
+
+    @Test func theAdminPathMustLieOutsideTheMountPath() throws {
+        #expect(throws: ConfigErrors.self) { try ParseTestApp(identity: "admin:\n  path: /parse/admin\n") }
+        #expect(throws: ConfigErrors.self) { try ParseTestApp(identity: "admin:\n  path: admin\n") }
+        let app = try ParseTestApp(identity: "admin:\n  path: /ops/\n  enabled: true\n")
+        defer { try? FileManager.default.removeItem(atPath: app.root) }
+        #expect(app.configuration.gateway.admin.path == "/ops")
+    }
+
     @Test func chartsAreInlineSVGWithGapsForMinutesWithoutData() {
         let svg = AdminCharts.svg(title: "t", unit: "", series: [.init(name: "a", cls: "s1", values: [1, 2, nil, nil, 4, 3])])
         #expect(svg.components(separatedBy: "<polyline").count == 3)
