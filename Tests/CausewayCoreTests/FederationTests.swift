@@ -284,3 +284,22 @@ import Testing
         #expect(bySubject["Employee.manager"]?.message.contains("same connector") == true)
     }
 }
+
+@Suite struct FederationLimitsConfigTests {
+    func read(_ limits: String) throws -> GatewayConfig {
+        let text = "app: { applicationId: a }\nlimits: { \(limits) }\n"
+        return try GatewayConfig.read(try YAMLReader.load(file: "causeway.yaml", text: text, resolver: SecretResolver(environment: [:])), baseDirectory: "/tmp")
+    }
+
+    @Test func theFederationLimitsAreRead() throws {
+        let c = try read("maxIncludeDepth: 3, maxIncludedObjects: 50, maxSubqueryResults: 7")
+        #expect(c.limits.federation.maxIncludeDepth == 3 && c.limits.federation.maxIncludedObjects == 50 && c.limits.federation.maxSubqueryResults == 7)
+        #expect(try read("maxWhereDepth: 4").limits.federation == FederationLimits())
+        do {
+            _ = try read("maxIncludeDepth: 0")
+            Issue.record("a depth of 0 was accepted")
+        } catch let error as ConfigError {
+            #expect(error.description.contains("maxIncludeDepth"))
+        }
+    }
+}
