@@ -206,10 +206,11 @@ public final class ClusterBus: Service, Sendable {
         }
         // Empty both ways: on loss, what other nodes may change from now on goes unheard; on return, what
         // they changed meanwhile was unheard.
-        gateway.caches.coherence.setSuspended(true)
-        gateway.caches.purgeAll()
+        let coherence = gateway.caches.coherence
+        coherence.setSuspended(true)
+        coherence.purge()
         auth?.setSessionReuse(coherent)
-        if coherent { gateway.caches.coherence.setSuspended(false) }
+        if coherent { coherence.setSuspended(false) }
         guard changed, announce else { return }
         if coherent { logger.notice("cluster: listening", metadata: ["causeway.cluster.node": .string(nodeId), "causeway.cluster.channel": .string(channel)]) }
         emit(coherent ? .listening : .lost)
@@ -225,17 +226,16 @@ public final class ClusterBus: Service, Sendable {
         guard node != nodeId else { return }
         switch message {
         case .write(let kind, let className, let connector, let objectId):
-            gateway.caches.invalidate(className: className, connector: connector)
+            // Through the coherence state: it knows the caches serving now, also after a configuration reload.
+            gateway.caches.coherence.invalidate(className: className, connector: connector)
             gateway.changes.publish(ObjectChange(kind: kind, className: className, connector: connector, objectId: objectId, origin: .node(node)))
         case .session(let event):
             auth?.apply(event)
         case .purge(let connector, let className):
             if let className, let connector {
-                gateway.caches.invalidate(className: className, connector: connector)
-            } else if let connector {
-                gateway.caches.caches[connector]?.purge()
+                gateway.caches.coherence.invalidate(className: className, connector: connector)
             } else {
-                gateway.caches.purgeAll()
+                gateway.caches.coherence.purge(connector: connector)
             }
         }
         emit(.applied(from: node, message))

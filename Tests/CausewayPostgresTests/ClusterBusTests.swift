@@ -99,6 +99,27 @@ import Testing
         }
     }
 
+    @Test func afterAConfigurationReloadTheNewCachesAreTheOnesInvalidated() async throws {
+        try await withPostgresFixture(setupSQL: Self.setupSQL) { fx in
+            try await fx.withCluster { a, b in
+                // A reload gives the connector a new cache (its settings changed); the bus still holds the first gateway.
+                var policy = CachePolicy()
+                policy.ttlMs = 600_000
+                let reloaded = CacheSet(reloading: b.gateway.caches, policies: ["pg": policy], keep: [], metricsFactory: nil)
+                let b2 = ClusterNode(gateway: Gateway(config: GatewayConfig(), connectors: b.gateway.connectors, caches: reloaded, changes: b.gateway.changes),
+                                     auth: b.auth, bus: b.bus)
+                _ = try await b2.find()
+                #expect(try await b2.find().cache == .hit)
+                let heard = b.gateway.changes.subscribe(classes: ["Desk"])
+                _ = try await a.gateway.update("Desk", objectId: "d1", body: ["floor": .int(4)], caller: .master)
+                _ = try await firstElement(heard) { $0.origin == .node("A") }
+                let after = try await b2.find()
+                #expect(after.cache == .miss)
+                #expect(try fx.floor(of: "d1", in: after) == 4)
+            }
+        }
+    }
+
     @Test func payloadsStaySmallAndForeignOnesAreIgnored() {
         let write = ClusterMessage.write(kind: .update, className: "Desk", connector: "pg", objectId: "d1")
         #expect(ClusterMessage.parse(write.payload(node: "A"))?.message == write)

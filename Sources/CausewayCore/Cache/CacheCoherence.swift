@@ -7,6 +7,8 @@ public final class CacheCoherence: Sendable {
     private struct State {
         var suspended = false
         var purgeObserver: (@Sendable (_ connector: String?, _ className: String?) -> Void)?
+        /// The caches of the set serving now (a configuration reload replaces some; `adopt`).
+        var current: [String: ResponseCache] = [:]
     }
     private let state = Mutex(State())
 
@@ -26,5 +28,23 @@ public final class CacheCoherence: Sendable {
 
     func purged(connector: String?, className: String?) {
         state.withLock { $0.purgeObserver }?(connector, className)
+    }
+
+    /// Makes `caches` the ones other nodes' announcements reach (each `CacheSet` adopts its own; a reload's
+    /// set shares this object with the set it replaces).
+    public func adopt(_ caches: [String: ResponseCache]) {
+        state.withLock { $0.current = caches }
+    }
+
+    /// Drops a class's cached answers in the current caches (another node wrote to it).
+    public func invalidate(className: String, connector: String) {
+        state.withLock { $0.current[connector] }?.invalidate(className: className)
+    }
+
+    /// Empties one connector's current cache, or all of them; returns the entries dropped.
+    @discardableResult
+    public func purge(connector: String? = nil) -> Int {
+        let caches = state.withLock { s in connector.map { c in s.current[c].map { [$0] } ?? [] } ?? Array(s.current.values) }
+        return caches.reduce(0) { $0 + $1.purge() }
     }
 }

@@ -20,5 +20,6 @@ extension CacheSet {
         self.budget = previous.budget
         self.refresher = previous.refresher
         self.coherence = previous.coherence
+        coherence.adopt(caches)   // other nodes' announcements reach the new caches (#15)
     }
 }

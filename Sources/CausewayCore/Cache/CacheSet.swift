@@ -27,6 +27,7 @@ public struct CacheSet: Sendable {
                                               clock: clock, refresher: refresher)
         }
         self.caches = caches
+        coherence.adopt(caches)
     }
 
     public static let none = CacheSet(policies: [:], maxBytes: 0, metricsFactory: nil)
