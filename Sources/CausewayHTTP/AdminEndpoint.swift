@@ -199,7 +199,7 @@ struct AdminEndpoint: Sendable {
                 let entry = status.entry(ConnectorService.componentName(c.name))
                 return .init(name: c.name, kind: c.kind, classes: c.collections.map(\.className), state: entry.current, since: entry.since,
                              stats: gateway.stats.stats(c.name).lastHour(), cache: gateway.caches.caches[c.name],
-                             health: gateway.stats.stats(c.name).health)
+                             health: gateway.stats.stats(c.name).health, pool: (c as? any PoolReporting)?.poolUsage)
             },
             identity: auth.map { a in (a.providers.map { ($0.name, $0.kind) }, status.entry(IdentityService.componentName)) },
             sessions: sessionsCount, check: check.result, errors: errors.entries, reload: reloader?.last,

@@ -12,6 +12,8 @@ enum AdminPage {
         var stats: [ConnectorStats.Minute]
         var cache: ResponseCache?
         var health = ConnectorStats.Health()
+        /// Pool use, for connectors that report it (`PoolReporting`).
+        var pool: PoolUsage? = nil
     }
 
     struct Dashboard {
@@ -165,6 +167,7 @@ enum AdminPage {
         row("latency p50 / p95 / p99",
             "\(AdminHTML.number(total.latencyMs(quantile: 0.5), unit: " ms")) / \(AdminHTML.number(total.latencyMs(quantile: 0.95), unit: " ms")) / \(AdminHTML.number(total.latencyMs(quantile: 0.99), unit: " ms"))",
             "latency")
+        if let pool = c.pool { row("pool in use", "\(pool.inUse) / \(pool.capacity)" + (pool.waiting > 0 ? " (\(pool.waiting) waiting)" : ""), "pool") }
         if let cache = c.cache {
             row("cache entries", String(cache.entryCount), "cache-entries")
             row("cache bytes", AdminHTML.bytes(cache.usedBytes), "cache-bytes")

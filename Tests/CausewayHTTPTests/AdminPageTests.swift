@@ -206,8 +206,9 @@ import Testing
         let failing = AdminPage.dashboard(.init(
             base: "/admin", who: "m", csrf: "t", notice: nil, generation: 1, configFile: "f",
             connectors: [.init(name: "c", kind: "rest", classes: ["T"], state: .up, since: .now(), stats: stats.lastHour(), cache: nil,
-                               health: stats.health)],
+                               health: stats.health, pool: PoolUsage(inUse: 3, capacity: 8, waiting: 2))],
             identity: nil, sessions: nil, check: nil, errors: [], reload: nil, canReload: false))
+        #expect(failing.contains("<dd class=\"pool\">3 / 8 (2 waiting)</dd>"))
         #expect(failing.contains("data-health=\"failing\"") && failing.contains("source failing since 1970-01-01T00:01:01.000Z: Connector &#39;c&#39; is not reachable."))
         now.value += 1000
         stats.sourceCall(.milliseconds(3), error: nil)

@@ -178,6 +178,7 @@ try:
           "both connectors shown as up")
     check(card("tickets").get_attribute("data-health") == "ok", "the REST connector's source answering")
     check("Workstation" in card("demo").text and "Ticket" in card("tickets").text, "each connector lists its classes")
+    check(card("tickets").find_element(By.CSS_SELECTOR, "dd.pool").text.endswith("/ 16"), "the REST connector's pool use (of maxConcurrency 16)")
     check(len(driver.find_elements(By.CSS_SELECTOR, "article.connector svg polyline, article.connector svg circle")) > 0, "charts drawn")
     errors = console_errors()
     check(errors == [], f"no console errors on the dashboard: {errors}")
