@@ -100,6 +100,9 @@ public final class RESTConnector: Connector {
         // A refused connection fails the request at once (AsyncHTTPClient would otherwise retry connecting
         // until the request's deadline); `send` decides what is worth repeating.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // As many connections as requests may be in flight (AsyncHTTPClient's default is 8 per host, so
+        // with a larger maxConcurrency requests would queue inside the client).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = settings.maxConcurrency
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -511,7 +511,7 @@ final class TestUpstream: Sendable {
         let secret = NSTemporaryDirectory() + "causeway-secret-\(UUID().uuidString)"
         try "pw".write(toFile: secret, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: secret) }
-        for file in ["tickets-rest.yaml", "inventory-rest.yaml"] {
+        for file in ["tickets-rest.yaml", "inventory-rest.yaml", "tickets-jsonapi-rest.yaml"] {
             var text = try String(contentsOfFile: root.path + "/Connectors/examples/" + file, encoding: .utf8)
             text = text.replacingOccurrences(of: "/etc/causeway/corp-ca.pem", with: "/etc/ssl/certs/ca-certificates.crt")
                 .replacingOccurrences(of: "/run/secrets/inventory-password", with: secret)

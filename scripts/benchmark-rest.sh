@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Benchmark: an uncached GET by id through Causeway's REST connector against the same request sent straight
+# to the upstream, in one run, with two upstreams: a small Python JSON API (scripts/bench/rest_upstream.py,
+# one thread per connection) and causeway-baseline's bare Hummingbird route (`/file/N`, the same bytes),
+# a far faster upstream that shows the connector's own ceiling.
+# Not a test: it prints numbers and ratios. Needs wrk (Debian package) and release builds.
+#
+#   scripts/benchmark-rest.sh [seconds-per-run] [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bench/common.sh
+DURATION=${1:-10}
+CONNS=${2:-32}
+
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+swift build -c release --product causeway >/dev/null
+swift build -c release --product causeway-baseline >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+WORK=$(mktemp -d /tmp/causeway-bench-rest-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+PORT_C=$(free_port); PORT_P=$(free_port); PORT_B=$(free_port)
+
+python3 scripts/bench/rest_upstream.py "$PORT_P" & PID_P=$!; PIDS+=($PID_P)
+python3 -c 'import json; print(json.dumps({"id": 7, "title": "ticket 7", "status": "open", "priority": 2, "created": 1700000420}), end="")' > "$WORK/7.json"
+"$BIN/causeway-baseline" "$PORT_B" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" \
+  >"$WORK/baseline.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
+
+mkdir -p "$WORK/Config" "$WORK/Connectors"
+cat > "$WORK/Config/causeway.yaml" <<YAML
+server: { port: $PORT_C }
+app: { applicationId: bench }
+logging: { level: warning }
+metadataStore: { sqlite: ../data/metadata.sqlite }
+connectorsDirectory: ../Connectors
+YAML
+for kind in python:$PORT_P:/tickets bare:$PORT_B:/file; do
+  IFS=: read -r name port path <<<"$kind"
+  cat > "$WORK/Connectors/$name.yaml" <<YAML
+kind: rest
+connection: { baseURL: "http://127.0.0.1:$port", maxConcurrency: 64 }
+collections:
+  $( [ "$name" = python ] && echo Ticket || echo Bare ):
+    list: $path
+    get: $path/{objectId}
+    objectId: { column: id, type: integer }
+    createdAt: created
+    dateFormats: { createdAt: epochSeconds }
+    fields: { title: { type: string }, status: { type: string }, priority: { type: number } }
+YAML
+done
+"$BIN/causeway" serve --config "$WORK/Config/causeway.yaml" >"$WORK/causeway.log" 2>&1 & PID_C=$!; PIDS+=($PID_C)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_C/parse/health" >/dev/null && break; sleep 0.1; done
+H="X-Parse-Application-Id: bench"
+for url in "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "http://127.0.0.1:$PORT_C/parse/classes/Bare/7"; do
+  curl -sf -H "$H" "$url" | grep -q '"title":"ticket 7"' || { echo "$url does not answer the record:"; curl -s -H "$H" "$url"; cat "$WORK/causeway.log"; exit 1; }
+done
+[ -z "$(curl -s -D - -o /dev/null -H "$H" "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" | grep -i x-causeway-cache)" ] || { echo "answers are cached"; exit 1; }
+
+declare -A RPS CPU
+run() {  # name pid url [header]
+  local name=$1 pid=$2 url=$3 header=${4:-}
+  wrk -t2 -c"$CONNS" -d2s ${header:+-H "$header"} "$url" >/dev/null
+  local before after out requests
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${header:+-H "$header"} "$url")
+  after=$(cpu_ticks "$pid")
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
+  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
+}
+# CPU per request: the process that answers wrk (the upstream for the direct runs, Causeway for the
+# gateway runs; the upstream's CPU in a gateway run is not counted in Causeway's figure).
+echo "measuring ($DURATION s each, $CONNS connections)"
+run python_direct $PID_P "http://127.0.0.1:$PORT_P/tickets/7"
+run python_gateway $PID_C "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "$H"
+run bare_direct $PID_B "http://127.0.0.1:$PORT_B/file/7"
+run bare_gateway $PID_C "http://127.0.0.1:$PORT_C/parse/classes/Bare/7" "$H"
+
+echo
+echo "| run | requests/s | CPU µs/request (the answering process) |"
+echo "|---|---:|---:|"
+for n in python_direct python_gateway bare_direct bare_gateway; do echo "| $n | ${RPS[$n]} | ${CPU[$n]} |"; done
+echo
+echo "gateway / Python upstream direct:      $(ratio "${RPS[python_gateway]}" "${RPS[python_direct]}")   (aim: 80%)"
+echo "gateway / bare Hummingbird upstream:   $(ratio "${RPS[bare_gateway]}" "${RPS[bare_direct]}")"
