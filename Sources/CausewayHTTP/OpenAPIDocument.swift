@@ -188,7 +188,10 @@ struct OpenAPIDocument: Sendable {
                 $options $all $containedBy $nearSphere $maxDistance… $within $geoWithin), "$or", "$and", "$nor". \
                 Its schema lists the fields of \(c.className) and the operators each type takes.
                 """),
-                "content": .object(["application/json": .object(["schema": OpenAPIDocument.ref(c.className + ".Where")])]),
+                "content": .object(["application/json": .object([
+                    "schema": OpenAPIDocument.ref(c.className + ".Where"),
+                    "example": .object(["objectId": .object(["$exists": .bool(true)])]),
+                ])]),
             ]),
             OpenAPIDocument.stringParameter("order", "Comma-separated fields to sort by; a leading - sorts descending."),
             .object([
