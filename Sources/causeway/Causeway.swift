@@ -179,6 +179,19 @@ struct Check: AsyncParsableCommand {
                            location: ConfigLocation(file: loaded.gateway.file, line: 0, column: 0, keyPath: "identityProviders"))
             }
         }
+        if loaded.gateway.metadataStoreKind == "postgres" {
+            // The shared metadata store's schema: missing, older, current or newer than this build (#15).
+            do {
+                if let store = try PostgresMetadataStore.load(configPath: options.config) {
+                    for finding in await store.verify(logger: logger) {
+                        report.add(finding, component: "metadata store", kind: "postgres",
+                                   location: ConfigLocation(file: loaded.gateway.file, line: 0, column: 0, keyPath: "metadataStore.postgres"))
+                    }
+                }
+            } catch {
+                for e in error.errors { report.add(configuration: e) }
+            }
+        }
         print(report.json(configFile: loaded.gateway.file, valid: true))
         if report.errors > 0 { throw ExitCode(1) }
     }

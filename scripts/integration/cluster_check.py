@@ -197,6 +197,9 @@ check(wait_ready(ports["A"]) and wait_ready(ports["B"]), "both nodes start at on
 check(sql("SELECT count(*) FROM causeway.schema_migrations") == "1", "the schema was migrated once")
 out = subprocess.run([binary, "check", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
 check(out.returncode == 0 and "(current)" in out.stdout, f"check reports the current schema: {out.stdout}")
+out = subprocess.run([binary, "check", "--json", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
+store_findings = [f for f in json.loads(out.stdout or "{}").get("findings", []) if f.get("component") == "metadata store"]
+check(out.returncode == 0 and [f["severity"] for f in store_findings] == ["ok"], f"check --json reports the store's schema: {out.stdout[-600:]}")
 
 status, body, _ = call(ports["A"], "GET", "/parse/health/live")
 check(status == 200 and body == {"status": "alive"}, f"liveness: {status} {body}")
