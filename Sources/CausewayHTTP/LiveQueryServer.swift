@@ -7,6 +7,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// Parse LiveQuery over WebSocket on the gateway's own port: a GET with `Upgrade: websocket` at the
 /// LiveQuery path (the mount path unless `liveQuery.path` says otherwise, which is where the SDKs connect
@@ -66,6 +67,30 @@ enum LiveQueryServer {
             try? await outbound.close(.unknown(LiveQueryCloseReason.tooManyClients.code), reason: LiveQueryCloseReason.tooManyClients.reason)
             return
         }
+        // When the server shuts down, the hub's queue ends and the client is told (1001).
+        await withGracefulShutdownHandler {
+            await pump(connection, inbound: inbound, outbound: outbound, maxMessageBytes: maxMessageBytes, logger: logger)
+        } onGracefulShutdown: {
+            connection.close(.shutdown)
+        }
+        let reason = connection.closeReason
+        connection.disconnected()
+        guard let reason else { return }
+        if reason == .slowClient {
+            logger.notice("LiveQuery client closed: its send queue is full", metadata: ["causeway.client": .stringConvertible(connection.id)])
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await outbound.close(.unknown(reason.code), reason: reason.reason) }
+            group.addTask { try? await Task.sleep(for: slowCloseWait) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Client messages to the hub and the hub's queue to the client, until either side ends or the hub asks
+    /// for an immediate close.
+    static func pump(_ connection: LiveQueryConnection, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+                     maxMessageBytes: Int, logger: Logger) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await text in connection.outbound {
@@ -85,18 +110,6 @@ enum LiveQueryServer {
                 }
             }
             group.addTask { _ = await connection.closeRequested() }
-            await group.next()
-            group.cancelAll()
-        }
-        let reason = connection.closeReason
-        connection.disconnected()
-        guard let reason else { return }
-        if reason == .slowClient {
-            logger.notice("LiveQuery client closed: its send queue is full", metadata: ["causeway.client": .stringConvertible(connection.id)])
-        }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await outbound.close(.unknown(reason.code), reason: reason.reason) }
-            group.addTask { try? await Task.sleep(for: slowCloseWait) }
             await group.next()
             group.cancelAll()
         }

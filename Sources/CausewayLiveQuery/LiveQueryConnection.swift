@@ -84,7 +84,7 @@ public final class LiveQueryConnection: Sendable {
     }
 
     /// Asks the transport to close the connection (once); its subscriptions end now.
-    func close(_ reason: LiveQueryCloseReason) {
+    public func close(_ reason: LiveQueryCloseReason) {
         let first = state.withLock { s -> Bool in
             guard s.closing == nil else { return false }
             s.closing = reason
