@@ -306,6 +306,12 @@ public final class SQLiteConnector: Connector {
         if error.message.contains(SQLiteFunctions.regexBudgetMessage) {
             return GatewayError(.invalidQuery, "A $regex in this query needs more backtracking than this server allows for one value; simplify it (nested quantifiers such as (a+)+ are the usual cause).", detail: error.message)
         }
+        // A statement past SQLite's own size limits (bound values, expression depth, statement length): the
+        // request is too large for this source, not a server fault.
+        if error.message.contains("too many SQL variables") || error.message.contains("Expression tree is too large")
+            || error.message.contains("string or blob too big") || error.message.contains("too many terms") {
+            return GatewayError(.invalidQuery, "This query is too large for the embedded store (more values or conditions than SQLite takes in one statement); use fewer or shorter $in/$nin lists.", detail: error.message)
+        }
         switch error.reason {
         case .constraintUniqueFailed, .constraintPrimaryKeyFailed:
             return GatewayError(.duplicateValue, "A duplicate value for a field with unique values was provided", detail: error.message)

@@ -54,4 +54,40 @@ import Testing
             #expect(ok.status == 200 && ok.results.count == 4)
         }
     }
+
+    /// Limits on request shapes beyond the where clause: skip (no overflow in any connector), the number of
+    /// sub-queries one request may run, distinct include paths, and a where binding more values than SQLite
+    /// takes in one statement: each a 102 naming what to change, never a 500.
+    @Test func skipSubqueriesIncludePathsAndBoundValuesAreBounded() async throws {
+        try await ParseTestApp().run { c in
+            let deep = try await c.find("Workstation", ["order": "name", "skip": "9223372036854775807", "limit": "10"])
+            #expect(deep.status == 400 && deep.code == 102 && deep.errorMessage.contains("limits.maxSkip"), "\(deep.text.prefix(200))")
+            let allowed = try await c.find("Workstation", ["order": "name", "skip": "10000000", "limit": "10"])
+            #expect(allowed.status == 200, "\(allowed.text.prefix(200))")
+
+            func subqueries(_ n: Int) -> String {
+                let branches: [String] = (0..<n).map { i in
+                    "{\"name\":{\"$select\":{\"query\":{\"className\":\"Workstation\",\"where\":{\"floor\":\(i)}},\"key\":\"name\"}}}"
+                }
+                return "{\"$or\":[" + branches.joined(separator: ",") + "]}"
+            }
+            let many = try await c.find("Workstation", ["where": subqueries(11)])
+            #expect(many.status == 400 && many.code == 102 && many.errorMessage.contains("limits.maxSubqueries"), "\(many.text.prefix(200))")
+            let ten = try await c.find("Workstation", ["where": subqueries(10)])
+            #expect(ten.status == 200, "\(ten.text.prefix(200))")
+
+            let paths = (0...100).map { "field\($0)" }.joined(separator: ",")
+            let wide = try await c.find("Workstation", ["include": paths])
+            #expect(wide.status == 400 && wide.code == 102 && wide.errorMessage.contains("limits.maxIncludePaths"), "\(wide.text.prefix(200))")
+
+            // Ten lists of 10,000 values each: allowed by the where limits, more bound values than SQLite's
+            // default limit for one statement (32,766). Whether the bundled SQLite takes them or refuses them
+            // (then 102, "too large"), the answer is never a 500.
+            let values = (0..<10_000).map { "\"v\($0)\"" }.joined(separator: ",")
+            let lists = "{\"$and\":[" + Array(repeating: "{\"name\":{\"$nin\":[" + values + "]}}", count: 10).joined(separator: ",") + "]}"
+            let bound = try await c.find("Workstation", ["where": lists])
+            #expect(bound.status == 200 || (bound.status == 400 && bound.code == 102 && bound.errorMessage.contains("too large")),
+                    "\(bound.status) \(bound.text.prefix(200))")
+        }
+    }
 }

@@ -36,6 +36,9 @@ public struct GatewayConfig: Sendable {
         public var maxBodyBytes = 1_048_576
         public var defaultLimit = 100
         public var maxLimit = 1000
+        /// The largest `skip` a find accepts (`limits.maxSkip`): keeps offsets and `skip + limit` far from
+        /// overflow in every connector, and very deep offsets (slow in every source) out.
+        public var maxSkip = 10_000_000
         public var maxBatchRequests = 50
         /// Bounds on `where` clauses (`maxWhereConditions`, `maxWhereDepth`, `maxWhereListValues`).
         public var whereClause = WhereLimits()
@@ -181,6 +184,7 @@ public struct GatewayConfig: Sendable {
             c.limits.maxBodyBytes = try l.int("maxBodyBytes", default: c.limits.maxBodyBytes, range: 1024...1_073_741_824)
             c.limits.defaultLimit = try l.int("defaultLimit", default: c.limits.defaultLimit, range: 1...100_000)
             c.limits.maxLimit = try l.int("maxLimit", default: c.limits.maxLimit, range: 1...1_000_000)
+            c.limits.maxSkip = try l.int("maxSkip", default: c.limits.maxSkip, range: 0...1_000_000_000)
             c.limits.maxBatchRequests = try l.int("maxBatchRequests", default: c.limits.maxBatchRequests, range: 1...10_000)
             c.limits.evaluationBudget = .seconds(try l.int("evaluationSeconds", default: 5, range: 1...3600))
             c.limits.whereClause.maxConditions = try l.int("maxWhereConditions", default: c.limits.whereClause.maxConditions, range: 1...100_000)

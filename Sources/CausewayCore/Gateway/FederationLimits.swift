@@ -14,6 +14,10 @@ public struct FederationLimits: Sendable, Hashable {
     public var lookupChunkSize = 500
     /// Concurrent by-id reads for a source that cannot filter `objectId` with `$in`.
     public var getConcurrency = 8
+    /// Sub-queries in one request, at any depth (`limits.maxSubqueries`): each runs a find.
+    public var maxSubqueries = 10
+    /// Distinct include paths in one request, prefixes counted (`limits.maxIncludePaths`).
+    public var maxIncludePaths = 100
 
     public init() {}
 
@@ -21,5 +25,30 @@ public struct FederationLimits: Sendable, Hashable {
         maxIncludeDepth = try l.int("maxIncludeDepth", default: maxIncludeDepth, range: 1...32)
         maxIncludedObjects = try l.int("maxIncludedObjects", default: maxIncludedObjects, range: 1...10_000_000)
         maxSubqueryResults = try l.int("maxSubqueryResults", default: maxSubqueryResults, range: 1...10_000_000)
+        maxSubqueries = try l.int("maxSubqueries", default: maxSubqueries, range: 1...1000)
+        maxIncludePaths = try l.int("maxIncludePaths", default: maxIncludePaths, range: 1...10_000)
+    }
+
+    /// Refuses a `where` that holds more than `maxSubqueries` sub-queries, counted at any depth (inside
+    /// `$and`/`$or`/`$nor` and inside the inner queries themselves), before any of them runs.
+    public func checkSubqueryCount(_ json: JSONValue) throws(GatewayError) {
+        var count = 0
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let object):
+                for (key, inner) in object {
+                    if SubqueryRewriter.operators.contains(key) || key == "$relatedTo" { count += 1 }
+                    walk(inner)
+                }
+            case .array(let items):
+                for item in items { walk(item) }
+            default:
+                break
+            }
+        }
+        walk(json)
+        guard count <= maxSubqueries else {
+            throw GatewayError(.invalidQuery, "The where clause holds \(count) sub-queries ($inQuery, $notInQuery, $select, $dontSelect, $relatedTo); at most \(maxSubqueries) are allowed (limits.maxSubqueries).")
+        }
     }
 }

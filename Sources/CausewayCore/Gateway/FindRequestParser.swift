@@ -40,6 +40,7 @@ public struct FindRequestParser: Sendable {
             }
             try limits.whereClause.check(json)
             if SubqueryRewriter.contains(json) {
+                try limits.federation.checkSubqueryCount(json)
                 query.pendingWhere = json  // parsed once the gateway has run its sub-queries for the caller
             } else {
                 query.filter = try QueryParser(schema: schema).parse(json)
@@ -51,6 +52,9 @@ public struct FindRequestParser: Sendable {
         }
         if let v = params["skip"] {
             guard let n = integer(v), n >= 0 else { throw GatewayError(.invalidQuery, "Invalid skip: expected a non-negative integer.") }
+            guard n <= limits.maxSkip else {
+                throw GatewayError(.invalidQuery, "Invalid skip: at most \(limits.maxSkip) (limits.maxSkip); to page further, ask for the objects after the last one seen with a where on the sort values.")
+            }
             query.skip = n
         }
         if let v = params["count"] {

@@ -32,6 +32,9 @@ public enum IncludePath {
                 throw GatewayError(.invalidQuery, "The include path \(LogText.clean(raw, limit: 64)) has \(path.count) levels; at most \(limits.maxIncludeDepth) are allowed (limits.maxIncludeDepth).")
             }
             add(path)
+            guard paths.count <= limits.maxIncludePaths else {
+                throw GatewayError(.invalidQuery, "The request includes more than \(limits.maxIncludePaths) distinct paths; at most \(limits.maxIncludePaths) are allowed (limits.maxIncludePaths).")
+            }
         }
         var extraKeys: Set<String> = []
         if all {
