@@ -66,7 +66,10 @@ public final class SQLiteConnector: Connector {
         }
         await previous?.close()
         do {
-            if createMissingTables { try await createTables(opened, logger: logger) }
+            if createMissingTables {
+                try await createTables(opened, logger: logger)
+                try await createJoinTables(opened, logger: logger)
+            }
         } catch {
             // A failed start leaves nothing open: the connector's service tries again later.
             pool.withLock { $0 = nil }
@@ -94,7 +97,7 @@ public final class SQLiteConnector: Connector {
         await p?.close()
     }
 
-    private func connections() throws -> SQLiteConnectionPool {
+    func connections() throws -> SQLiteConnectionPool {
         guard let p = pool.withLock({ $0 }) else {
             throw GatewayError(.connectionFailed, "Connector '\(name)' is not started.")
         }
@@ -122,7 +125,7 @@ public final class SQLiteConnector: Connector {
         logger.info("seeded table", metadata: ["causeway.table": .string(table.table), "causeway.rows": .stringConvertible(table.seed.count)])
     }
 
-    private func table(_ schema: CollectionSchema) throws -> SQLiteTable {
+    func table(_ schema: CollectionSchema) throws -> SQLiteTable {
         guard let t = tables[schema.className] else {
             throw GatewayError(.invalidClassName, "Connector '\(name)' does not serve class \(schema.className).")
         }
@@ -291,7 +294,7 @@ public final class SQLiteConnector: Connector {
     // MARK: Errors
 
     /// Runs a statement, translating SQLite failures into Parse errors at this boundary.
-    private func run<T>(_ body: () async throws -> T) async throws -> T {
+    func run<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as GatewayError {
@@ -348,6 +351,7 @@ public final class SQLiteConnector: Connector {
         }
         guard let p else { return findings }
         findings += await verifyTables(p)
+        findings += await verifyRelations(p)
         await temporary?.close()
         return findings
     }

@@ -42,6 +42,7 @@ public enum CollectionSchemaReader {
         let updatedAt = try checked(r, "updatedAt", try r.optionalString("updatedAt"))
         let readOnly = try r.bool("readOnly", default: false)
         var fields: [String: FieldMapping] = [:]
+        var relations: [String: RelationMapping] = [:]
         let entries = try r.entries("fields")
         if entries.isEmpty { throw r.error("fields", "a collection needs at least one field under 'fields'") }
         for entry in entries {
@@ -49,6 +50,10 @@ public enum CollectionSchemaReader {
                 throw ConfigError(entry.location, "'\(entry.name)' is not a valid field name (letters, digits and _, starting with a letter; objectId, createdAt, updatedAt and ACL are built in)")
             }
             let f = try r.reader(for: entry)
+            if try f.optionalString("type") == "relation" {
+                relations[entry.name] = try readRelation(f, name: entry.name, location: entry.location, checked: checked)
+                continue
+            }
             guard let type = try f.choice("type", default: nil, FieldType.self) else {
                 throw ConfigError(f.location, "required key 'type' is missing (expected one of \(FieldType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
@@ -95,10 +100,28 @@ public enum CollectionSchemaReader {
         var schema = CollectionSchema(className: className, connectorName: connectorName, fields: fields, objectId: idMapping,
                                       createdAtColumn: createdAt, updatedAtColumn: updatedAt, readOnly: readOnly,
                                       permissions: permissions, origin: classLocation)
+        schema.relations = relations
         schema.access = try readAccess(r, schema: schema)
         schema.cacheOverride = try CachePolicy.readOverride(r)
         schema.liveQueryPoll = try LiveQueryPoll.read(r, schema: schema)
         return schema
+    }
+
+    /// A `type: relation` field: `targetClass`, `joinTable`, `ownerColumn`, `targetColumn`.
+    static func readRelation(_ f: YAMLReader, name: String, location: ConfigLocation,
+                             checked: (YAMLReader, String, String?) throws(ConfigError) -> String?) throws(ConfigError) -> RelationMapping {
+        let target = try f.string("targetClass")
+        guard isValidClassName(target) else { throw f.error("targetClass", "'\(target)' is not a valid class name") }
+        let mapping = RelationMapping(name: name, targetClass: target,
+                                      joinTable: try checked(f, "joinTable", try f.string("joinTable"))!,
+                                      ownerColumn: try checked(f, "ownerColumn", try f.string("ownerColumn"))!,
+                                      targetColumn: try checked(f, "targetColumn", try f.string("targetColumn"))!,
+                                      origin: location)
+        if mapping.ownerColumn == mapping.targetColumn {
+            throw f.error("targetColumn", "ownerColumn and targetColumn must be different columns of \(mapping.joinTable)")
+        }
+        try f.finish()
+        return mapping
     }
 
     /// `rowLevel`, `owner` and `protectedFields`.

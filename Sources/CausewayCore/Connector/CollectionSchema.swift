@@ -17,6 +17,8 @@ public struct CollectionSchema: Sendable {
     public var liveQueryPoll: LiveQueryPoll?
     /// Where this collection was declared, for messages.
     public var origin: ConfigLocation
+    /// `type: relation` fields: links kept in join tables, not columns of the class's table.
+    public var relations: [String: RelationMapping] = [:]
 
     public init(className: String, connectorName: String, fields: [String: FieldMapping], objectId: ObjectIdMapping,
                 createdAtColumn: String? = nil, updatedAtColumn: String? = nil, readOnly: Bool = false,

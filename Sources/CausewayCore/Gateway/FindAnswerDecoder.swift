@@ -28,7 +28,12 @@ enum FindAnswerDecoder {
             case "objectId": object.objectId = value.stringValue
             case "createdAt": object.createdAt = value.stringValue.flatMap { ParseDate(iso8601: $0) }
             case "updatedAt": object.updatedAt = value.stringValue.flatMap { ParseDate(iso8601: $0) }
-            default: object.fields[key] = try ParseCodec.decode(value)
+            default:
+                if case .object(let o) = value, o["__type"] == .string("Relation"), case .string(let cls)? = o["className"] {
+                    object.fields[key] = .object(["__type": .string("Relation"), "className": .string(cls)])  // a relation field's marker
+                } else {
+                    object.fields[key] = try ParseCodec.decode(value)
+                }
             }
         }
         return object

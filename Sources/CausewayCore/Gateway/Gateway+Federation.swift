@@ -13,7 +13,8 @@ extension Gateway {
         var canonical = parsed.canonical
         if let pending = query.pendingWhere {
             let schema = try route(className).schema
-            let resolved = try await resolveSubqueries(pending, caller: caller, logger: logger, cacheMode: cacheMode, nesting: 0)
+            let related = try await resolveRelatedTo(pending, className: className, caller: caller, logger: logger)
+            let resolved = try await resolveSubqueries(related, caller: caller, logger: logger, cacheMode: cacheMode, nesting: 0)
             query.filter = try QueryParser(schema: schema).parse(resolved)
             query.pendingWhere = nil
             canonical = nil  // the key is the query as it runs, with the sub-queries' answers in it

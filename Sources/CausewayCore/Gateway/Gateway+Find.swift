@@ -125,6 +125,7 @@ extension Gateway {
             let end = plan.memoryLimit.map { min(start + $0, candidates.count) } ?? candidates.count
             objects = Array(candidates[start..<end])
         }
+        objects = withRelationMarkers(objects, route.schema)
         if query.keys != nil || !query.excludeKeys.isEmpty || !hidden.isEmpty {
             objects = objects.map { $0.projected(keys: query.keys, excluding: query.excludeKeys.union(hidden)) }
         }
@@ -204,7 +205,7 @@ extension Gateway {
         let found = try await measured(route) {
             try await route.connector.get(objectId: objectId, fields: route.connector.capabilities.projection ? fields : nil, in: route.schema, context: context)
         }
-        guard let object = found,
+        guard let object = found.map({ withRelationMarkers($0, route.schema) }),
               rows.map({ QueryEvaluator.matches(object, $0) }) ?? true else {
             throw GatewayError.objectNotFound()  // not there, or not visible to this caller: the same answer
         }

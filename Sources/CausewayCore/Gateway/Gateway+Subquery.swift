@@ -94,6 +94,8 @@ public enum SubqueryRewriter {
         guard case .object(let object) = json else { return false }
         for (key, value) in object {
             switch key {
+            case "$relatedTo":
+                return true  // resolved through the owner's join table (Gateway+Relation.swift)
             case "$and", "$or", "$nor":
                 if case .array(let branches) = value, branches.contains(where: contains) { return true }
             default:

@@ -41,6 +41,7 @@ extension Gateway {
         let route = try route(className)
         try authorize(.create, route, caller)
         try writable(route)
+        let (body, relationChanges) = try splitRelationChanges(body, route.schema)
         let ops = try WriteRequestParser(schema: route.schema, capabilities: .scanOnly).parse(body, isCreate: true)
         var object = ParseObject()
         for (field, op) in ops {
@@ -65,6 +66,9 @@ extension Gateway {
         }
         var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema, context: context) }
         if stored.createdAt == nil { stored.createdAt = now }
+        if let id = stored.objectId ?? object.objectId, !relationChanges.isEmpty {
+            try await applyRelationChanges(relationChanges, ownerId: id, route, caller: caller, logger: logger)
+        }
         announce(.create, route, objectId: stored.objectId ?? object.objectId, object: stored)
         return stored
     }
@@ -75,6 +79,7 @@ extension Gateway {
         let route = try route(className)
         try authorize(.update, route, caller)
         try writable(route)
+        let (body, relationChanges) = try splitRelationChanges(body, route.schema)
         let ops = try WriteRequestParser(schema: route.schema, capabilities: route.connector.capabilities).parse(body, isCreate: false)
         if let owner = route.schema.access.ownerField, ops[owner] != nil, !caller.isMaster {
             throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
@@ -91,6 +96,7 @@ extension Gateway {
         guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
+        try await applyRelationChanges(relationChanges, ownerId: objectId, route, caller: caller, logger: logger)
         announce(.update, route, objectId: objectId, object: images ? await image(objectId, route, context) : nil, original: original)
         var echoed: [String: ParseValue] = [:]
         for (field, op) in ops where op.echoesResult {

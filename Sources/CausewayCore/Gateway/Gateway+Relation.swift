@@ -1,0 +1,163 @@
+import Logging
+
+/// Relations onto existing many-to-many tables (`type: relation` fields, see Docs/federation.md "Relations").
+///
+/// - `$relatedTo` on the target class: the owner's connector reads the join table's target ids for the owner,
+///   and the query becomes `objectId $in [...]` (at most `limits.maxSubqueryResults`, 102 beyond). The caller
+///   must be allowed to `get` the owner (class-level permission, row rules, ACLs); an owner the caller cannot
+///   read answers as an owner without links (an empty list), so its existence does not leak.
+/// - `AddRelation` / `RemoveRelation` in creates and updates write the join table after the owner row is
+///   written; they never reach the owner's columns.
+/// - Objects show each relation field as `{"__type":"Relation","className":…}`.
+extension Gateway {
+    // MARK: Reads
+
+    /// `where` with every `$relatedTo` (top level and in `$and` / `$or` / `$nor` branches) replaced by an
+    /// `objectId $in` condition on `className`.
+    func resolveRelatedTo(_ json: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> JSONValue {
+        guard case .object(var object) = json else { return json }
+        for key in ["$and", "$or", "$nor"] {
+            guard case .array(let branches)? = object[key] else { continue }
+            var resolved: [JSONValue] = []
+            for branch in branches { resolved.append(try await resolveRelatedTo(branch, className: className, caller: caller, logger: logger)) }
+            object[key] = .array(resolved)
+        }
+        guard let operand = object.removeValue(forKey: "$relatedTo") else { return .object(object) }
+        let ids = try await relatedIds(operand, className: className, caller: caller, logger: logger)
+        let condition: JSONValue = .object(["objectId": .object(["$in": .array(ids.map(JSONValue.string))])])
+        return object.isEmpty ? condition : .object(["$and": .array([.object(object), condition])])
+    }
+
+    private func relatedIds(_ operand: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> [String] {
+        guard case .object(let o) = operand, case .string(let key)? = o["key"], case .object(let pointer)? = o["object"],
+              pointer["__type"] == .string("Pointer"), case .string(let ownerClass)? = pointer["className"],
+              case .string(let ownerId)? = pointer["objectId"] else {
+            throw GatewayError(.invalidQuery, "improper usage of $relatedTo: expected {\"object\": {\"__type\": \"Pointer\", \"className\": \"…\", \"objectId\": \"…\"}, \"key\": \"…\"}.")
+        }
+        let owner = try route(ownerClass)
+        guard let relation = owner.schema.relations[key] else {
+            throw GatewayError(.invalidQuery, "$relatedTo: \(ownerClass).\(LogText.clean(key, limit: 64)) is not a relation field.")
+        }
+        guard relation.targetClass == className else {
+            throw GatewayError(.invalidQuery, "$relatedTo: \(ownerClass).\(key) relates to \(relation.targetClass), not \(className).")
+        }
+        let connector = try relationConnector(owner, relation)
+        // The owner must be readable by the caller: otherwise it answers as an owner without links.
+        do {
+            _ = try await get(ownerClass, objectId: ownerId, keys: [], caller: caller, logger: logger)
+        } catch let error as GatewayError where error.code == .objectNotFound || error.code == .operationForbidden {
+            logger.debug("$relatedTo owner not readable", metadata: ["causeway.class": .string(ownerClass)])
+            return []
+        }
+        let cap = config.limits.federation.maxSubqueryResults
+        let target = try route(className).schema.objectId
+        let ids = try await measured(owner) {
+            try await connector.relatedIds(owner: ownerId, relation: relation, in: owner.schema, target: target, limit: cap + 1,
+                                           context: ConnectorContext(caller: caller, logger: logger))
+        }
+        guard ids.count <= cap else {
+            throw GatewayError(.invalidQuery, "$relatedTo \(ownerClass).\(key) links more than \(cap) objects (limits.maxSubqueryResults); add conditions on the owner's links or raise the limit.")
+        }
+        logger.debug("$relatedTo", metadata: ["causeway.class": .string(ownerClass), "causeway.relation": .string(key),
+                                             "causeway.values": .stringConvertible(ids.count)])
+        return ids
+    }
+
+    private func relationConnector(_ owner: Route, _ relation: RelationMapping) throws(GatewayError) -> any RelationConnector {
+        guard let connector = owner.connector as? any RelationConnector else {
+            throw GatewayError(.invalidQuery, "Relations are not supported by connector '\(owner.connector.name)' (\(owner.connector.kind)): \(owner.schema.className).\(relation.name).")
+        }
+        return connector
+    }
+
+    /// Objects as read from the source, with each relation field's marker (before projection).
+    func withRelationMarkers(_ objects: [ParseObject], _ schema: CollectionSchema) -> [ParseObject] {
+        guard !schema.relations.isEmpty else { return objects }
+        return objects.map { withRelationMarkers($0, schema) }
+    }
+
+    func withRelationMarkers(_ object: ParseObject, _ schema: CollectionSchema) -> ParseObject {
+        var o = object
+        for (name, relation) in schema.relations { o.fields[name] = relation.marker }
+        return o
+    }
+
+    // MARK: Writes
+
+    /// The body without its relation fields, and the relation changes they ask for (validated).
+    func splitRelationChanges(_ body: [String: JSONValue], _ schema: CollectionSchema) throws(GatewayError) -> ([String: JSONValue], [RelationChange]) {
+        guard !schema.relations.isEmpty else { return (body, []) }
+        var rest = body
+        var changes: [RelationChange] = []
+        for key in body.keys.sorted() {
+            guard let relation = schema.relations[key] else { continue }
+            rest[key] = nil
+            changes.append(try RelationChange.parse(body[key]!, relation: relation, className: schema.className))
+        }
+        return (rest, changes)
+    }
+
+    /// Writes the join tables for an owner that exists (after its create or update).
+    func applyRelationChanges(_ changes: [RelationChange], ownerId: String, _ route: Route, caller: Caller, logger: Logger) async throws {
+        for change in changes where !(change.adding.isEmpty && change.removing.isEmpty) {
+            let connector = try relationConnector(route, change.relation)
+            let target = try self.route(change.relation.targetClass).schema.objectId
+            try await invalidating(route) {
+                try await connector.changeRelation(owner: ownerId, relation: change.relation, in: route.schema, target: target,
+                                                   adding: change.adding, removing: change.removing,
+                                                   context: ConnectorContext(caller: caller, logger: logger))
+            }
+            caches.invalidate(className: change.relation.targetClass, connector: try self.route(change.relation.targetClass).connector.name)
+        }
+    }
+}
+
+/// One `AddRelation` / `RemoveRelation` (or a `Batch` of them) on a relation field.
+struct RelationChange: Sendable {
+    var relation: RelationMapping
+    var adding: [String] = []
+    var removing: [String] = []
+
+    static func parse(_ json: JSONValue, relation: RelationMapping, className: String) throws(GatewayError) -> RelationChange {
+        var change = RelationChange(relation: relation)
+        try change.read(json, name: "\(className).\(relation.name)", allowBatch: true)
+        return change
+    }
+
+    private mutating func read(_ json: JSONValue, name: String, allowBatch: Bool) throws(GatewayError) {
+        guard case .object(let o) = json, case .string(let op)? = o["__op"] else {
+            throw GatewayError(.incorrectType, "\(name) is a relation: change it with AddRelation or RemoveRelation.")
+        }
+        switch op {
+        case "AddRelation", "RemoveRelation":
+            guard case .array(let items)? = o["objects"] else {
+                throw GatewayError(.invalidJSON, "\(op) on \(name) needs an \"objects\" array of pointers.")
+            }
+            var ids: [String] = []
+            for item in items {
+                guard case .object(let p) = item, p["__type"] == .string("Pointer"), case .string(let cls)? = p["className"],
+                      case .string(let id)? = p["objectId"], !id.isEmpty else {
+                    throw GatewayError(.incorrectType, "\(op) on \(name) takes pointers: {\"__type\": \"Pointer\", \"className\": \"\(relation.targetClass)\", \"objectId\": \"…\"}.")
+                }
+                guard cls == relation.targetClass else {
+                    throw GatewayError(.incorrectType, "schema mismatch for \(name); expected Relation<\(relation.targetClass)> but got Relation<\(cls)>")
+                }
+                ids.append(id)
+            }
+            if op == "AddRelation" {
+                adding += ids
+                removing.removeAll { ids.contains($0) }
+            } else {
+                removing += ids
+                adding.removeAll { ids.contains($0) }
+            }
+        case "Batch" where allowBatch:
+            guard case .array(let ops)? = o["ops"] else { throw GatewayError(.invalidJSON, "Batch on \(name) needs an \"ops\" array.") }
+            for inner in ops { try read(inner, name: name, allowBatch: false) }
+        case "Delete":
+            throw GatewayError(.operationForbidden, "\(name) is a relation: remove its links with RemoveRelation.")
+        default:
+            throw GatewayError(.incorrectType, "\(op) cannot be applied to \(name), a relation; use AddRelation or RemoveRelation.")
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import CausewayCore
+import Logging
+import PostgresNIO
+
+/// `type: relation` fields in join tables of the database (in the owner table's schema): reads with one
+/// parameterized SELECT, adds with `INSERT … WHERE NOT EXISTS … ON CONFLICT DO NOTHING` (an existing link is
+/// not added twice), removes with one DELETE (a missing link is no error), and `causeway check` findings.
+/// Parameters are sent as text and cast (`$1::text::integer`), as in every statement of this connector: a
+/// prepared statement would otherwise infer the column's type for a parameter bound as text.
+extension PostgresConnector: RelationConnector {
+    /// The join table as a `PostgresTable` (introspected for its column types).
+    func joinTable(_ relation: RelationMapping, owner: CollectionSchema) async throws -> PostgresTable {
+        let ownerTable = tableName(owner)
+        let shape = CollectionSchema(className: owner.className, connectorName: name, fields: [:],
+                                     objectId: ObjectIdMapping(column: relation.ownerColumn))
+        var t = try PostgresTable(schema: shape, schemaName: ownerTable.0, table: relation.joinTable)
+        (t.columns, _) = try await introspect(t)
+        return t
+    }
+
+    public func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                           limit: Int, context: ConnectorContext) async throws -> [String] {
+        let t = try await table(collection)
+        guard t.info(t.schema.objectId.column).accepts(id: objectId) else { return [] }
+        let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
+        let statement = PostgresStatement(
+            sql: "SELECT \(targetColumn)::text FROM \(qualified) WHERE \(owner) = $1::text::\(t.info(t.schema.objectId.column).castType) ORDER BY 1 LIMIT \(limit)",
+            values: [objectId])
+        let rows = try await run(statement, on: nil)
+        return try rows.map { try $0.decode(String.self) }
+    }
+
+    public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                               adding: [String], removing: [String], context: ConnectorContext) async throws {
+        let j = try await joinTable(relation, owner: collection)
+        guard !j.columns.isEmpty else {
+            throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
+                               detail: "join table \(relation.joinTable) not found")
+        }
+        let ownerType = j.info(relation.ownerColumn).castType, targetType = j.info(relation.targetColumn).castType
+        guard j.info(relation.ownerColumn).accepts(id: objectId) else { throw GatewayError.objectNotFound() }
+        for id in adding + removing where !j.info(relation.targetColumn).accepts(id: id) {
+            throw GatewayError(.invalidQuery, "\(id) is not a valid objectId of \(relation.targetClass) for \(collection.className).\(relation.name).")
+        }
+        let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
+        if !adding.isEmpty {
+            let ids = PostgresValueCodec.arrayLiteral(adding.map(ParseValue.string))
+            try await write(PostgresStatement(sql: """
+                INSERT INTO \(qualified) (\(owner), \(targetColumn))
+                SELECT DISTINCT $1::text::\(ownerType), x FROM unnest($2::text::text[]::\(targetType)[]) AS x
+                WHERE NOT EXISTS (SELECT 1 FROM \(qualified) j WHERE j.\(owner) = $1::text::\(ownerType) AND j.\(targetColumn) = x)
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, values: [objectId, ids]))
+        }
+        if !removing.isEmpty {
+            let ids = PostgresValueCodec.arrayLiteral(removing.map(ParseValue.string))
+            try await write(PostgresStatement(
+                sql: "DELETE FROM \(qualified) WHERE \(owner) = $1::text::\(ownerType) AND \(targetColumn) = ANY($2::text::text[]::\(targetType)[]) RETURNING 1",
+                values: [objectId, ids]))
+        }
+    }
+
+    /// Runs a change; its rows (`RETURNING 1`) are dropped.
+    private func write(_ statement: PostgresStatement) async throws {
+        _ = try await run(statement, on: nil)
+    }
+
+    private func quotedJoin(_ relation: RelationMapping, _ owner: CollectionSchema) throws -> (String, String, String) {
+        let (schemaName, _) = tableName(owner)
+        return ("\(try SQLIdentifier(schemaName).quoted).\(try SQLIdentifier(relation.joinTable).quoted)",
+                try SQLIdentifier(relation.ownerColumn).quoted, try SQLIdentifier(relation.targetColumn).quoted)
+    }
+
+    /// `causeway check`: each relation's join table and columns exist and hold the owner's and the target's
+    /// key types (the target's when this connector serves it).
+    func verifyRelations() async -> [CheckFinding] {
+        var findings: [CheckFinding] = []
+        for schema in collections {
+            for relation in schema.relations.values.sorted(by: { $0.name < $1.name }) {
+                let subject = "\(relation.origin): \(schema.className).\(relation.name) (join table \(relation.joinTable))"
+                do {
+                    let j = try await joinTable(relation, owner: schema)
+                    var problems: [String] = []
+                    if j.columns.isEmpty {
+                        problems.append("join table \(tableName(schema).0).\(relation.joinTable) does not exist (or the user may not see it)")
+                    } else {
+                        let targetKey = collections.first { $0.className == relation.targetClass }?.objectId
+                        for (column, key, role) in [(relation.ownerColumn, Optional(schema.objectId), "owner"), (relation.targetColumn, targetKey, "target")] {
+                            guard let c = j.columns[column] else {
+                                problems.append("column \(column) does not exist in \(relation.joinTable)")
+                                continue
+                            }
+                            if let key, !c.fits(key.type) {
+                                problems.append("column \(column) is \(c.typeName), which cannot hold the \(role)'s \(key.type.rawValue) keys")
+                            }
+                        }
+                    }
+                    if problems.isEmpty {
+                        findings.append(CheckFinding(.ok, subject, "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))"))
+                    }
+                    for p in problems { findings.append(CheckFinding(.error, subject, p)) }
+                } catch {
+                    findings.append(CheckFinding(.error, subject, "cannot inspect the join table: \(String(reflecting: error))"))
+                }
+            }
+        }
+        return findings
+    }
+}
+
+extension PostgresColumn {
+    /// Whether `id` can be compared with this key column without a conversion error.
+    func accepts(id: String) -> Bool {
+        if ["integer", "bigint", "smallint"].contains(castType) { return Int64(id) != nil }
+        if castType == "uuid" { return UUIDText.isValid(id) }
+        return !id.isEmpty
+    }
+}

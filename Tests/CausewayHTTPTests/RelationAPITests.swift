@@ -1,0 +1,66 @@
+import CausewayCore
+import CausewayHTTPTesting
+import Foundation
+import Testing
+
+/// `type: relation` fields through the Parse REST dialect, as the SDKs use them: `AddRelation` /
+/// `RemoveRelation` in creates and updates, `$relatedTo` finds, and the field's `{"__type":"Relation"}` form.
+@Suite struct RelationAPITests {
+    static let connectors = """
+    kind: sqlite
+    connection:
+      path: org.sqlite
+    collections:
+      Team:
+        table: teams
+        fields:
+          name: { type: string }
+          members: { type: relation, targetClass: Employee, joinTable: team_members, ownerColumn: team_id, targetColumn: employee_id }
+      Employee:
+        table: employees
+        fields:
+          name: { type: string }
+    """
+
+    static let master = ParseClient.masterHeaders
+
+    func pointer(_ id: String) -> String { #"{"__type":"Pointer","className":"Employee","objectId":"\#(id)"}"# }
+
+    func create(_ c: ParseClient, _ className: String, _ body: String) async throws -> String {
+        let r = try await c.request(.post, "/parse/classes/\(className)", body, headers: Self.master)
+        #expect(r.status == 201, "\(className): \(r.text)")
+        return r["objectId"]?.stringValue ?? ""
+    }
+
+    func members(_ c: ParseClient, _ team: String) async throws -> [String] {
+        let w = #"{"$relatedTo":{"object":{"__type":"Pointer","className":"Team","objectId":"\#(team)"},"key":"members"}}"#
+        let found = try await c.find("Employee", ["where": w, "order": "name"])
+        #expect(found.status == 200, "\(found.text)")
+        return found.results.compactMap { $0["name"]?.stringValue }
+    }
+
+    @Test func relationOperationsQueriesAndShape() async throws {
+        try await ParseTestApp(connectors: Self.connectors).run { c in
+            let ada = try await create(c, "Employee", #"{"name":"Ada"}"#)
+            let ben = try await create(c, "Employee", #"{"name":"Ben"}"#)
+            let team = try await create(c, "Team", #"{"name":"Ops","members":{"__op":"AddRelation","objects":[\#(pointer(ada))]}}"#)
+            #expect(try await members(c, team) == ["Ada"])
+
+            let add = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"AddRelation","objects":[\#(pointer(ada)),\#(pointer(ben))]}}"#)
+            #expect(add.status == 200, "\(add.text)")
+            #expect(try await members(c, team) == ["Ada", "Ben"])
+            let remove = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"RemoveRelation","objects":[\#(pointer(ada))]}}"#)
+            #expect(remove.status == 200, "\(remove.text)")
+            #expect(try await members(c, team) == ["Ben"])
+
+            let got = try await c.get("/parse/classes/Team/\(team)")
+            #expect(got["members"]?["__type"]?.stringValue == "Relation" && got["members"]?["className"]?.stringValue == "Employee", "\(got.text)")
+            #expect(got["members"]?["objectId"] == nil && got["members"]?["objects"] == nil, "the ids are never in the object")
+            let listed = try await c.find("Team", [:])
+            #expect(listed.results.first?["members"]?["__type"]?.stringValue == "Relation", "\(listed.text)")
+
+            let wrong = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"AddRelation","objects":[{"__type":"Pointer","className":"Team","objectId":"\#(team)"}]}}"#)
+            #expect(wrong.status == 400 && wrong.code == 111, "\(wrong.text)")
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import CausewayCore
+@testable import CausewayPostgres
+import Logging
+import PostgresNIO
+import Testing
+
+/// `type: relation` fields on a PostgreSQL join table (integer team keys, text employee keys): `$relatedTo`,
+/// idempotent `AddRelation`, `RemoveRelation` of a missing link, the owner's permission gate, the cap, and
+/// `causeway check` findings for a missing join table and a key type that does not fit.
+@Suite(.serialized) struct PostgresRelationTests {
+    static let collections = """
+          Team:
+            schema: SCHEMA
+            table: teams
+            objectId: { column: id, type: integer, generatedBy: source }
+            acl: { column: acl }
+            fields:
+              name: { type: string }
+              members: { type: relation, targetClass: Employee, joinTable: team_members, ownerColumn: team_id, targetColumn: employee_id }
+              alumni: { type: relation, targetClass: Employee, joinTable: team_alumni, ownerColumn: team_id, targetColumn: employee_id }
+              guests: { type: relation, targetClass: Employee, joinTable: team_guests, ownerColumn: team_id, targetColumn: employee_id }
+          Employee:
+            schema: SCHEMA
+            table: employees
+            objectId: { column: id, type: string }
+            fields:
+              name: { type: string }
+    """
+
+    func pointer(_ id: String) -> JSONValue { .object(["__type": .string("Pointer"), "className": .string("Employee"), "objectId": .string(id)]) }
+    func op(_ name: String, _ ids: [String]) -> JSONValue { .object(["__op": .string(name), "objects": .array(ids.map(pointer))]) }
+
+    func related(_ g: Gateway, _ team: String, caller: Caller = .master, logger: Logger) async throws -> [String] {
+        let w = #"{"$relatedTo":{"object":{"__type":"Pointer","className":"Team","objectId":"\#(team)"},"key":"members"}}"#
+        let result = try await g.find("Employee", try g.parseFind("Employee", ["where": .string(w), "order": .string("name")]), caller: caller, logger: logger)
+        return result.objects.compactMap { $0.fields["name"]?.stringValue }
+    }
+
+    @Test func relationsOnAJoinTable() async throws {
+        try await withPostgresFixture(setupSQL: """
+            CREATE TABLE teams (id serial PRIMARY KEY, name text, acl jsonb);
+            CREATE TABLE employees (id text PRIMARY KEY, name text NOT NULL);
+            CREATE TABLE team_members (team_id integer NOT NULL REFERENCES teams(id), employee_id text NOT NULL REFERENCES employees(id), PRIMARY KEY (team_id, employee_id));
+            CREATE TABLE team_guests (team_id text, employee_id text);
+            INSERT INTO employees VALUES ('e1', 'Ada'), ('e2', 'Ben'), ('e3', 'Cleo');
+            INSERT INTO teams (name, acl) VALUES ('Ops', NULL), ('Board', '{}')
+            """) { fx in
+            let pg = try await fx.connector(Self.collections)
+            var config = GatewayConfig()
+            config.limits.federation.maxSubqueryResults = 2
+            let g = Gateway(config: config, connectors: [pg])
+            let log = fx.logger
+            _ = try await g.update("Team", objectId: "1", body: ["members": op("AddRelation", ["e1"])], caller: .master)
+            _ = try await g.update("Team", objectId: "1", body: ["members": op("AddRelation", ["e1", "e2"])], caller: .master)
+            #expect(try await related(g, "1", logger: log) == ["Ada", "Ben"])
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(fx.schemaName).team_members") == "2", "an existing link is not added twice")
+            _ = try await g.update("Team", objectId: "1", body: ["members": op("RemoveRelation", ["e3", "e1"])], caller: .master)
+            #expect(try await related(g, "1", logger: log) == ["Ben"])
+
+            // Created owners get their links once their row exists (the database generates the key).
+            let created = try await g.create("Team", body: ["name": .string("New"), "members": op("AddRelation", ["e3"])], caller: .master)
+            #expect(try await related(g, created.objectId!, logger: log) == ["Cleo"])
+            #expect(try await g.get("Team", objectId: "1", keys: nil, caller: .master).fields["members"]
+                    == .object(["__type": .string("Relation"), "className": .string("Employee")]))
+
+            // The owner's ACL: Board is hidden from anonymous callers, so it answers as a team without links.
+            _ = try await g.update("Team", objectId: "2", body: ["members": op("AddRelation", ["e1"])], caller: .master)
+            #expect(try await related(g, "2", logger: log) == ["Ada"])
+            #expect(try await related(g, "2", caller: .anonymous, logger: log) == [])
+            #expect(try await related(g, "1", caller: .anonymous, logger: log) == ["Ben"])
+
+            // The cap (2): three links fail with 102 naming the limit.
+            _ = try await g.update("Team", objectId: "2", body: ["members": op("AddRelation", ["e2", "e3"])], caller: .master)
+            do {
+                _ = try await related(g, "2", logger: log)
+                Issue.record("three links over a cap of two were accepted")
+            } catch let error as GatewayError {
+                #expect(error.code == .invalidQuery && error.message.contains("limits.maxSubqueryResults"), "\(error)")
+            }
+            // A link to an employee that does not exist: the database's reference refuses it with a Parse error, not a 500.
+            do {
+                _ = try await g.update("Team", objectId: "1", body: ["members": op("AddRelation", ["nobody"])], caller: .master)
+                Issue.record("a dangling link was accepted")
+            } catch let error as GatewayError {
+                #expect(error.code != .internalServerError, "\(error)")
+            }
+
+            let findings = await pg.verify(logger: log).filter { $0.subject.contains("join table") }
+            let text = findings.map(\.description).joined(separator: "\n")
+            #expect(findings.contains { $0.severity == .ok && $0.subject.contains("Team.members") }, "\(text)")
+            #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.alumni") && $0.message.contains("does not exist") }, "\(text)")
+            #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.guests") && $0.message.contains("team_id is text") }, "\(text)")
+            #expect(findings.allSatisfy { $0.subject.contains(".yaml:") }, "findings name the file and line: \(text)")
+        }
+    }
+}

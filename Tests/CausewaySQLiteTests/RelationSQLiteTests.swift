@@ -1,0 +1,176 @@
+import CausewayCore
+import CausewayTesting
+@testable import CausewaySQLite
+import Foundation
+import Logging
+import Testing
+
+/// `type: relation` fields on a SQLite join table: `$relatedTo`, `AddRelation` / `RemoveRelation`, the owner's
+/// permission gate, `limits.maxSubqueryResults`, and `causeway check` findings.
+@Suite struct RelationSQLiteTests {
+    static let yaml = """
+    kind: sqlite
+    connection:
+      path: org.sqlite
+    collections:
+      Team:
+        table: teams
+        objectId: { column: id, type: string }
+        acl: true
+        fields:
+          name: { type: string }
+          members: { type: relation, targetClass: Employee, joinTable: team_members, ownerColumn: team_id, targetColumn: employee_id }
+      Employee:
+        table: employees
+        objectId: { column: id, type: string }
+        fields:
+          name: { type: string }
+    """
+
+    func pointer(_ id: String) -> JSONValue {
+        .object(["__type": .string("Pointer"), "className": .string("Employee"), "objectId": .string(id)])
+    }
+
+    func op(_ name: String, _ ids: [String]) -> JSONValue {
+        .object(["__op": .string(name), "objects": .array(ids.map(pointer))])
+    }
+
+    func related(_ g: Gateway, _ team: String, caller: Caller = .master, logger: Logger) async throws -> [String] {
+        let w = #"{"$relatedTo":{"object":{"__type":"Pointer","className":"Team","objectId":"\#(team)"},"key":"members"}}"#
+        let result = try await g.find("Employee", try g.parseFind("Employee", ["where": .string(w), "order": .string("name")]), caller: caller, logger: logger)
+        return try result.objects.isEmpty && result.body != nil
+            ? FindAnswerDecoderProbe.names(result.body!) : result.objects.compactMap { $0.fields["name"]?.stringValue }
+    }
+
+    func with(config: GatewayConfig = GatewayConfig(), _ body: (SQLiteFixture, Gateway, [String: String]) async throws -> Void) async throws {
+        let fx = try await SQLiteFixture(yaml: Self.yaml)
+        do {
+            let g = Gateway(config: config, connectors: [fx.connector])
+            var ids: [String: String] = [:]
+            for name in ["Ada", "Ben", "Cleo"] {
+                ids[name] = try await g.create("Employee", body: ["name": .string(name)], caller: .master).objectId
+            }
+            try await body(fx, g, ids)
+        } catch {
+            await fx.close()
+            throw error
+        }
+        await fx.close()
+    }
+
+    @Test func addOnCreateAndUpdateRelatedToAndRemove() async throws {
+        try await with { fx, g, e in
+            let team = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [e["Ada"]!])], caller: .master)
+            let t = team.objectId!
+            #expect(try await related(g, t, logger: fx.logger) == ["Ada"])
+            // Adding an existing link again is no error and no duplicate.
+            _ = try await g.update("Team", objectId: t, body: ["members": op("AddRelation", [e["Ada"]!, e["Ben"]!])], caller: .master)
+            _ = try await g.update("Team", objectId: t, body: ["members": op("AddRelation", [e["Ada"]!])], caller: .master)
+            #expect(try await related(g, t, logger: fx.logger) == ["Ada", "Ben"])
+            let rows = try await fx.connector.connections().read("SELECT COUNT(*) FROM team_members WHERE team_id = ?", [.text(t)])
+            #expect(rows.first?.columns.first?.data.integer == 2)
+            // Removing a link that does not exist is no error.
+            _ = try await g.update("Team", objectId: t, body: ["members": op("RemoveRelation", [e["Cleo"]!, e["Ada"]!])], caller: .master)
+            #expect(try await related(g, t, logger: fx.logger) == ["Ben"])
+            // The relation is no column: other fields update as usual beside it, and objects show Parse's marker.
+            _ = try await g.update("Team", objectId: t, body: ["name": .string("Ops 2"), "members": op("AddRelation", [e["Cleo"]!])], caller: .master)
+            let read = try await g.get("Team", objectId: t, keys: nil, caller: .master)
+            #expect(read.fields["name"] == .string("Ops 2"))
+            #expect(read.fields["members"] == .object(["__type": .string("Relation"), "className": .string("Employee")]))
+            // $relatedTo combines with other conditions.
+            let w = #"{"name":{"$ne":"Ben"},"$relatedTo":{"object":{"__type":"Pointer","className":"Team","objectId":"\#(t)"},"key":"members"}}"#
+            let found = try await g.find("Employee", try g.parseFind("Employee", ["where": .string(w)]), caller: .master, logger: fx.logger)
+            #expect(found.objects.compactMap { $0.fields["name"]?.stringValue } == ["Cleo"])
+        }
+    }
+
+    @Test func invalidOperationsAndQueries() async throws {
+        try await with { fx, g, e in
+            let t = try await g.create("Team", body: ["name": .string("Ops")], caller: .master).objectId!
+            let wrongClass: JSONValue = .object(["__op": .string("AddRelation"), "objects": .array([
+                .object(["__type": .string("Pointer"), "className": .string("Team"), "objectId": .string(t)])])])
+            do { _ = try await g.update("Team", objectId: t, body: ["members": wrongClass], caller: .master); Issue.record("a pointer to another class was accepted") } catch let error as GatewayError {
+                #expect(error.code == .incorrectType, "\(error)")
+            }
+            do { _ = try await g.update("Team", objectId: t, body: ["members": .string("x")], caller: .master); Issue.record("a plain value was accepted") } catch let error as GatewayError {
+                #expect(error.code == .incorrectType, "\(error)")
+            }
+            do { _ = try await g.update("Team", objectId: "missing", body: ["members": op("AddRelation", [e["Ada"]!])], caller: .master); Issue.record("a missing owner was accepted") } catch let error as GatewayError {
+                #expect(error.code == .objectNotFound, "\(error)")
+            }
+            let rows = try await fx.connector.connections().read("SELECT COUNT(*) FROM team_members", [])
+            #expect(rows.first?.columns.first?.data.integer == 0, "refused operations write nothing")
+            for w in [#"{"$relatedTo":{"object":{"__type":"Pointer","className":"Team","objectId":"\#(t)"},"key":"name"}}"#,
+                      #"{"$relatedTo":{"key":"members"}}"#] {
+                do {
+                    _ = try await g.find("Employee", try g.parseFind("Employee", ["where": .string(w)]), caller: .master, logger: fx.logger)
+                    Issue.record("accepted \(w)")
+                } catch let error as GatewayError {
+                    #expect(error.code == .invalidQuery, "\(error)")
+                }
+            }
+        }
+    }
+
+    @Test func ownerTheCallerCannotReadHasNoLinks() async throws {
+        try await with { fx, g, e in
+            let hidden = try await g.create("Team", body: ["name": .string("Board"), "ACL": .object([:]), "members": op("AddRelation", [e["Ada"]!])], caller: .master)
+            let open = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [e["Ben"]!])], caller: .master)
+            #expect(try await related(g, hidden.objectId!, logger: fx.logger) == ["Ada"], "the master key reads every owner")
+            #expect(try await related(g, hidden.objectId!, caller: .anonymous, logger: fx.logger) == [], "an owner hidden by its ACL answers as one without links")
+            #expect(try await related(g, open.objectId!, caller: .anonymous, logger: fx.logger) == ["Ben"])
+            #expect(try await related(g, "nothere", caller: .anonymous, logger: fx.logger) == [])
+        }
+    }
+
+    @Test func capOnLinks() async throws {
+        var config = GatewayConfig()
+        config.limits.federation.maxSubqueryResults = 2
+        try await with(config: config) { fx, g, e in
+            let t = try await g.create("Team", body: ["name": .string("All"), "members": op("AddRelation", [e["Ada"]!, e["Ben"]!])], caller: .master).objectId!
+            #expect(try await related(g, t, logger: fx.logger).count == 2)
+            _ = try await g.update("Team", objectId: t, body: ["members": op("AddRelation", [e["Cleo"]!])], caller: .master)
+            do {
+                _ = try await related(g, t, logger: fx.logger)
+                Issue.record("three links over a cap of two were accepted")
+            } catch let error as GatewayError {
+                #expect(error.code == .invalidQuery && error.message.contains("limits.maxSubqueryResults"), "\(error)")
+            }
+        }
+    }
+
+    @Test func checkFindsMissingJoinTableAndWrongKeyTypes() async throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "path: org.sqlite", with: "path: org.sqlite\n  createMissingTables: false")
+            .replacingOccurrences(of: "joinTable: team_members", with: "joinTable: team_links")
+        let fx = try await SQLiteFixture(yaml: yaml + "\n" + """
+          Squad:
+            table: squads
+            objectId: { column: id, type: string }
+            fields:
+              staff: { type: relation, targetClass: Employee, joinTable: squad_staff, ownerColumn: squad_id, targetColumn: employee_id }
+              crew: { type: relation, targetClass: Employee, joinTable: squad_crew, ownerColumn: squad_id, targetColumn: person }
+        """) { dir in
+            let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
+            for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT, _acl TEXT)", "CREATE TABLE employees (id TEXT PRIMARY KEY, name TEXT)",
+                        "CREATE TABLE squads (id TEXT PRIMARY KEY)", "CREATE TABLE squad_staff (squad_id INTEGER, employee_id TEXT)",
+                        "CREATE TABLE squad_crew (squad_id TEXT, employee_id TEXT)"] {
+                _ = try await pool.write { try await $0.query(sql) }
+            }
+            await pool.close()
+        }
+        let findings = await fx.connector.verify(logger: fx.logger).filter { $0.subject.contains("join table") }
+        await fx.close()
+        let text = findings.map(\.description).joined(separator: "\n")
+        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.members") && $0.message.contains("team_links does not exist") }, "\(text)")
+        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Squad.staff") && $0.message.contains("squad_id is declared INTEGER") }, "\(text)")
+        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Squad.crew") && $0.message.contains("person does not exist") }, "\(text)")
+        #expect(findings.allSatisfy { $0.subject.contains("test.yaml:") }, "findings name the file and line: \(text)")
+    }
+}
+
+enum FindAnswerDecoderProbe {
+    static func names(_ body: [UInt8]) throws -> [String] {
+        guard case .object(let o) = try JSONParser.parse(body), case .array(let results)? = o["results"] else { return [] }
+        return results.compactMap { if case .object(let r) = $0, case .string(let n)? = r["name"] { return n } else { return nil } }
+    }
+}
