@@ -312,9 +312,41 @@ except Exception as e:  # noqa: BLE001 - any failure fails the suite with its me
     failed = e
     import traceback; traceback.print_exc()
 finally:
+    # A rolling restart with subscribers still connected: one live client subscribed and one socket that
+    # upgraded and then went silent. SIGTERM must still end the gateway within its drain time, and the live
+    # client must see the connection close.
+    live = silent = None
+    if failed is None:
+        try:
+            import warnings
+            from websockets.sync.client import connect as sync_connect
+            with warnings.catch_warnings():  # held open across the SIGTERM below, so not in a with block
+                warnings.simplefilter("ignore", DeprecationWarning)
+                live = sync_connect(f"ws://127.0.0.1:{port}/parse", open_timeout=10)
+            live.send(json.dumps({"op": "connect", "applicationId": "causeway-demo"}))
+            live.recv(timeout=10)
+            live.send(json.dumps({"op": "subscribe", "requestId": 1, "query": {"className": "Workstation", "where": {}}}))
+            live.recv(timeout=10)
+            silent = socket.create_connection(("127.0.0.1", port), timeout=10)
+            silent.sendall(b"GET /parse HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            check(silent.recv(4096).startswith(b"HTTP/1.1 101"), "a silent client upgraded before shutdown")
+        except Exception as e:  # noqa: BLE001
+            failed = e
+    stopping = time.monotonic()
     server.send_signal(signal.SIGTERM)
+    if live is not None:
+        try:
+            while True:
+                live.recv(timeout=20)
+        except websockets.exceptions.ConnectionClosed as closed:
+            check(closed.rcvd is not None and closed.rcvd.code in (1000, 1001), f"the live subscriber was closed at shutdown ({closed.rcvd})")
+        except TimeoutError:
+            check(False, "the live subscriber was closed at shutdown (no close within 20 s)")
     try:
         out, _ = server.communicate(timeout=30)
+        if failed is None:
+            check(time.monotonic() - stopping < 25, f"SIGTERM with LiveQuery clients connected ends the gateway ({time.monotonic() - stopping:.1f} s)")
     except subprocess.TimeoutExpired:
         server.kill()
         out, _ = server.communicate()
