@@ -123,6 +123,29 @@ import Testing
         }
     }
 
+    @Test func protectedRelationCannotBeQueried() async throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "    acl: true\n", with: "    acl: true\n    protectedFields:\n      \"*\": [members]\n")
+        #expect(yaml.contains("[members]"))
+        let fx = try await SQLiteFixture(yaml: yaml)
+        let g = Gateway(config: GatewayConfig(), connectors: [fx.connector])
+        do {
+            let ada = try await g.create("Employee", body: ["name": .string("Ada")], caller: .master).objectId!
+            let t = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [ada])], caller: .master).objectId!
+            #expect(try await related(g, t, logger: fx.logger) == ["Ada"])
+            do {
+                _ = try await related(g, t, caller: .anonymous, logger: fx.logger)
+                Issue.record("a protected relation was queried")
+            } catch let error as GatewayError {
+                #expect(error.code == .operationForbidden, "\(error)")
+            }
+            #expect(try await g.get("Team", objectId: t, keys: nil, caller: .anonymous).fields["members"] == nil, "hidden in objects too")
+        } catch {
+            await fx.close()
+            throw error
+        }
+        await fx.close()
+    }
+
     @Test func capOnLinks() async throws {
         var config = GatewayConfig()
         config.limits.federation.maxSubqueryResults = 2

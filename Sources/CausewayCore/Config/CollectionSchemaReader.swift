@@ -155,7 +155,7 @@ public enum CollectionSchemaReader {
             for entry in p.keys {
                 if let problem = ClassPermissions.problem(with: entry) { throw p.error(entry, problem) }
                 let names = try p.optionalStringList(entry) ?? []
-                for name in names where schema.fields[name] == nil {
+                for name in names where schema.fields[name] == nil && schema.relations[name] == nil {
                     throw p.error(entry, "'\(name)' is not a field of \(schema.className)")
                 }
                 access.protectedFields[entry] = Set(names)

@@ -5,7 +5,8 @@ import Logging
 /// - `$relatedTo` on the target class: the owner's connector reads the join table's target ids for the owner,
 ///   and the query becomes `objectId $in [...]` (at most `limits.maxSubqueryResults`, 102 beyond). The caller
 ///   must be allowed to `get` the owner (class-level permission, row rules, ACLs); an owner the caller cannot
-///   read answers as an owner without links (an empty list), so its existence does not leak.
+///   read answers as an owner without links (an empty list), so neither it nor its links leak; a relation that
+///   is a protected field for the caller fails with 119. Parse Server's `authorizeRelatedToQuery` does the same.
 /// - `AddRelation` / `RemoveRelation` in creates and updates write the join table after the owner row is
 ///   written; they never reach the owner's columns.
 /// - Objects show each relation field as `{"__type":"Relation","className":…}`.
@@ -42,6 +43,10 @@ extension Gateway {
             throw GatewayError(.invalidQuery, "$relatedTo: \(ownerClass).\(key) relates to \(relation.targetClass), not \(className).")
         }
         let connector = try relationConnector(owner, relation)
+        // A relation protected from the caller cannot be queried (as a protected field cannot be filtered on).
+        if owner.schema.access.hiddenFields(caller).contains(key) {
+            throw GatewayError(.operationForbidden, "Permission denied: \(ownerClass).\(key) is a protected field and cannot be queried.")
+        }
         // The owner must be readable by the caller: otherwise it answers as an owner without links.
         do {
             _ = try await get(ownerClass, objectId: ownerId, keys: [], caller: caller, logger: logger)
