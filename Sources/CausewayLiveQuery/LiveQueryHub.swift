@@ -212,6 +212,8 @@ public final class LiveQueryHub: Service, Sendable {
         guard schema.permissions.allows(.find, caller: caller) else {
             throw GatewayError(.operationForbidden, "Permission denied for action find on class \(schema.className).")
         }
+        // The same bounds a find's where gets: a subscription's where is evaluated on every change.
+        if let w = r.where { try gateway.config.limits.whereClause.check(w) }
         let query = try r.where.flatMap { w throws(GatewayError) in try QueryParser(schema: schema).parse(w) }
         let hidden = schema.access.hiddenFields(caller)
         for path in query?.fieldPaths ?? [] {
@@ -255,7 +257,9 @@ public final class LiveQueryHub: Service, Sendable {
         let now = ParseDate.now()
         for client in clients {
             let (subscriptions, installation) = client.state.withLock { s in
-                (s.subscriptions.values.filter { $0.className == change.className }, s.installationId)
+                // In the order they were made (their request ids), so a client sees one change's events in a
+                // stable order.
+                (s.subscriptions.values.filter { $0.className == change.className }.sorted { $0.requestId < $1.requestId }, s.installationId)
             }
             var expired: [LiveQuerySubscription] = []
             for subscription in subscriptions {

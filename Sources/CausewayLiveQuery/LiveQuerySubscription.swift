@@ -31,6 +31,11 @@ struct LiveQuerySubscription: Sendable {
             return QueryEvaluator.matches(o, query) && QueryEvaluator.matches(o, readFilter)
         }
         let was = visible(before), now = visible(after)
+        // A version the subscriber may not read (row rule, ACL) is never sent: an `enter` carries no `original`
+        // the subscriber could not see, and a `leave` caused by losing read access carries only the object's
+        // identity (objectId, className, updatedAt), not the new values a find would hide.
+        func readable(_ o: ParseObject) -> Bool { QueryEvaluator.matches(o, readFilter) }
+        func identityOnly(_ o: ParseObject) -> ParseObject { ParseObject(objectId: o.objectId, updatedAt: o.updatedAt) }
         switch kind {
         case .create:
             guard now == true, let after else { return nil }
@@ -39,8 +44,8 @@ struct LiveQuerySubscription: Sendable {
             guard let after else { return nil }
             switch (was, now) {
             case (true?, true?): return (.update, project(after), before.map(project))
-            case (false?, true?): return (.enter, project(after), before.map(project))
-            case (true?, false?): return (.leave, project(after), before.map(project))
+            case (false?, true?): return (.enter, project(after), before.flatMap { readable($0) ? project($0) : nil })
+            case (true?, false?): return (.leave, readable(after) ? project(after) : identityOnly(after), before.map(project))
             case (nil, true?): return (.update, project(after), nil)
             default: return nil
             }

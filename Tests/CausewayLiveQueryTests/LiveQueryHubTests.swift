@@ -107,9 +107,14 @@ import Testing
             _ = try await f.gateway.update("Desk", objectId: id, body: ["ACL": .object(["bob": .object(["read": .bool(true)])])], caller: .master)
             let left = try await ann.expect("leave", requestId: 1)
             #expect(left.object["objectId"] == .string(id))
-            // Bob never saw it before: it enters for him (his first message: the create was hidden from him).
+            // The version Ann may no longer read is not shown to her: only the object's identity.
+            #expect(left.object["name"] == nil && left.object["ACL"] == nil, "\(left.object)")
+            #expect(left.original?["name"] == .string("A"))
+            // Bob never saw it before: it enters for him (his first message: the create was hidden from him),
+            // without the earlier version, which he could not read.
             let entered = try await bob.expect("enter", requestId: 1)
-            #expect(entered.object["objectId"] == .string(id))
+            #expect(entered.object["objectId"] == .string(id) && entered.object["name"] == .string("A"))
+            #expect(entered.original == nil, "\(String(describing: entered.original))")
 
             // Ann no longer sees it: a change or its deletion tells her nothing; Bob hears of both.
             _ = try await f.gateway.update("Desk", objectId: id, body: ["name": .string("B")], caller: .master)
