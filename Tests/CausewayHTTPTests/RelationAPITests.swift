@@ -59,6 +59,13 @@ import Testing
             let listed = try await c.find("Team", [:])
             #expect(listed.results.first?["members"]?["__type"]?.stringValue == "Relation", "\(listed.text)")
 
+            // The JS SDK sends a Batch when one save both adds and removes.
+            let batch = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Batch","ops":[{"__op":"AddRelation","objects":[\#(pointer(ada))]},{"__op":"RemoveRelation","objects":[\#(pointer(ben))]}]}}"#)
+            #expect(batch.status == 200, "\(batch.text)")
+            #expect(try await members(c, team) == ["Ada"])
+            let delete = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Delete"}}"#)
+            #expect(delete.status == 400 && delete.code == 119, "\(delete.text)")
+
             let wrong = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"AddRelation","objects":[{"__type":"Pointer","className":"Team","objectId":"\#(team)"}]}}"#)
             #expect(wrong.status == 400 && wrong.code == 111, "\(wrong.text)")
         }
