@@ -2,7 +2,7 @@
 """The cluster suite's driver (see cluster.sh): two `causeway serve` processes sharing a PostgreSQL metadata
 store and a PostgreSQL connector, haproxy in front, all on loopback ports in a mktemp folder. Every process
 it starts is ended by its pid. Last line: 'integration cluster: N passed'."""
-import json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
+import atexit, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
 
 binary = os.path.abspath(sys.argv[1])
 env_pg = {k: os.environ.get("CAUSEWAY_TEST_PG_" + k) for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE", "BIN"]}
@@ -47,6 +47,10 @@ def cleanup():
     except Exception as e:  # noqa: BLE001 -- cleanup reports, never masks the result
         print(f"cluster: could not drop {database}: {e}", file=sys.stderr)
     shutil.rmtree(work, ignore_errors=True)
+
+
+# Also on an unexpected exception (a node that died, a psql error): nothing started here outlives the suite.
+atexit.register(cleanup)
 
 
 def fail(what):
@@ -333,7 +337,8 @@ processes["B"].send_signal(signal.SIGTERM)
 elapsed = within(1.0, lambda: call(ports["B"], "GET", "/parse/health/ready")[1] == {"status": "draining"})
 check(elapsed is not None, f"SIGTERM: B's readiness answers 503 draining at once (took {elapsed})")
 check(call(ports["B"], "GET", "/parse/health/live")[0] == 200, "while draining, B is still alive and answering")
-code = processes.pop("B").wait(timeout=30)
+code = processes["B"].wait(timeout=30)
+processes.pop("B")
 check(code == 0, f"B exits cleanly after draining (exit {code})")
 check(all(call(ports["LB"], "GET", "/parse/classes/Desk?limit=1")[0] == 200 for _ in range(6)), "haproxy keeps serving through A alone")
 
