@@ -77,7 +77,8 @@ extension PostgresConnector: RelationConnector {
         var findings: [CheckFinding] = []
         for schema in collections {
             for relation in schema.relations.values.sorted(by: { $0.name < $1.name }) {
-                let subject = "\(relation.origin): \(schema.className).\(relation.name) (join table \(relation.joinTable))"
+                let subject = "\(name)/\(schema.className) (join table \(relation.joinTable))"
+                let at = "\(relation.origin): \(schema.className).\(relation.name): "
                 do {
                     let j = try await joinTable(relation, owner: schema)
                     var problems: [String] = []
@@ -96,11 +97,13 @@ extension PostgresConnector: RelationConnector {
                         }
                     }
                     if problems.isEmpty {
-                        findings.append(CheckFinding(.ok, subject, "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))"))
+                        findings.append(CheckFinding(.ok, subject, at + "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))",
+                                                     location: relation.origin))
                     }
-                    for p in problems { findings.append(CheckFinding(.error, subject, p)) }
+                    for p in problems { findings.append(CheckFinding(.error, subject, at + p, location: relation.origin)) }
                 } catch {
-                    findings.append(CheckFinding(.error, subject, "cannot inspect the join table: \(String(reflecting: error))"))
+                    findings.append(CheckFinding(.error, subject, at + "cannot inspect the join table: \(String(reflecting: error))",
+                                                 location: relation.origin))
                 }
             }
         }

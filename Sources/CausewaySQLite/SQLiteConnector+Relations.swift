@@ -69,7 +69,8 @@ extension SQLiteConnector: RelationConnector {
         var findings: [CheckFinding] = []
         for t in tables.values.sorted(by: { $0.schema.className < $1.schema.className }) {
             for relation in t.schema.relations.values.sorted(by: { $0.name < $1.name }) {
-                let subject = "\(relation.origin): \(t.schema.className).\(relation.name) (join table \(relation.joinTable))"
+                let subject = "\(name)/\(t.schema.className) (join table \(relation.joinTable))"
+                let at = "\(relation.origin): \(t.schema.className).\(relation.name): "
                 do {
                     let rows = try await p.read("SELECT name, type FROM pragma_table_info(?)", [.text(relation.joinTable)])
                     var declared: [String: String] = [:]
@@ -80,12 +81,14 @@ extension SQLiteConnector: RelationConnector {
                     let problems = SQLiteConnector.joinProblems(declared, relation, owner: t.schema.objectId, target: targetKey,
                                                                 willCreate: createMissingTables)
                     if problems.isEmpty {
-                        findings.append(CheckFinding(.ok, subject, rows.isEmpty ? "join table does not exist yet; it is created on first start"
-                                                                                : "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))"))
+                        findings.append(CheckFinding(.ok, subject, at + (rows.isEmpty ? "join table does not exist yet; it is created on first start"
+                                                                                : "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))"),
+                                                     location: relation.origin))
                     }
-                    for problem in problems { findings.append(CheckFinding(.error, subject, problem)) }
+                    for problem in problems { findings.append(CheckFinding(.error, subject, at + problem, location: relation.origin)) }
                 } catch {
-                    findings.append(CheckFinding(.error, subject, "cannot inspect the join table: \(String(reflecting: error))"))
+                    findings.append(CheckFinding(.error, subject, at + "cannot inspect the join table: \(String(reflecting: error))",
+                                                 location: relation.origin))
                 }
             }
         }

@@ -227,7 +227,7 @@ struct CheckReport {
     /// A connector's finding, placed at the collection it names (its subject names the class), else at the
     /// connector's file.
     mutating func add(_ finding: CheckFinding, connector: any Connector) {
-        let location = CheckReport.collection(named: finding, in: connector)?.origin
+        let location = finding.location ?? CheckReport.collection(named: finding, in: connector)?.origin
             ?? connector.collections.first.map { ConfigLocation(file: $0.origin.file, line: 0, column: 0, keyPath: "connection") } ?? .unknown
         add(finding, component: "connector \(connector.name)", kind: connector.kind, location: location)
     }
@@ -236,7 +236,7 @@ struct CheckReport {
     mutating func add(pointer finding: CheckFinding, connectors: [any Connector]) {
         for connector in connectors {
             if let c = CheckReport.collection(named: finding, in: connector) {
-                return add(finding, component: "pointers", kind: connector.kind, location: c.origin)
+                return add(finding, component: "pointers", kind: connector.kind, location: finding.location ?? c.origin)
             }
         }
         add(finding, component: "pointers", kind: "", location: .unknown)

@@ -87,10 +87,10 @@ import Testing
 
             let findings = await pg.verify(logger: log).filter { $0.subject.contains("join table") }
             let text = findings.map(\.description).joined(separator: "\n")
-            #expect(findings.contains { $0.severity == .ok && $0.subject.contains("Team.members") }, "\(text)")
-            #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.alumni") && $0.message.contains("does not exist") }, "\(text)")
-            #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.guests") && $0.message.contains("team_id is text") }, "\(text)")
-            #expect(findings.allSatisfy { $0.subject.contains(".yaml:") }, "findings name the file and line: \(text)")
+            #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.members:") }, "\(text)")
+            #expect(findings.contains { $0.severity == .error && $0.message.contains("Team.alumni:") && $0.message.contains("does not exist") }, "\(text)")
+            #expect(findings.contains { $0.severity == .error && $0.message.contains("Team.guests:") && $0.message.contains("team_id is text") }, "\(text)")
+            #expect(findings.allSatisfy { $0.message.contains(".yaml:") && $0.location?.line ?? 0 > 0 }, "findings name the file and line: \(text)")
         }
     }
 }

@@ -146,6 +146,19 @@ import Testing
         await fx.close()
     }
 
+    @Test func crossConnectorCheckNamesUnservedTargets() {
+        var team = CollectionSchema(className: "Team", connectorName: "org", fields: [:], objectId: ObjectIdMapping(column: "id"))
+        let at = ConfigLocation(file: "org.yaml", line: 9, column: 7, keyPath: "collections.Team.fields.members")
+        team.relations["members"] = RelationMapping(name: "members", targetClass: "Employee", joinTable: "tm", ownerColumn: "t", targetColumn: "e", origin: at)
+        team.relations["guests"] = RelationMapping(name: "guests", targetClass: "Visitor", joinTable: "tg", ownerColumn: "t", targetColumn: "v", origin: at)
+        let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
+        let findings = PointerCheck.findings([MemoryConnector(name: "org", collections: [team]), MemoryConnector(name: "hr", collections: [employee])])
+        let bySubject = Dictionary(findings.map { ($0.subject, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(bySubject["Team.guests"]?.severity == .error && bySubject["Team.guests"]?.message.contains("Visitor") == true)
+        #expect(bySubject["Team.members"]?.severity == .ok && bySubject["Team.members"]?.message.contains("connector hr") == true)
+        #expect(bySubject["Team.guests"]?.location == at)
+    }
+
     @Test func capOnLinks() async throws {
         var config = GatewayConfig()
         config.limits.federation.maxSubqueryResults = 2
@@ -184,10 +197,10 @@ import Testing
         let findings = await fx.connector.verify(logger: fx.logger).filter { $0.subject.contains("join table") }
         await fx.close()
         let text = findings.map(\.description).joined(separator: "\n")
-        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Team.members") && $0.message.contains("team_links does not exist") }, "\(text)")
-        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Squad.staff") && $0.message.contains("squad_id is declared INTEGER") }, "\(text)")
-        #expect(findings.contains { $0.severity == .error && $0.subject.contains("Squad.crew") && $0.message.contains("person does not exist") }, "\(text)")
-        #expect(findings.allSatisfy { $0.subject.contains("test.yaml:") }, "findings name the file and line: \(text)")
+        #expect(findings.contains { $0.severity == .error && $0.message.contains("Team.members:") && $0.message.contains("team_links does not exist") }, "\(text)")
+        #expect(findings.contains { $0.severity == .error && $0.message.contains("Squad.staff:") && $0.message.contains("squad_id is declared INTEGER") }, "\(text)")
+        #expect(findings.contains { $0.severity == .error && $0.message.contains("Squad.crew:") && $0.message.contains("person does not exist") }, "\(text)")
+        #expect(findings.allSatisfy { $0.message.contains("test.yaml:") && $0.location?.line ?? 0 > 0 }, "findings name the file and line: \(text)")
     }
 }
 

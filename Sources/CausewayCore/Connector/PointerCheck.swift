@@ -1,4 +1,4 @@
-/// `causeway check` across connectors: every pointer field names a class some connector serves (or one of
+/// `causeway check` across connectors: every pointer and relation field names a class some connector serves (or one of
 /// the identity classes), and a pointer's stored ids can name rows of the target's key (a UUID or integer key
 /// cannot be pointed to from where other connectors' text ids are written).
 public enum PointerCheck {
@@ -26,6 +26,17 @@ public enum PointerCheck {
                     }
                     let location = targetSchema.connectorName == schema.connectorName ? "same connector" : "connector \(targetSchema.connectorName)"
                     findings.append(CheckFinding(.ok, subject, "points to \(target) (\(location), \(targetSchema.objectId.type.rawValue) key)"))
+                }
+                for (name, relation) in schema.relations.sorted(by: { $0.key < $1.key }) {
+                    let subject = "\(schema.className).\(name)"
+                    guard let targetSchema = classes[relation.targetClass] else {
+                        findings.append(CheckFinding(.error, subject, "relation targetClass \(relation.targetClass) is not served by any connector",
+                                                     location: relation.origin))
+                        continue
+                    }
+                    let location = targetSchema.connectorName == schema.connectorName ? "same connector" : "connector \(targetSchema.connectorName)"
+                    findings.append(CheckFinding(.ok, subject, "relates to \(relation.targetClass) through \(relation.joinTable) (\(location), \(targetSchema.objectId.type.rawValue) key)",
+                                                 location: relation.origin))
                 }
             }
         }
