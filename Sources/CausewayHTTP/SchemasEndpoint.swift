@@ -33,7 +33,7 @@ struct SchemasEndpoint: Sendable {
         return SchemasEndpoint.schema(schema)
     }
 
-    /// Parse's schema of one class: `className`, `fields` (with `targetClass` for pointers) and
+    /// Parse's schema of one class: `className`, `fields` (with `targetClass` for pointers and relations) and
     /// `classLevelPermissions`.
     static func schema(_ schema: CollectionSchema) -> JSONValue {
         var fields: [String: JSONValue] = ["objectId": .object(["type": .string("String")])]
@@ -41,6 +41,9 @@ struct SchemasEndpoint: Sendable {
         if schema.updatedAtColumn != nil { fields["updatedAt"] = .object(["type": .string("Date")]) }
         for (name, mapping) in schema.fields {
             fields[name] = .object(fieldType(mapping))
+        }
+        for (name, relation) in schema.relations {
+            fields[name] = .object(["type": .string("Relation"), "targetClass": .string(relation.targetClass)])
         }
         return .object([
             "className": .string(schema.className),

@@ -66,6 +66,9 @@ import Testing
             let delete = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Delete"}}"#)
             #expect(delete.status == 400 && delete.code == 119, "\(delete.text)")
 
+            let schema = try await c.request(.get, "/parse/schemas/Team", headers: Self.master)
+            #expect(schema["fields"]?["members"] == .object(["type": .string("Relation"), "targetClass": .string("Employee")]), "\(schema.text)")
+
             let wrong = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"AddRelation","objects":[{"__type":"Pointer","className":"Team","objectId":"\#(team)"}]}}"#)
             #expect(wrong.status == 400 && wrong.code == 111, "\(wrong.text)")
         }
