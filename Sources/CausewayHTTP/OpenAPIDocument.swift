@@ -1,3 +1,4 @@
+import Synchronization
 import CausewayCore
 import Hummingbird
 
@@ -502,7 +503,7 @@ struct OpenAPIDocument: Sendable {
         if c.updatedAtColumn != nil { properties["updatedAt"] = OpenAPIDocument.timestamp }
         for (name, mapping) in c.fields { properties[name] = OpenAPIDocument.nullable(OpenAPIDocument.fieldSchema(mapping)) }
         return .object(["type": .string("object"), "properties": .object(properties),
-                        "description": .string("A \(c.className) (connector \(c.connectorName)). Fields without a value are left out.")])
+                        "description": .string("A \(c.className). Fields without a value are left out.")])
     }
 
     /// A create or update body: the writable fields, each a value, null or an atomic operation.
@@ -521,10 +522,17 @@ struct OpenAPIDocument: Sendable {
 }
 
 extension ParseEndpoints {
-    /// `GET /openapi.json`: answered before the key check (`ParseResponder`), like `/health`.
+    /// `GET /openapi.json`: answered before the key check (`ParseResponder`), like `/health`. It describes
+    /// what callers without the master key can use: classes only the master key may touch are left out, and so
+    /// are fields protected from everyone (`protectedFields: {"*": …}`). Built once per gateway (a reload
+    /// builds a new one), so fetching it costs no more than a cached read.
     func openAPI() -> ParseReply {
-        let document = OpenAPIDocument(collections: gateway.connectors.flatMap(\.collections), config: config, hasUsers: auth != nil)
-        return .json(200, document.json())
+        let gateway = self.gateway, hasUsers = auth != nil
+        let body = OpenAPIDocument.cache.bytes(for: gateway) {
+            let visible = gateway.connectors.flatMap(\.collections).compactMap(OpenAPIDocument.publicShape)
+            return JSONWriter.serialize(OpenAPIDocument(collections: visible, config: gateway.config, hasUsers: hasUsers).json())
+        }
+        return ParseReply(status: 200, body: body)
     }
 
     /// The path of the document, below the mount path; the other methods answer 405.
@@ -532,5 +540,30 @@ extension ParseEndpoints {
         let routes = RouteCollection(context: ParseRequestContext.self)
         endpoint(routes, "openapi.json", [.get: { _, _ in openAPI() }])
         return routes
+    }
+}
+
+extension OpenAPIDocument {
+    /// The collection as callers without the master key see it; nil when only the master key may use it.
+    static func publicShape(_ c: CollectionSchema) -> CollectionSchema? {
+        guard ClassPermissions.Operation.allCases.contains(where: { !(c.permissions.rules[$0] ?? []).isEmpty }) else { return nil }
+        var shape = c
+        for field in c.access.hiddenFields(Caller.anonymous) { shape.fields[field] = nil }
+        return shape
+    }
+
+    /// The encoded document of the gateway serving now.
+    static let cache = DocumentCache()
+
+    final class DocumentCache: Sendable {
+        private struct Entry { weak var gateway: Gateway?; var bytes: [UInt8] }
+        private let entry = Mutex<Entry?>(nil)
+
+        func bytes(for gateway: Gateway, build: () -> [UInt8]) -> [UInt8] {
+            if let hit = entry.withLock({ e -> [UInt8]? in e.flatMap { $0.gateway === gateway ? $0.bytes : nil } }) { return hit }
+            let bytes = build()
+            entry.withLock { $0 = Entry(gateway: gateway, bytes: bytes) }
+            return bytes
+        }
     }
 }

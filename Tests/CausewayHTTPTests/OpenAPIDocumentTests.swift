@@ -154,4 +154,38 @@ import Testing
             #expect(!text.contains("rest-key-1234") && !text.contains(ParseTestApp.masterKey))
         }
     }
+
+    /// The document is served without keys, so it shows only what callers without the master key can use:
+    /// no class only the master key may touch, no field protected from everyone, no connector names.
+    @Test func showsNothingOnlyTheMasterKeyMaySee() async throws {
+        let connectors = """
+        kind: sqlite
+        connection:
+          path: store.sqlite
+        collections:
+          Ticket:
+            table: tickets
+            fields:
+              title: { type: string }
+              salary: { type: number }
+            protectedFields:
+              "*": [salary]
+          Vault:
+            table: vault
+            fields:
+              secret: { type: string }
+            permissions: { get: [], find: [], count: [], create: [], update: [], delete: [] }
+        """
+        try await ParseTestApp(connectors: connectors).run { client in
+            let doc = try await document(client)
+            let schemas = try #require(doc["components"]?["schemas"]?.objectValue)
+            let ticket = try #require(schemas["Ticket"]?["properties"]?.objectValue)
+            #expect(ticket["title"] != nil && ticket["salary"] == nil, "\(ticket.keys.sorted())")
+            #expect(schemas["Vault"] == nil && schemas["Vault.Input"] == nil)
+            let paths = try #require(doc["paths"]?.objectValue)
+            #expect(!paths.keys.contains { $0.contains("Vault") }, "\(paths.keys.sorted())")
+            let text = try await client.get("/parse/openapi.json", headers: [:]).text
+            #expect(!text.contains("(connector ") && !text.contains("secret"))
+        }
+    }
 }
