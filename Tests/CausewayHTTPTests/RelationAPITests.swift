@@ -66,6 +66,13 @@ import Testing
             let delete = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Delete"}}"#)
             #expect(delete.status == 400 && delete.code == 119, "\(delete.text)")
 
+            let projected = try await c.find("Team", ["keys": "members"])
+            #expect(projected.results.first?["members"]?["__type"]?.stringValue == "Relation" && projected.results.first?["name"] == nil, "\(projected.text)")
+            let onlyName = try await c.get("/parse/classes/Team/\(team)?keys=name")
+            #expect(onlyName["members"] == nil && onlyName["name"]?.stringValue == "Ops", "\(onlyName.text)")
+            let onlyMembers = try await c.get("/parse/classes/Team/\(team)?keys=members")
+            #expect(onlyMembers["members"]?["className"]?.stringValue == "Employee" && onlyMembers["name"] == nil, "\(onlyMembers.text)")
+
             let schema = try await c.request(.get, "/parse/schemas/Team", headers: Self.master)
             #expect(schema["fields"]?["members"] == .object(["type": .string("Relation"), "targetClass": .string("Employee")]), "\(schema.text)")
 

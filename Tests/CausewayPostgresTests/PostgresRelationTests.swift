@@ -63,6 +63,9 @@ import Testing
             #expect(try await g.get("Team", objectId: "1", keys: nil, caller: .master).fields["members"]
                     == .object(["__type": .string("Relation"), "className": .string("Employee")]))
 
+            let projected = try await g.get("Team", objectId: "1", keys: ["members"], caller: .master)
+            #expect(projected.fields["members"] != nil && projected.fields["name"] == nil)
+
             // The owner's ACL: Board is hidden from anonymous callers, so it answers as a team without links.
             _ = try await g.update("Team", objectId: "2", body: ["members": op("AddRelation", ["e1"])], caller: .master)
             #expect(try await related(g, "2", logger: log) == ["Ada"])
