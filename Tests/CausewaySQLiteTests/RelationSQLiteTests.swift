@@ -146,17 +146,23 @@ import Testing
         await fx.close()
     }
 
-    @Test func crossConnectorCheckNamesUnservedTargets() {
+    @Test func crossConnectorCheckNamesUnservedTargets() async throws {
         var team = CollectionSchema(className: "Team", connectorName: "org", fields: [:], objectId: ObjectIdMapping(column: "id"))
         let at = ConfigLocation(file: "org.yaml", line: 9, column: 7, keyPath: "collections.Team.fields.members")
         team.relations["members"] = RelationMapping(name: "members", targetClass: "Employee", joinTable: "tm", ownerColumn: "t", targetColumn: "e", origin: at)
         team.relations["guests"] = RelationMapping(name: "guests", targetClass: "Visitor", joinTable: "tg", ownerColumn: "t", targetColumn: "v", origin: at)
         let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
-        let findings = PointerCheck.findings([MemoryConnector(name: "org", collections: [team]), MemoryConnector(name: "hr", collections: [employee])])
+        let org = SQLiteConnector(name: "org", path: ":memory:", tables: [try SQLiteTable(schema: team, table: "teams", seed: [])],
+                                  createMissingTables: false, readerCount: 1, busyTimeoutMs: 100)
+        let findings = PointerCheck.findings([org, MemoryConnector(name: "hr", collections: [employee])])
         let bySubject = Dictionary(findings.map { ($0.subject, $0) }, uniquingKeysWith: { a, _ in a })
         #expect(bySubject["Team.guests"]?.severity == .error && bySubject["Team.guests"]?.message.contains("Visitor") == true)
         #expect(bySubject["Team.members"]?.severity == .ok && bySubject["Team.members"]?.message.contains("connector hr") == true)
         #expect(bySubject["Team.guests"]?.location == at)
+        // A source without join tables cannot keep relations.
+        let memory = PointerCheck.findings([MemoryConnector(name: "org", collections: [team]), MemoryConnector(name: "hr", collections: [employee])])
+        #expect(memory.filter { $0.subject.hasPrefix("Team.") }.count == 2)
+        #expect(memory.filter { $0.subject.hasPrefix("Team.") }.allSatisfy { $0.severity == .error && $0.message.contains("keeps no join tables") })
     }
 
     @Test func capOnLinks() async throws {

@@ -29,6 +29,11 @@ public enum PointerCheck {
                 }
                 for (name, relation) in schema.relations.sorted(by: { $0.key < $1.key }) {
                     let subject = "\(schema.className).\(name)"
+                    guard connector is any RelationConnector else {
+                        findings.append(CheckFinding(.error, subject, "connector \(connector.name) (\(connector.kind)) keeps no join tables; relations need a SQLite or PostgreSQL source",
+                                                     location: relation.origin))
+                        continue
+                    }
                     guard let targetSchema = classes[relation.targetClass] else {
                         findings.append(CheckFinding(.error, subject, "relation targetClass \(relation.targetClass) is not served by any connector",
                                                      location: relation.origin))
