@@ -88,8 +88,19 @@ public final class LiveQueryPoller: Service, Sendable {
     func pollOnce(_ className: String, connector: String, _ poll: LiveQueryPoll, mark: Mark) async throws -> Mark {
         let gateway = currentGateway()
         let field = poll.updatedAtField
-        var query = FindQuery(sort: [.field(field, descending: !mark.started)], limit: mark.started ? poll.batchSize : 1)
-        if let value = mark.value { query.filter = .field(field, .greaterThanOrEqual(value)) }
+        // objectId breaks ties, so pages of rows sharing one timestamp come in a stable order.
+        var query = FindQuery(sort: [.field(field, descending: !mark.started), .field("objectId", descending: !mark.started)],
+                              limit: mark.started ? poll.batchSize : 1)
+        if let value = mark.value {
+            if mark.started, !mark.idsAtValue.isEmpty {
+                // Rows after the mark, or at it and not yet seen: more than a batch of rows sharing one timestamp
+                // (one UPDATE … SET updated_at = now()) are read batch by batch instead of the same batch forever.
+                query.filter = .or([.field(field, .greaterThan(value)),
+                                    .and([.field(field, .equal(value)), .field("objectId", .notIn(mark.idsAtValue.sorted().map { .string($0) }))])])
+            } else {
+                query.filter = .field(field, .greaterThanOrEqual(value))
+            }
+        }
         let result = try await gateway.find(className, query, caller: .master, logger: logger, cacheMode: .bypass)
         var next = mark
         next.started = true

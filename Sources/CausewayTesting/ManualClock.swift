@@ -33,6 +33,14 @@ public final class ManualClock: Clock, Sendable {
     public var now: Instant { state.withLock { $0.now } }
     public var minimumResolution: Duration { .zero }
 
+    /// Tasks sleeping on this clock now.
+    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Returns once at least `count` tasks sleep on this clock (a loop under test has reached its wait).
+    public func waitForSleepers(_ count: Int = 1) async {
+        while sleeperCount < count { await Task.yield() }
+    }
+
     /// Moves the clock forward and wakes the sleepers whose deadline has come.
     public func advance(by duration: Duration) {
         precondition(duration >= .zero, "a clock does not go back")

@@ -1,3 +1,4 @@
+import Synchronization
 import CausewayCore
 import CausewayTesting
 @testable import CausewayLiveQuery
@@ -50,33 +51,59 @@ import Testing
         #expect(seen == ["update a", "create b", "update c"])
     }
 
+    /// More rows share one timestamp than one poll reads (one `UPDATE … SET updated_at = now()`): successive
+    /// polls announce them all, a batch at a time, and then nothing more.
+    @Test func rowsSharingOneTimestampBeyondABatchAreAllAnnounced() async throws {
+        var schema = Self.polled
+        schema.liveQueryPoll = LiveQueryPoll(updatedAtField: "updatedAt", interval: .seconds(5), batchSize: 2)
+        let connector = MemoryConnector(name: "memory", collections: [schema])
+        let gateway = Gateway(config: GatewayConfig(), connectors: [connector])
+        _ = try await connector.create(ParseObject(objectId: "old", createdAt: Self.date(1000), updatedAt: Self.date(1000)), in: schema, context: Self.context)
+        let poller = LiveQueryPoller(gateway: { gateway }, classes: ["Desk"], clock: ManualClock())
+        let feed = gateway.changes.subscribe(classes: ["Desk"])
+        let poll = try #require(schema.liveQueryPoll)
+        var mark = try await poller.pollOnce("Desk", connector: "memory", poll, mark: .init())
+        for id in ["r1", "r2", "r3", "r4", "r5"] {
+            _ = try await connector.create(ParseObject(objectId: id, createdAt: Self.date(500), updatedAt: Self.date(2000)), in: schema, context: Self.context)
+        }
+        for _ in 0..<4 { mark = try await poller.pollOnce("Desk", connector: "memory", poll, mark: mark) }
+        #expect(mark.value == .date(Self.date(2000)) && mark.idsAtValue == ["r1", "r2", "r3", "r4", "r5"])
+        var seen: [String] = []
+        for await change in feed {
+            seen.append(change.objectId)
+            if seen.count == 5 { break }
+        }
+        #expect(seen == ["r1", "r2", "r3", "r4", "r5"])
+        #expect(gateway.changes.dropped == 0)
+    }
+
     @Test func theLoopPollsOnTheInjectedClock() async throws {
         let connector = MemoryConnector(name: "memory", collections: [Self.polled])
         let gateway = Gateway(config: GatewayConfig(), connectors: [connector])
         let clock = ManualClock()
         let poller = LiveQueryPoller(gateway: { gateway }, classes: ["Desk"], clock: clock)
-        let feed = gateway.changes.subscribe(classes: ["Desk"])
-        let task = Task { try await poller.run() }
-        defer { task.cancel() }
-        // Rows changed before the poller started are not news: z is older.
+        // Rows changed before the poller started are not news: z is older than its first poll.
         let start = ParseDate.now().millisecondsSince1970
         _ = try await connector.create(ParseObject(objectId: "z", createdAt: Self.date(start - 60_000), updatedAt: Self.date(start - 60_000),
                                                    fields: ["name": .string("theirs")]), in: Self.polled, context: Self.context)
-        // Time passes only when the test moves the clock; meanwhile another application keeps changing z, so
-        // whenever the first poll (the mark) ran, a later one sees z change.
-        let mover = Task {
-            var ms = start + 1000
-            while !Task.isCancelled {
-                ms += 1000
-                _ = try? await connector.update(objectId: "z", operations: ["floor": .set(.int(ms))], updatedAt: Self.date(ms), in: Self.polled, context: Self.context)
-                clock.advance(by: .seconds(5))
-                await Task.yield()
-            }
-        }
-        defer { mover.cancel() }
-        var iterator = feed.makeAsyncIterator()
-        let next = try #require(await iterator.next())
-        #expect(next.kind == .update && next.origin == .source && next.objectId == "z" && next.object?.fields["name"] == .string("theirs"))
-        #expect(clock.now.offset >= .seconds(5))
+        let feed = gateway.changes.subscribe(classes: ["Desk"])
+        let received = Mutex<[ObjectChange]>([])
+        let reader = Task { for await change in feed { received.withLock { $0.append(change) } } }
+        defer { reader.cancel() }
+        let task = Task { try await poller.run() }
+        defer { task.cancel() }
+        // The first poll has set the mark and the loop sleeps on the injected clock.
+        await clock.waitForSleepers(1)
+        // Another application changes z. No poll runs until the clock moves.
+        _ = try await connector.update(objectId: "z", operations: ["floor": .set(.int(7))], updatedAt: Self.date(start + 1000), in: Self.polled, context: Self.context)
+        for _ in 0..<200 { await Task.yield() }
+        #expect(received.withLock { $0.isEmpty }, "announced before the interval passed")
+        clock.advance(by: .seconds(4))
+        for _ in 0..<200 { await Task.yield() }
+        #expect(received.withLock { $0.isEmpty }, "announced before the interval passed")
+        clock.advance(by: .seconds(1))
+        while received.withLock({ $0.isEmpty }) { await Task.yield() }
+        let next = try #require(received.withLock { $0.first })
+        #expect(next.kind == .update && next.origin == .source && next.objectId == "z" && next.object?.fields["floor"] == .int(7))
     }
 }
