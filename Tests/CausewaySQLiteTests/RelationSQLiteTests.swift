@@ -165,6 +165,31 @@ import Testing
         #expect(memory.filter { $0.subject.hasPrefix("Team.") }.allSatisfy { $0.severity == .error && $0.message.contains("keeps no join tables") })
     }
 
+    @Test func idsTheTargetKeyCannotHoldAreRefusedBeforeTheOwnerIsWritten() async throws {
+        let yaml = Self.yaml.replacingOccurrences(of: "    table: employees\n    objectId: { column: id, type: string }",
+                                                  with: "    table: employees\n    objectId: { column: id, type: integer, generatedBy: source }")
+        #expect(yaml.contains("type: integer"))
+        let fx = try await SQLiteFixture(yaml: yaml)
+        let g = Gateway(config: GatewayConfig(), connectors: [fx.connector])
+        do {
+            let ada = try await g.create("Employee", body: ["name": .string("Ada")], caller: .master).objectId!
+            do {
+                _ = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [ada, "x"])], caller: .master)
+                Issue.record("a non-integer id was accepted")
+            } catch let error as GatewayError {
+                #expect(error.code == .incorrectType, "\(error)")
+            }
+            let teams = try await fx.connector.connections().read("SELECT COUNT(*) FROM teams", [])
+            #expect(teams.first?.columns.first?.data.integer == 0, "nothing was written")
+            let t = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [ada])], caller: .master).objectId!
+            #expect(try await related(g, t, logger: fx.logger) == ["Ada"], "integer target keys are linked and found")
+        } catch {
+            await fx.close()
+            throw error
+        }
+        await fx.close()
+    }
+
     @Test func capOnLinks() async throws {
         var config = GatewayConfig()
         config.limits.federation.maxSubqueryResults = 2

@@ -97,7 +97,15 @@ extension Gateway {
         for key in body.keys.sorted() {
             guard let relation = schema.relations[key] else { continue }
             rest[key] = nil
-            changes.append(try RelationChange.parse(body[key]!, relation: relation, className: schema.className))
+            let change = try RelationChange.parse(body[key]!, relation: relation, className: schema.className)
+            // Ids the target's key cannot hold are refused before anything is written (a create would
+            // otherwise leave its row without the links).
+            if try route(relation.targetClass).schema.objectId.type == .integer {
+                for id in change.adding + change.removing where Int64(id) == nil {
+                    throw GatewayError(.incorrectType, "\(LogText.clean(id, limit: 64)) is not an objectId of \(relation.targetClass) (integer keys), in \(schema.className).\(key).")
+                }
+            }
+            changes.append(change)
         }
         return (rest, changes)
     }
