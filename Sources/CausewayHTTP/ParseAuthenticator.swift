@@ -36,14 +36,4 @@ struct ParseAuthenticator: Sendable {
         }
         return .caller(.anonymous)
     }
-
-    /// Compares secrets without an early exit, so timing does not reveal a matching prefix.
-    func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return diff == 0
-    }
 }

@@ -117,8 +117,11 @@ public struct FindRequestParser: Sendable {
         return keys
     }
 
-    /// A comma-separated string or a JSON array of strings.
-    private func list(_ v: JSONValue, _ name: String) throws(GatewayError) -> [String] {
+    private func list(_ v: JSONValue, _ name: String) throws(GatewayError) -> [String] { try Self.list(v, name) }
+
+    /// A comma-separated string, a JSON array of strings, or such an array written as a string (`keys`,
+    /// `order`, `include`, `excludeKeys` all read lists this way).
+    static func list(_ v: JSONValue, _ name: String) throws(GatewayError) -> [String] {
         switch v {
         case .string(let s):
             if s.hasPrefix("["), case .array(let items)? = try? JSONParser.parse(s) {

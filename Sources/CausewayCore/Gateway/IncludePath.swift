@@ -80,20 +80,6 @@ public enum IncludePath {
         }
     }
 
-    /// A comma-separated string or a JSON array of strings.
-    static func list(_ v: JSONValue) throws(GatewayError) -> [String] {
-        switch v {
-        case .string(let s):
-            return s.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-        case .array(let items):
-            var out: [String] = []
-            for item in items {
-                guard case .string(let s) = item else { throw GatewayError(.invalidQuery, "include must list strings.") }
-                out += s.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-            }
-            return out
-        default:
-            throw GatewayError(.invalidQuery, "include must be a comma-separated string or an array of strings.")
-        }
-    }
+    /// `include` as a list: the same forms as `keys` and `order` (`FindRequestParser.list`).
+    static func list(_ v: JSONValue) throws(GatewayError) -> [String] { try FindRequestParser.list(v, "include") }
 }
