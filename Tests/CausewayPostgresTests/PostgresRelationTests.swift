@@ -88,6 +88,17 @@ import Testing
                 #expect(error.code != .internalServerError, "\(error)")
             }
 
+            // Inside a transactional batch relation changes are refused (102) and the batch rolls back.
+            do {
+                _ = try await g.withTransaction(classNames: ["Team"]) { tg in
+                    try await tg.update("Team", objectId: "1", body: ["name": .string("Renamed"), "members": op("AddRelation", ["e3"])], caller: .master)
+                }
+                Issue.record("a relation change in a transaction was accepted")
+            } catch let error as GatewayError {
+                #expect(error.code == .invalidQuery && error.message.contains("not supported"), "\(error)")
+            }
+            #expect(try await fx.scalar("SELECT name FROM \(fx.schemaName).teams WHERE id = 1") == "Ops", "rolled back")
+
             let findings = await pg.verify(logger: log).filter { $0.subject.contains("join table") }
             let text = findings.map(\.description).joined(separator: "\n")
             #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.members:") }, "\(text)")
