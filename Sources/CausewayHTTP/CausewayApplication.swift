@@ -34,6 +34,8 @@ public enum CausewayApplication {
         if let auth { services.append(IdentityService(auth: auth, status: status, logger: logger)) }
         // Several nodes on one PostgreSQL metadata store: LISTEN/NOTIFY coherence (#15).
         if let makeCluster = configuration.makeClusterServices { services.append(contentsOf: makeCluster(gateway, auth, logger)) }
+        // PostgreSQL sources that announce their own changes through triggers (LiveQuery, #17).
+        if let makeSources = configuration.makeChangeSourceServices { services.append(contentsOf: makeSources(gateway, logger)) }
         // Connectors run under a supervisor, so that a reload can start and stop single ones.
         let supervisor = ConnectorSupervisor(logger: logger)
         var running: [String: GatewayReloader.Running] = [:]

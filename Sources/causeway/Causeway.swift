@@ -17,7 +17,7 @@ struct Causeway: AsyncParsableCommand {
         commandName: "causeway",
         abstract: "An on-premise gateway that speaks the Parse Server REST dialect over your existing data sources.",
         version: CausewayVersion.current,
-        subcommands: [Serve.self, Check.self],
+        subcommands: [Serve.self, Check.self, LiveTriggers.self],
         defaultSubcommand: Serve.self)
 
     /// Connector kinds this build supports.
@@ -41,6 +41,19 @@ struct ConfigOption: ParsableArguments {
                     do { return [try ClusterBus(store: store, gateway: gateway, auth: auth, logger: logger)] } catch {
                         logger.error("cluster coherence cannot start", metadata: ["error": .string(String(reflecting: error))])
                         return []
+                    }
+                }
+            }
+            // PostgreSQL collections with `liveQuery: { triggers: true }`: a NOTIFY listener per connector (#17).
+            let triggerSources = loaded.connectors.compactMap { $0 as? PostgresConnector }.filter(\.usesChangeTriggers)
+            if !triggerSources.isEmpty {
+                loaded.makeChangeSourceServices = { gateway, logger in
+                    triggerSources.compactMap { connector in
+                        do { return try PostgresChangeListener(connector: connector, gateway: gateway, logger: logger) } catch {
+                            logger.error("LiveQuery triggers: cannot listen", metadata: [
+                                "causeway.connector": .string(connector.name), "error": .string(String(reflecting: error))])
+                            return nil
+                        }
                     }
                 }
             }

@@ -103,7 +103,9 @@ public enum CollectionSchemaReader {
         schema.relations = relations
         schema.access = try readAccess(r, schema: schema)
         schema.cacheOverride = try CachePolicy.readOverride(r)
-        schema.liveQueryPoll = try LiveQueryPoll.read(r, schema: schema)
+        var triggers = false
+        schema.liveQueryPoll = try LiveQueryPoll.read(r, schema: schema, triggers: &triggers)
+        schema.liveQueryTriggers = triggers
         return schema
     }
 

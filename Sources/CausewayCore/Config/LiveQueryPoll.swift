@@ -22,9 +22,11 @@ public struct LiveQueryPoll: Sendable, Hashable {
         self.batchSize = batchSize
     }
 
-    /// `liveQuery` of one collection (nil when absent).
-    static func read(_ r: YAMLReader, schema: CollectionSchema) throws(ConfigError) -> LiveQueryPoll? {
+    /// `liveQuery` of one collection (nil when absent). `triggers` is set from `liveQuery.triggers` (PostgreSQL
+    /// sources: changes announced by triggers that send NOTIFY, see `causeway live-triggers`).
+    static func read(_ r: YAMLReader, schema: CollectionSchema, triggers: inout Bool) throws(ConfigError) -> LiveQueryPoll? {
         guard let lq = try r.optionalChild("liveQuery") else { return nil }
+        triggers = try lq.bool("triggers", default: false)
         var result: LiveQueryPoll?
         if let p = try lq.optionalChild("poll") {
             let field = try p.optionalString("updatedAtField") ?? "updatedAt"

@@ -15,6 +15,9 @@ public struct LoadedConfiguration: Sendable {
     /// Services that keep several gateway nodes coherent (the PostgreSQL store's `ClusterBus`), made once the
     /// gateway and the auth service exist (nil: a single node).
     public var makeClusterServices: (@Sendable (Gateway, AuthService?, Logger) -> [any Service])?
+    /// Services that hear sources announce their own changes (PostgreSQL triggers with NOTIFY for
+    /// `liveQuery.triggers`), made once the gateway exists (nil: none).
+    public var makeChangeSourceServices: (@Sendable (Gateway, Logger) -> [any Service])?
 
     public init(gateway: GatewayConfig, connectors: [any Connector], identityProviders: [any IdentityProvider] = []) {
         self.gateway = gateway

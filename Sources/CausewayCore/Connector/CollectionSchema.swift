@@ -15,6 +15,9 @@ public struct CollectionSchema: Sendable {
     public var cacheOverride: CachePolicy.Override?
     /// LiveQuery change source of this collection besides gateway writes (`liveQuery.poll`).
     public var liveQueryPoll: LiveQueryPoll?
+    /// `liveQuery.triggers`: the source announces changes itself through triggers that send NOTIFY (PostgreSQL
+    /// connectors; `causeway live-triggers` prints the SQL).
+    public var liveQueryTriggers = false
     /// Where this collection was declared, for messages.
     public var origin: ConfigLocation
     /// `type: relation` fields: links kept in join tables, not columns of the class's table.
