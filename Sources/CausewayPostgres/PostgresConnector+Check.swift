@@ -5,14 +5,14 @@ extension PostgresConnector {
     /// Introspects the database (`pg_catalog`) and reports each mapped table or column that is missing or whose
     /// type does not fit the mapping. Connects by itself when the connector is not started; changes nothing.
     public func verify(logger: Logger) async -> [CheckFinding] {
-        if (try? connections()) != nil { return await verifyTables() + verifyRelations() }
+        if (try? connections()) != nil { return await verifyTables() + verifyRelations() + verifyChangeTriggers() }
         // Not started: connect for the check alone, with the deadline watchdog running meanwhile.
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.watchdog.run() }
             let findings: [CheckFinding]
             do {
                 try await start(logger: logger)
-                findings = await verifyTables() + verifyRelations()
+                findings = await verifyTables() + verifyRelations() + verifyChangeTriggers()
             } catch {
                 findings = [CheckFinding(.error, "connector \(name)", "cannot connect: \(String(reflecting: error))")]
             }

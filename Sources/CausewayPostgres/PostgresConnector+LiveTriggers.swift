@@ -107,6 +107,32 @@ extension PostgresConnector {
         try await c.close()
     }
 
+    /// For `causeway check`: a warning for each table of a `liveQuery.triggers` collection that has no enabled
+    /// `causeway_changes` trigger (its direct changes would go unannounced).
+    func verifyChangeTriggers() async -> [CheckFinding] {
+        var findings: [CheckFinding] = []
+        let logger = self.logger
+        for key in triggerTables.keys.sorted() {
+            let (t, classNames) = triggerTables[key]!
+            let query = PostgresStatement(sql: """
+                SELECT count(*)::int FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname::text = $1 AND c.relname::text = $2 AND g.tgname::text = $3 AND g.tgenabled <> 'D'
+                """, values: [t.schemaName, t.table, Self.changeTriggerName]).query
+            let subject = "\(name)/\(classNames.joined(separator: ", ")) (\(key))"
+            do {
+                let rows = try await statement(on: nil) { c, _ in try await c.query(query, logger: logger).collect() }
+                if try rows.first?.decode(Int.self) ?? 0 == 0 {
+                    findings.append(CheckFinding(.warning, subject, "liveQuery.triggers: no enabled trigger \(Self.changeTriggerName) on \(key), so changes made by other applications are not announced; review and install it with causeway live-triggers --connector \(name)", location: t.schema.origin))
+                } else {
+                    findings.append(CheckFinding(.ok, subject, "LiveQuery trigger installed"))
+                }
+            } catch {
+                findings.append(CheckFinding(.warning, subject, "liveQuery.triggers: cannot tell whether the trigger is installed: \(String(describing: error))"))
+            }
+        }
+        return findings
+    }
+
     /// `causeway_notify_<table>`, kept within PostgreSQL's 63 bytes (a long name is cut and given a hash of
     /// the whole, so two long tables never share a function).
     static func functionName(for table: String) -> String {

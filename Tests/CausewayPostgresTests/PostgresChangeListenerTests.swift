@@ -45,6 +45,9 @@ import Testing
             #expect(script.contains("CREATE OR REPLACE FUNCTION \"\(fx.schemaName)\".\"causeway_notify_desks\"()"))
             #expect(script.contains("DROP TRIGGER IF EXISTS \"causeway_changes\" ON \"\(fx.schemaName)\".\"desks\""))
             #expect(connector.changeTriggerStatements().count == 3)
+            // causeway check warns while the trigger is missing, with the collection's file and line.
+            let missing = await connector.verify(logger: fx.logger).filter { $0.message.hasPrefix("liveQuery.triggers") }
+            #expect(missing.count == 1 && missing.first?.severity == .warning && missing.first?.location != nil)
             // Idempotent: a second run replaces, it does not fail or add a second trigger.
             try await connector.installChangeTriggers(logger: fx.logger)
             try await connector.installChangeTriggers(logger: fx.logger)
@@ -53,6 +56,9 @@ import Testing
                 WHERE n.nspname = '\(fx.schemaName)' AND NOT t.tgisinternal
                 """)
             #expect(count == "1")
+            let findings = await connector.verify(logger: fx.logger)
+            #expect(!findings.contains { $0.message.hasPrefix("liveQuery.triggers") })
+            #expect(findings.contains { $0.severity == .ok && $0.message == "LiveQuery trigger installed" })
         }
     }
 
