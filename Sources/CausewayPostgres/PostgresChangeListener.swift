@@ -47,11 +47,10 @@ public final class PostgresChangeListener: Service, Sendable {
     let heartbeatTimeout: Duration
 
     private struct State {
-        var observers: [Int: AsyncStream<Event>.Continuation] = [:]
-        var nextObserver = 0
         var listening = false
     }
     private let state = Mutex(State())
+    private let observers = Broadcast<Event>()
 
     public init(connector: PostgresConnector, gateway: Gateway, logger: Logger,
                 heartbeat: Duration = .seconds(5), heartbeatTimeout: Duration = .seconds(5)) throws {
@@ -72,20 +71,9 @@ public final class PostgresChangeListener: Service, Sendable {
     public var isListening: Bool { state.withLock { $0.listening } }
 
     /// What the listener does from now on (tests await these instead of sleeping).
-    public func events() -> AsyncStream<Event> {
-        let (stream, continuation) = AsyncStream<Event>.makeStream()
-        let id = state.withLock { s -> Int in
-            defer { s.nextObserver += 1 }
-            s.observers[s.nextObserver] = continuation
-            return s.nextObserver
-        }
-        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.observers.removeValue(forKey: id) } }
-        return stream
-    }
+    public func events() -> AsyncStream<Event> { observers.subscribe(bufferSize: 10_000) }
 
-    private func emit(_ event: Event) {
-        for o in state.withLock({ Array($0.observers.values) }) { o.yield(event) }
-    }
+    private func emit(_ event: Event) { observers.publish(event) }
 
     public func run() async throws {
         guard !classes.isEmpty else {
