@@ -88,8 +88,8 @@ struct TestActiveDirectory {
           - name: ad
             kind: ldap
             urls: [\((urls ?? [url]).joined(separator: ", "))]
-            timeoutSeconds: 10
-            connectTimeoutSeconds: 3
+            timeoutSeconds: 30
+            connectTimeoutSeconds: 10
             usernameAttribute: sAMAccountName
             idAttribute: objectGUID
             attributes: { department: department }

@@ -11,7 +11,7 @@ import Testing
         kind: rest
         connection:
           baseURL: http://127.0.0.1:\(port)
-          requestTimeoutSeconds: 2
+          requestTimeoutSeconds: 15
           retries: 1
           retryBackoffMilliseconds: 5
         \(connection)
