@@ -44,7 +44,6 @@ public final class ClusterBus: Service, Sendable {
     private struct State {
         var connection: PostgresConnection?
         var listening = false
-        var connectionIds = 0
     }
     private let state = Mutex(State())
     private let observers = Broadcast<Event>()
@@ -132,59 +131,28 @@ public final class ClusterBus: Service, Sendable {
 
     // MARK: Listening
 
-    struct ConnectionLost: Error {}
-
     private func listenLoop() async {
-        var delay = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            let id = state.withLock { s -> Int in s.connectionIds += 1; return s.connectionIds }
-            do {
-                let c = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
-                do {
-                    try await c.listen(on: channel) { notifications in
-                        state.withLock { $0.connection = c }
-                        setCoherent(true, announce: true)
-                        delay = .milliseconds(100)
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                for try await n in notifications { self.receive(n.payload) }
-                                throw ConnectionLost()
-                            }
-                            group.addTask { try await self.heartbeats(c) }
-                            _ = try await group.next()
-                            group.cancelAll()
-                        }
-                    }
-                } catch where !(error is CancellationError) {
-                    if !Task.isCancelled {
-                        logger.warning("cluster: listening connection lost; caches suspended and sessions read from the store until it is back",
-                                       metadata: ["error": .string(String(reflecting: error))])
-                    }
-                } catch {}
-                state.withLock { if $0.connection === c { $0.connection = nil } }
-                if !Task.isCancelled { setCoherent(false, announce: true) }
-                try? await c.close()
-            } catch {
-                logger.warning("cluster: cannot connect to PostgreSQL to listen; retrying", metadata: ["error": .string(String(describing: error))])
-            }
-            if Task.isCancelled { break }
-            setCoherent(false, announce: true)
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
-            await beforeReconnect()
-        }
-    }
-
-    /// A statement every `heartbeat`; a connection that does not answer within `heartbeatTimeout` is closed
-    /// (which ends the listening with an error).
-    private func heartbeats(_ c: PostgresConnection) async throws {
-        let timeout = TimeAmount.nanoseconds(Int64(heartbeatTimeout.components.seconds) * 1_000_000_000 + heartbeatTimeout.components.attoseconds / 1_000_000_000)
-        while true {
-            try await Task.sleep(for: heartbeat)
-            let timer = c.eventLoop.scheduleTask(in: timeout) { let closing: EventLoopFuture<Void> = c.close(); closing.whenComplete { _ in _ = c } }
-            defer { timer.cancel() }
-            try await c.query("SELECT 1", logger: logger)
-        }
+        let listener = PostgresListener(configuration: configuration, channel: channel, heartbeat: heartbeat,
+                                        heartbeatTimeout: heartbeatTimeout, logger: logger)
+        await listener.run(.init(
+            listening: { c in
+                self.state.withLock { $0.connection = c }
+                self.setCoherent(true, announce: true)
+            },
+            notification: { self.receive($0) },
+            lost: { error in
+                self.logger.warning("cluster: listening connection lost; caches suspended and sessions read from the store until it is back",
+                                    metadata: ["error": .string(String(reflecting: error))])
+            },
+            cannotConnect: { error in
+                self.logger.warning("cluster: cannot connect to PostgreSQL to listen; retrying", metadata: ["error": .string(String(describing: error))])
+            },
+            ended: { c in
+                self.state.withLock { if $0.connection === c { $0.connection = nil } }
+                if !Task.isCancelled { self.setCoherent(false, announce: true) }
+            },
+            down: { self.setCoherent(false, announce: true) },
+            beforeReconnect: beforeReconnect))
     }
 
     private func setCoherent(_ coherent: Bool, announce: Bool) {

@@ -84,55 +84,22 @@ public final class PostgresChangeListener: Service, Sendable {
         state.withLock { $0.listening = false }
     }
 
-    struct ConnectionLost: Error {}
-
     private func listenLoop() async {
-        var delay = Duration.milliseconds(100)
-        var id = 0
-        while !Task.isCancelled {
-            id += 1
-            do {
-                let c = try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger)
-                do {
-                    try await c.listen(on: channel) { notifications in
-                        delay = .milliseconds(100)
-                        setListening(true)
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask {
-                                for try await n in notifications { self.receive(n.payload) }
-                                throw ConnectionLost()
-                            }
-                            group.addTask { try await self.heartbeats(c) }
-                            _ = try await group.next()
-                            group.cancelAll()
-                        }
-                    }
-                } catch where !(error is CancellationError) {
-                    if !Task.isCancelled {
-                        logger.warning("LiveQuery triggers: listening connection lost; changes made meanwhile are not announced",
-                                       metadata: ["causeway.connector": .string(connectorName), "error": .string(String(reflecting: error))])
-                    }
-                } catch {}
-                try? await c.close()
-            } catch {
-                logger.warning("LiveQuery triggers: cannot connect to PostgreSQL to listen; retrying",
-                               metadata: ["causeway.connector": .string(connectorName), "error": .string(String(describing: error))])
-            }
-            if Task.isCancelled { break }
-            setListening(false)
-            try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
-        }
-    }
-
-    private func heartbeats(_ c: PostgresConnection) async throws {
-        let timeout = TimeAmount.nanoseconds(Int64(heartbeatTimeout.components.seconds) * 1_000_000_000 + heartbeatTimeout.components.attoseconds / 1_000_000_000)
-        while true {
-            try await Task.sleep(for: heartbeat)
-            let timer = c.eventLoop.scheduleTask(in: timeout) { let closing: EventLoopFuture<Void> = c.close(); closing.whenComplete { _ in _ = c } }
-            defer { timer.cancel() }
-            try await c.query("SELECT 1", logger: logger)
-        }
+        let listener = PostgresListener(configuration: configuration, channel: channel, heartbeat: heartbeat,
+                                        heartbeatTimeout: heartbeatTimeout, logger: logger)
+        let connector = connectorName
+        await listener.run(.init(
+            listening: { _ in self.setListening(true) },
+            notification: { self.receive($0) },
+            lost: { error in
+                self.logger.warning("LiveQuery triggers: listening connection lost; changes made meanwhile are not announced",
+                                    metadata: ["causeway.connector": .string(connector), "error": .string(String(reflecting: error))])
+            },
+            cannotConnect: { error in
+                self.logger.warning("LiveQuery triggers: cannot connect to PostgreSQL to listen; retrying",
+                                    metadata: ["causeway.connector": .string(connector), "error": .string(String(describing: error))])
+            },
+            down: { self.setListening(false) }))
     }
 
     private func setListening(_ listening: Bool) {
