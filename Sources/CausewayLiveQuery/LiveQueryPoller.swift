@@ -42,7 +42,7 @@ public final class LiveQueryPoller: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        let own = currentGateway().changes.subscribe(classes: Set(targets.map(\.schema.className)), bufferSize: 10_000)
+        let own = currentGateway().changes.subscribe(classes: Set(targets.map(\.schema.className)), bufferSize: 10_000, wantsImages: false)
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {

@@ -80,7 +80,7 @@ public final class ClusterBus: Service, Sendable {
 
     public func run() async throws {
         setCoherent(false, announce: false)
-        let local = gateway.changes.subscribe(bufferSize: 100_000)
+        let local = gateway.changes.subscribe(bufferSize: 100_000, wantsImages: false)  // class and objectId are all it sends
         let input = outboxInput
         auth?.observeSessionEvents { input.yield(.session($0)) }
         gateway.caches.coherence.observePurges { input.yield(.purge(connector: $0, className: $1)) }

@@ -10,6 +10,11 @@ import Testing
         let stream = gateway.changes.subscribe(classes: ["Item"])
         #expect(gateway.changes.hasSubscribers(for: "Item"))
         #expect(!gateway.changes.hasSubscribers(for: "Other"))
+        // Only a subscriber that wants the objects before and after a write makes writes read them.
+        let idsOnly = gateway.changes.subscribe(classes: ["Other"], wantsImages: false)
+        #expect(gateway.changes.hasSubscribers(for: "Other") && !gateway.changes.wantsImages(for: "Other"))
+        #expect(gateway.changes.wantsImages(for: "Item"))
+        _ = idsOnly
 
         let created = try await gateway.create("Item", body: ["name": .string("a")], caller: .master)
         let id = try #require(created.objectId)

@@ -12,6 +12,7 @@ public final class ChangeFeed: Sendable {
     private struct Subscriber: Sendable {
         let continuation: AsyncStream<ObjectChange>.Continuation
         let classes: Set<String>?
+        let wantsImages: Bool
     }
 
     private struct State: Sendable {
@@ -44,6 +45,13 @@ public final class ChangeFeed: Sendable {
         return state.withLock { s in s.subscribers.values.contains { $0.classes?.contains(className) ?? true } }
     }
 
+    /// Whether a subscriber of `className` needs the objects before and after each write (LiveQuery does;
+    /// the cluster bus and the poller need only class and objectId): only then does a write read them.
+    public func wantsImages(for className: String) -> Bool {
+        if let parent { return parent.wantsImages(for: className) }
+        return state.withLock { s in s.subscribers.values.contains { $0.wantsImages && ($0.classes?.contains(className) ?? true) } }
+    }
+
     public func publish(_ change: ObjectChange) {
         if parent != nil {
             state.withLock { $0.pending.append(change) }
@@ -60,12 +68,13 @@ public final class ChangeFeed: Sendable {
     /// Changes published from now on, for `classes` (nil: all). `bufferSize`: how many unread changes are
     /// kept; beyond that, new changes are dropped for this subscriber. The subscription ends when the stream's consumer stops iterating
     /// (or the task is cancelled).
-    public func subscribe(classes: Set<String>? = nil, bufferSize: Int = 10_000) -> AsyncStream<ObjectChange> {
+    /// `wantsImages`: whether this subscriber needs the objects before and after each write (see `wantsImages(for:)`).
+    public func subscribe(classes: Set<String>? = nil, bufferSize: Int = 10_000, wantsImages: Bool = true) -> AsyncStream<ObjectChange> {
         let (stream, continuation) = AsyncStream<ObjectChange>.makeStream(bufferingPolicy: .bufferingOldest(max(1, bufferSize)))
         let id = state.withLock { s -> Int in
             let id = s.nextId
             s.nextId += 1
-            s.subscribers[id] = Subscriber(continuation: continuation, classes: classes)
+            s.subscribers[id] = Subscriber(continuation: continuation, classes: classes, wantsImages: wantsImages)
             return id
         }
         continuation.onTermination = { [weak self] _ in

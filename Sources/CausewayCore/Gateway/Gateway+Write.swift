@@ -85,7 +85,7 @@ extension Gateway {
             throw GatewayError(.operationForbidden, "Permission denied: \(className).\(owner) cannot be reassigned.")
         }
         var original = try await writableObject(objectId, route, context)
-        let images = changes.hasSubscribers(for: className)
+        let images = changes.wantsImages(for: className)
         if images, original == nil { original = await image(objectId, route, context) }
         if let current = original {
             var after = current
@@ -111,7 +111,7 @@ extension Gateway {
         try authorize(.delete, route, caller)
         try writable(route)
         var original = try await writableObject(objectId, route, context)
-        if original == nil, changes.hasSubscribers(for: className) { original = await image(objectId, route, context) }
+        if original == nil, changes.wantsImages(for: className) { original = await image(objectId, route, context) }
         guard try await invalidating(route, { try await route.connector.delete(objectId: objectId, in: route.schema, context: context) }) else {
             throw GatewayError.objectNotFound()
         }
