@@ -20,18 +20,30 @@ extension PostgresConnector: RelationConnector {
 
     public func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                            limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: nil)
+    }
+
+    func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
+                    on connection: PostgresConnection?) async throws -> [String] {
         let t = try await table(collection)
         guard t.info(t.schema.objectId.column).accepts(id: objectId) else { return [] }
         let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
         let statement = PostgresStatement(
             sql: "SELECT \(targetColumn)::text FROM \(qualified) WHERE \(owner) = $1::text::\(t.info(t.schema.objectId.column).castType) ORDER BY 1 LIMIT \(limit)",
             values: [objectId])
-        let rows = try await run(statement, on: nil)
+        let rows = try await run(statement, on: connection)
         return try rows.map { try $0.decode(String.self) }
     }
 
     public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                                adding: [String], removing: [String], context: ConnectorContext) async throws {
+        try await changeRelation(owner: objectId, relation: relation, in: collection, adding: adding, removing: removing, on: nil)
+    }
+
+    /// The links' changes on `connection` (inside the caller's transaction) or, without one, as one transaction of
+    /// its own: the INSERT and the DELETE commit together or not at all.
+    func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema,
+                        adding: [String], removing: [String], on connection: PostgresConnection?) async throws {
         let j = try await joinTable(relation, owner: collection)
         guard !j.columns.isEmpty else {
             throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
@@ -43,9 +55,10 @@ extension PostgresConnector: RelationConnector {
             throw GatewayError(.invalidQuery, "\(id) is not a valid objectId of \(relation.targetClass) for \(collection.className).\(relation.name).")
         }
         let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
+        var statements: [PostgresStatement] = []
         if !adding.isEmpty {
             let ids = PostgresValueCodec.arrayLiteral(adding.map(ParseValue.string))
-            try await write(PostgresStatement(sql: """
+            statements.append(PostgresStatement(sql: """
                 INSERT INTO \(qualified) (\(owner), \(targetColumn))
                 SELECT DISTINCT $1::text::\(ownerType), x FROM unnest($2::text::text[]::\(targetType)[]) AS x
                 WHERE NOT EXISTS (SELECT 1 FROM \(qualified) j WHERE j.\(owner) = $1::text::\(ownerType) AND j.\(targetColumn) = x)
@@ -54,15 +67,20 @@ extension PostgresConnector: RelationConnector {
         }
         if !removing.isEmpty {
             let ids = PostgresValueCodec.arrayLiteral(removing.map(ParseValue.string))
-            try await write(PostgresStatement(
+            statements.append(PostgresStatement(
                 sql: "DELETE FROM \(qualified) WHERE \(owner) = $1::text::\(ownerType) AND \(targetColumn) = ANY($2::text::text[]::\(targetType)[]) RETURNING 1",
                 values: [objectId, ids]))
         }
-    }
-
-    /// Runs a change; its rows (`RETURNING 1`) are dropped.
-    private func write(_ statement: PostgresStatement) async throws {
-        _ = try await run(statement, on: nil)
+        if let connection {
+            for s in statements { _ = try await run(s, on: connection) }
+        } else if statements.count == 1 {
+            _ = try await run(statements[0], on: nil)
+        } else {
+            let all = statements
+            try await inTransaction { c in
+                for s in all { _ = try await self.run(s, on: c) }
+            }
+        }
     }
 
     private func quotedJoin(_ relation: RelationMapping, _ owner: CollectionSchema) throws -> (String, String, String) {

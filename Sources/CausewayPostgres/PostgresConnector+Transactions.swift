@@ -4,11 +4,14 @@ import PostgresNIO
 
 extension PostgresConnector: TransactionalConnector {
     public func withTransaction<T: Sendable>(_ body: @Sendable (any Connector) async throws -> T) async throws -> T {
+        try await inTransaction { connection in try await body(PostgresTransactionConnector(base: self, connection: connection)) }
+    }
+
+    /// Runs `body` on one pooled connection inside `BEGIN … COMMIT`; rolled back when it throws.
+    func inTransaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = try client()
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgresTransactionConnector(base: self, connection: connection))
-            }
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
         } catch let error as PostgresTransactionError {
             if let closure = error.closureError { throw closure }
             throw GatewayError(.connectionFailed, "The PostgreSQL transaction of connector '\(name)' failed; nothing was changed.", detail: String(reflecting: error))
@@ -16,8 +19,9 @@ extension PostgresConnector: TransactionalConnector {
     }
 }
 
-/// The connector's operations bound to one connection inside a transaction.
-struct PostgresTransactionConnector: Connector, @unchecked Sendable {
+/// The connector's operations bound to one connection inside a transaction, join tables included (so an
+/// owner's row and its links, or a transactional batch's relation changes, commit or roll back together).
+struct PostgresTransactionConnector: RelationConnector, @unchecked Sendable {
     let base: PostgresConnector
     let connection: PostgresConnection
 
@@ -50,4 +54,13 @@ struct PostgresTransactionConnector: Connector, @unchecked Sendable {
         try await base.delete(objectId: objectId, in: collection, on: connection)
     }
     func verify(logger: Logger) async -> [CheckFinding] { await base.verify(logger: logger) }
+
+    func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                    limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await base.relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: connection)
+    }
+    func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                        adding: [String], removing: [String], context: ConnectorContext) async throws {
+        try await base.changeRelation(owner: objectId, relation: relation, in: collection, adding: adding, removing: removing, on: connection)
+    }
 }

@@ -18,16 +18,27 @@ extension SQLiteConnector: RelationConnector {
 
     public func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                            limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: nil)
+    }
+
+    func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
+                    on c: SQLiteConnection?) async throws -> [String] {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return [] }
         let j = try JoinStatements(relation)
         let sql = "SELECT \(j.target) FROM \(j.table) WHERE \(j.owner) = ? ORDER BY \(j.target) LIMIT ?"
-        let rows = try await run { try await self.connections().read(sql, [key, .integer(limit)]) }
+        let rows = try await run { try await self.read(sql, [key, .integer(limit)], on: c) }
         return rows.compactMap { $0.columns.first.flatMap { SQLiteValueCodec.decodeId($0.data) } }
     }
 
     public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                                adding: [String], removing: [String], context: ConnectorContext) async throws {
+        try await changeRelation(owner: objectId, relation: relation, in: collection, target: target, adding: adding, removing: removing, on: nil)
+    }
+
+    /// The links' changes on `connection` (inside the caller's transaction) or in one write transaction of their own.
+    func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                        adding: [String], removing: [String], on connection: SQLiteConnection?) async throws {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { throw GatewayError.objectNotFound() }
         func targetKey(_ id: String) throws -> SQLiteData {
@@ -41,7 +52,7 @@ extension SQLiteConnector: RelationConnector {
         let insert = "INSERT INTO \(j.table) (\(j.owner), \(j.target)) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM \(j.table) WHERE \(j.owner) = ? AND \(j.target) = ?)"
         let delete = "DELETE FROM \(j.table) WHERE \(j.owner) = ? AND \(j.target) = ?"
         try await run {
-            try await self.connections().transaction { c in
+            try await self.transaction(on: connection) { c in
                 for k in adds { _ = try await c.query(insert, [key, k, key, k]) }
                 for k in removes { _ = try await c.query(delete, [key, k]) }
             }

@@ -152,6 +152,11 @@ public final class SQLiteConnector: Connector {
     }
 
     public func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
+        try await find(query, in: collection, on: nil)
+    }
+
+    /// `on`: the writer connection of a transaction (`SQLiteTransactionConnector`); nil: the pool.
+    func find(_ query: SourceQuery, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> [ParseObject] {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         let (select, _) = selectList(t, fields: query.fields)
@@ -164,25 +169,33 @@ public final class SQLiteConnector: Connector {
         } else if query.skip > 0 {
             sql += " LIMIT -1 OFFSET \(translator.bind(.integer(query.skip)))"
         }
-        let rows = try await run { try await self.connections().read(sql, try translator.checkedBinds()) }
+        let rows = try await run { try await self.read(sql, try translator.checkedBinds(), on: c) }
         return rows.map { decode($0, t, fields: query.fields) }
     }
 
     public func count(_ filter: QueryFilter?, in collection: CollectionSchema, context: ConnectorContext) async throws -> Int {
+        try await count(filter, in: collection, on: nil)
+    }
+
+    func count(_ filter: QueryFilter?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Int {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         var sql = "SELECT COUNT(*) FROM \(t.quotedTable)"
         if let filter { sql += " WHERE " + translator.whereClause(filter) }
-        let rows = try await run { try await self.connections().read(sql, try translator.checkedBinds()) }
+        let rows = try await run { try await self.read(sql, try translator.checkedBinds(), on: c) }
         return rows.first?.columns.first?.data.integer ?? 0
     }
 
     public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
+        try await get(objectId: objectId, fields: fields, in: collection, on: nil)
+    }
+
+    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: fields)
         let sql = "SELECT \(select) FROM \(t.quotedTable) WHERE \(t.quoted(t.schema.objectId.column)) = ?"
-        let rows = try await run { try await self.connections().read(sql, [key]) }
+        let rows = try await run { try await self.read(sql, [key], on: c) }
         return rows.first.map { decode($0, t, fields: fields) }
     }
 
@@ -236,6 +249,10 @@ public final class SQLiteConnector: Connector {
     }
 
     public func create(_ object: ParseObject, in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject {
+        try await create(object, in: collection, on: nil)
+    }
+
+    func create(_ object: ParseObject, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject {
         let t = try table(collection)
         var pairs: [(String, SQLiteData)] = []
         if let id = object.objectId, let key = SQLiteValueCodec.encodeId(id, t.schema.objectId) {
@@ -252,20 +269,25 @@ public final class SQLiteConnector: Connector {
             sql = "INSERT INTO \(t.quotedTable) (\(pairs.map { t.quoted($0.0) }.joined(separator: ", "))) VALUES (\(pairs.map { _ in "?" }.joined(separator: ", "))) RETURNING \(select)"
         }
         let binds = pairs.map(\.1)
-        let rows = try await run { try await self.connections().write { try await $0.query(sql, binds) } }
+        let rows = try await run { try await self.write(on: c) { try await $0.query(sql, binds) } }
         guard let row = rows.first else { throw GatewayError(.internalServerError, "Insert returned no row.") }
         return decode(row, t, fields: nil)
     }
 
     public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
                        in collection: CollectionSchema, context: ConnectorContext) async throws -> ParseObject? {
+        try await update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: nil)
+    }
+
+    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                in collection: CollectionSchema, on connection: SQLiteConnection?) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: nil)
         let idColumn = t.quoted(t.schema.objectId.column)
         let tableName = t.quotedTable
         return try await run {
-            try await self.connections().transaction { c -> ParseObject? in
+            try await self.transaction(on: connection) { c -> ParseObject? in
                 let current = try await c.query("SELECT \(select) FROM \(tableName) WHERE \(idColumn) = ?", [key])
                 guard let row = current.first else { return nil }
                 let before = self.decode(row, t, fields: nil)
@@ -284,10 +306,14 @@ public final class SQLiteConnector: Connector {
     }
 
     public func delete(objectId: String, in collection: CollectionSchema, context: ConnectorContext) async throws -> Bool {
+        try await delete(objectId: objectId, in: collection, on: nil)
+    }
+
+    func delete(objectId: String, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Bool {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return false }
         let sql = "DELETE FROM \(t.quotedTable) WHERE \(t.quoted(t.schema.objectId.column)) = ? RETURNING \(t.quoted(t.schema.objectId.column))"
-        let rows = try await run { try await self.connections().write { try await $0.query(sql, [key]) } }
+        let rows = try await run { try await self.write(on: c) { try await $0.query(sql, [key]) } }
         return !rows.isEmpty
     }
 

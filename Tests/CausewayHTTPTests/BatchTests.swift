@@ -36,10 +36,23 @@ import Testing
             #expect(badPath.code == 107 && badPath.errorMessage == "cannot route batch path /other/thing")
             let nested = try await c.request(.post, "/parse/batch", #"{"requests":[{"method":"POST","path":"/parse/batch","body":{}}]}"#)
             #expect(nested.code == 107)
-            let transaction = try await c.request(.post, "/parse/batch", #"{"requests":[{"method":"POST","path":"/classes/Workstation","body":{"name":"never"}}],"transaction":true}"#)
-            #expect(transaction.code == 119 && transaction.errorMessage.contains("does not support transactional batches"), "\(transaction.text)")
+            let badInTransaction = try await c.request(.post, "/parse/batch", #"{"requests":[{"method":"POST","path":"/classes/Workstation","body":{"name":"never"}},{"method":"GET","path":"/other/thing"}],"transaction":true}"#)
+            #expect(badInTransaction.code == 107, "\(badInTransaction.text)")
             let count = try await c.find("Workstation", ["where": #"{"name":"never"}"#, "count": "1", "limit": "0"])
             #expect(count["count"] == .int(0), "a batch with a routing error runs nothing")
+        }
+    }
+
+    /// The embedded store runs `"transaction": true` batches in one write transaction: all commit, or the first
+    /// error is the answer and nothing is changed.
+    @Test func transactionalBatchOnTheEmbeddedStore() async throws {
+        try await ParseTestApp().run { c in
+            let ok = try await c.request(.post, "/parse/batch", #"{"transaction":true,"requests":[{"method":"POST","path":"/classes/Workstation","body":{"name":"tx 1","floor":77}},{"method":"POST","path":"/classes/Workstation","body":{"name":"tx 2","floor":77}}]}"#)
+            #expect(ok.status == 200 && ok.json?.arrayValue?.count == 2, "\(ok.text)")
+            let failed = try await c.request(.post, "/parse/batch", #"{"transaction":true,"requests":[{"method":"POST","path":"/classes/Workstation","body":{"name":"tx 3","floor":77}},{"method":"POST","path":"/classes/Workstation","body":{"floor":"seven"}}]}"#)
+            #expect(failed.code == 111, "the failing request's error is the answer: \(failed.text)")
+            let count = try await c.find("Workstation", ["where": #"{"floor":77}"#, "count": "1", "limit": "0"])
+            #expect(count["count"] == .int(2), "the first batch committed, the second changed nothing: \(count.text)")
         }
     }
 }

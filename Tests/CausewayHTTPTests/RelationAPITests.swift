@@ -80,4 +80,33 @@ import Testing
             #expect(wrong.status == 400 && wrong.code == 111, "\(wrong.text)")
         }
     }
+
+    /// `AddRelation` / `RemoveRelation` in a `"transaction": true` batch: committed with the rest, or rolled back
+    /// with it when a later request fails.
+    @Test func relationChangesInTransactionalBatches() async throws {
+        try await ParseTestApp(connectors: Self.connectors).run { c in
+            let ada = try await create(c, "Employee", #"{"name":"Ada"}"#)
+            let ben = try await create(c, "Employee", #"{"name":"Ben"}"#)
+            let team = try await create(c, "Team", #"{"name":"Ops"}"#)
+            let committed = try await c.request(.post, "/parse/batch", #"""
+                {"transaction":true,"requests":[
+                  {"method":"PUT","path":"/parse/classes/Team/\#(team)","body":{"name":"Ops 2","members":{"__op":"AddRelation","objects":[\#(pointer(ada)),\#(pointer(ben))]}}},
+                  {"method":"POST","path":"/parse/classes/Team","body":{"name":"Board","members":{"__op":"AddRelation","objects":[\#(pointer(ada))]}}}
+                ]}
+                """#, headers: Self.master)
+            #expect(committed.status == 200, "\(committed.text)")
+            #expect(try await members(c, team) == ["Ada", "Ben"])
+            let board = committed.json?.arrayValue?.last?["success"]?["objectId"]?.stringValue ?? ""
+            #expect(try await members(c, board) == ["Ada"])
+            let rolledBack = try await c.request(.post, "/parse/batch", #"""
+                {"transaction":true,"requests":[
+                  {"method":"PUT","path":"/parse/classes/Team/\#(team)","body":{"name":"Ops 3","members":{"__op":"RemoveRelation","objects":[\#(pointer(ada))]}}},
+                  {"method":"DELETE","path":"/parse/classes/Employee/nobody"}
+                ]}
+                """#, headers: Self.master)
+            #expect(rolledBack.code == 101, "\(rolledBack.text)")
+            #expect(try await members(c, team) == ["Ada", "Ben"], "the removal was rolled back")
+            #expect(try await c.get("/parse/classes/Team/\(team)")["name"]?.stringValue == "Ops 2")
+        }
+    }
 }

@@ -5,8 +5,10 @@ import PostgresNIO
 import Testing
 
 /// `type: relation` fields on a PostgreSQL join table (integer team keys, text employee keys): `$relatedTo`,
-/// idempotent `AddRelation`, `RemoveRelation` of a missing link, the owner's permission gate, the cap, and
-/// `causeway check` findings for a missing join table and a key type that does not fit.
+/// idempotent `AddRelation`, `RemoveRelation` of a missing link, the owner's permission gate, the cap, an owner's
+/// row and links as one transaction (a dangling link under a foreign key changes nothing), relation changes in
+/// transactional batches (commit and rollback), and `causeway check` findings for a missing join table and a key
+/// type that does not fit.
 @Suite(.serialized) struct PostgresRelationTests {
     static let collections = """
           Team:
@@ -80,24 +82,47 @@ import Testing
             } catch let error as GatewayError {
                 #expect(error.code == .invalidQuery && error.message.contains("limits.maxSubqueryResults"), "\(error)")
             }
-            // A link to an employee that does not exist: the database's reference refuses it with a Parse error, not a 500.
+            // A link to an employee that does not exist: the database's reference refuses it with a Parse error, not a
+            // 500, and the owner's field changes of the same update are rolled back with the links added before it.
             do {
-                _ = try await g.update("Team", objectId: "1", body: ["members": op("AddRelation", ["nobody"])], caller: .master)
+                _ = try await g.update("Team", objectId: "1", body: ["name": .string("Renamed"), "members": op("AddRelation", ["e3", "nobody"])], caller: .master)
                 Issue.record("a dangling link was accepted")
             } catch let error as GatewayError {
                 #expect(error.code != .internalServerError, "\(error)")
             }
-
-            // Inside a transactional batch relation changes are refused (102) and the batch rolls back.
+            #expect(try await fx.scalar("SELECT name FROM \(fx.schemaName).teams WHERE id = 1") == "Ops", "the owner row is unchanged")
+            #expect(try await related(g, "1", logger: log) == ["Ben"], "no link was added")
+            // A created team whose links fail leaves no row.
+            let teams = try await fx.scalar("SELECT count(*)::text FROM \(fx.schemaName).teams")
             do {
-                _ = try await g.withTransaction(classNames: ["Team"]) { tg in
-                    try await tg.update("Team", objectId: "1", body: ["name": .string("Renamed"), "members": op("AddRelation", ["e3"])], caller: .master)
-                }
-                Issue.record("a relation change in a transaction was accepted")
+                _ = try await g.create("Team", body: ["name": .string("Ghosts"), "members": op("AddRelation", ["nobody"])], caller: .master)
+                Issue.record("a created team with a dangling link was accepted")
             } catch let error as GatewayError {
-                #expect(error.code == .invalidQuery && error.message.contains("not supported"), "\(error)")
+                #expect(error.code != .internalServerError, "\(error)")
             }
-            #expect(try await fx.scalar("SELECT name FROM \(fx.schemaName).teams WHERE id = 1") == "Ops", "rolled back")
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(fx.schemaName).teams") == teams)
+
+            // Inside a transactional batch relation changes commit with the rest, and $relatedTo sees them before the commit.
+            let seen = try await g.withTransaction(classNames: ["Team", "Employee"]) { tg in
+                _ = try await tg.update("Team", objectId: "1", body: ["name": .string("Ops 2"), "members": op("AddRelation", ["e3"])], caller: .master)
+                return try await related(tg, "1", logger: log)
+            }
+            #expect(seen == ["Ben", "Cleo"])
+            #expect(try await fx.scalar("SELECT name FROM \(fx.schemaName).teams WHERE id = 1") == "Ops 2")
+            #expect(try await related(g, "1", logger: log) == ["Ben", "Cleo"])
+            // … and roll back with it when a later request fails.
+            do {
+                _ = try await g.withTransaction(classNames: ["Team", "Employee"]) { tg in
+                    _ = try await tg.update("Team", objectId: "1", body: ["name": .string("Ops 3"), "members": op("RemoveRelation", ["e2"])], caller: .master)
+                    try await tg.delete("Employee", objectId: "nobody", caller: .master)
+                }
+                Issue.record("a batch with a failing request committed")
+            } catch let error as GatewayError {
+                #expect(error.code == .objectNotFound, "\(error)")
+            }
+            #expect(try await fx.scalar("SELECT name FROM \(fx.schemaName).teams WHERE id = 1") == "Ops 2", "rolled back")
+            #expect(try await related(g, "1", logger: log) == ["Ben", "Cleo"], "the removed link is back")
+            _ = try await g.update("Team", objectId: "1", body: ["name": .string("Ops"), "members": op("RemoveRelation", ["e3"])], caller: .master)
 
             let findings = await pg.verify(logger: log).filter { $0.subject.contains("join table") }
             let text = findings.map(\.description).joined(separator: "\n")

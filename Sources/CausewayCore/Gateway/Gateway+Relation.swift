@@ -8,7 +8,9 @@ import Logging
 ///   read answers as an owner without links (an empty list), so neither it nor its links leak; a relation that
 ///   is a protected field for the caller fails with 119. Parse Server's `authorizeRelatedToQuery` does the same.
 /// - `AddRelation` / `RemoveRelation` in creates and updates write the join table after the owner row is
-///   written; they never reach the owner's columns.
+///   written, in one transaction with it when the owner's connector has transactions (SQLite and PostgreSQL,
+///   whose join tables are in the owner's source): a failure of either part answers its Parse error and leaves
+///   neither written. They never reach the owner's columns.
 /// - Objects show each relation field as `{"__type":"Relation","className":…}`.
 extension Gateway {
     // MARK: Reads
@@ -108,6 +110,36 @@ extension Gateway {
             changes.append(change)
         }
         return (rest, changes)
+    }
+
+    /// Runs the owner's write (`write`, through the route it is given) and then `changes` on the join tables of the
+    /// owner whose id `ownerId` reads from the write's result.
+    ///
+    /// With changes and a transactional owner connector (SQLite, PostgreSQL) both parts run in one transaction of
+    /// that connector, so a failure of either (a join table's constraint, a missing target under a foreign key, a
+    /// dropped connection) rolls back both. A connector that keeps join tables without transactions (none in this
+    /// build) writes the owner row first and the links after: a failure in between leaves the row written without
+    /// its links, and the request answers the links' error. Inside a transactional batch the route's connector is
+    /// already bound to the batch's transaction (and not transactional itself), so both parts belong to it.
+    func writingWithRelations<T: Sendable>(_ route: Route, _ changes: [RelationChange], caller: Caller, logger: Logger,
+                                           ownerId: @escaping @Sendable (T) -> String?,
+                                           _ write: @escaping @Sendable (Route) async throws -> T) async throws -> T {
+        let pending = changes.filter { !($0.adding.isEmpty && $0.removing.isEmpty) }
+        guard !pending.isEmpty else { return try await write(route) }
+        for change in pending { _ = try relationConnector(route, change.relation) }
+        guard let transactional = route.connector as? any TransactionalConnector else {
+            let result = try await write(route)
+            if let id = ownerId(result) { try await applyRelationChanges(pending, ownerId: id, route, caller: caller, logger: logger) }
+            return result
+        }
+        // Answers read by others between a write and the commit are dropped again once it is over.
+        defer { caches.invalidate(className: route.schema.className, connector: route.connector.name) }
+        return try await transactional.withTransaction { bound in
+            let inside = Route(connector: bound, schema: route.schema, status: route.status)
+            let result = try await write(inside)
+            if let id = ownerId(result) { try await self.applyRelationChanges(pending, ownerId: id, inside, caller: caller, logger: logger) }
+            return result
+        }
     }
 
     /// Writes the join tables for an owner that exists (after its create or update).

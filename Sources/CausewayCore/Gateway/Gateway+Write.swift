@@ -64,11 +64,12 @@ extension Gateway {
         if route.schema.objectId.generation == .gateway {
             object.objectId = route.schema.objectId.type == .uuid ? UUIDGenerator.make() : ObjectIdGenerator.make()
         }
-        var stored = try await invalidating(route) { try await route.connector.create(object, in: route.schema, context: context) }
-        if stored.createdAt == nil { stored.createdAt = now }
-        if let id = stored.objectId ?? object.objectId, !relationChanges.isEmpty {
-            try await applyRelationChanges(relationChanges, ownerId: id, route, caller: caller, logger: logger)
+        let row = object
+        var stored = try await writingWithRelations(route, relationChanges, caller: caller, logger: logger,
+                                                    ownerId: { $0.objectId ?? row.objectId }) { r in
+            try await self.invalidating(r) { try await r.connector.create(row, in: r.schema, context: context) }
         }
+        if stored.createdAt == nil { stored.createdAt = now }
         announce(.create, route, objectId: stored.objectId ?? object.objectId, object: stored)
         return stored
     }
@@ -93,10 +94,12 @@ extension Gateway {
             try checkWriteRule(after, route, caller, verb: "update")
         }
         let now = ParseDate.now()
-        guard let stored = try await invalidating(route, { try await route.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: route.schema, context: context) }) else {
-            throw GatewayError.objectNotFound()
+        let stored = try await writingWithRelations(route, relationChanges, caller: caller, logger: logger, ownerId: { _ in objectId }) { r in
+            guard let stored = try await self.invalidating(r, { try await r.connector.update(objectId: objectId, operations: ops, updatedAt: now, in: r.schema, context: context) }) else {
+                throw GatewayError.objectNotFound()
+            }
+            return stored
         }
-        try await applyRelationChanges(relationChanges, ownerId: objectId, route, caller: caller, logger: logger)
         announce(.update, route, objectId: objectId, object: images ? await image(objectId, route, context) : nil, original: original)
         var echoed: [String: ParseValue] = [:]
         for (field, op) in ops where op.echoesResult {
