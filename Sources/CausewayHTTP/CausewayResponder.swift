@@ -1,4 +1,5 @@
 import CausewayCore
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -13,11 +14,14 @@ public struct CausewayResponder: HTTPResponder {
     let errors: AdminErrorLog
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        var context = context
         if let admin, admin.handles(request.uri.path) {
+            context.remoteAddress = CausewayResponder.clientAddress(request, context, holder.current.gateway.config.server.trustedProxies)
             return try await admin.respond(to: request, context: context)
         }
         let generation = holder.acquire()
         defer { generation.leave() }
+        context.remoteAddress = CausewayResponder.clientAddress(request, context, generation.gateway.config.server.trustedProxies)
         let capture = ErrorCapture()
         let response = try await ErrorCapture.$current.withValue(capture) {
             try await generation.responder.respond(to: request, context: context)
@@ -29,5 +33,13 @@ public struct CausewayResponder: HTTPResponder {
                                 message: noted?.message ?? response.status.reasonPhrase))
         }
         return response
+    }
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    /// The peer, or behind a trusted proxy the client its `X-Forwarded-For` names.
+    static func clientAddress(_ request: Request, _ context: Context, _ proxies: TrustedProxies) -> String? {
+        guard !proxies.list.isEmpty else { return context.peerAddress }
+        return proxies.clientAddress(peer: context.peerAddress, forwardedFor: request.headers[values: forwardedFor])
     }
 }

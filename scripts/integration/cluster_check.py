@@ -82,8 +82,8 @@ APP = "causeway-cluster"
 ports = {"A": free_port(), "B": free_port(), "LB": free_port()}
 
 
-def call(port, method, path, body=None, token=None, timeout=10):
-    headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json"}
+def call(port, method, path, body=None, token=None, timeout=10, extra=None):
+    headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json", **(extra or {})}
     if token:
         headers["X-Parse-Session-Token"] = token
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
@@ -168,6 +168,7 @@ for name in ("A", "B"):
   startupWaitSeconds: 30
   shutdownDelaySeconds: 1
   drainSeconds: 10
+  trustedProxies: [127.0.0.1]
 app:
   applicationId: {APP}
 metadataStore:
@@ -178,7 +179,7 @@ identityProviders:
   - name: local
     kind: local
     signUp: true
-loginThrottle: {{ maxFailuresPerUser: 4, maxFailuresPerAddress: 1000, windowSeconds: 300 }}
+loginThrottle: {{ maxFailuresPerUser: 4, maxFailuresPerAddress: 6, windowSeconds: 300 }}
 logging:
   level: notice
 connectorsDirectory: Connectors
@@ -226,6 +227,7 @@ frontend parse
     default_backend gateways
 backend gateways
     balance roundrobin
+    option forwardfor
     option httpchk GET /parse/health/ready
     http-check expect status 200
     server A 127.0.0.1:{ports['A']} check inter 300ms fall 2 rise 2
@@ -274,6 +276,23 @@ for i, node in enumerate(["A", "B", "A", "B"]):
 check(codes == [101, 101, 101, 101], f"four wrong passwords over both nodes: {codes}")
 after = [call(ports[n], "POST", "/parse/login", {"username": "bob", "password": "right password"})[1].get("code") for n in ("A", "B")]
 check(after == [155, 155], f"the shared limit holds on both nodes, even for the right password: {after}")
+
+# --- behind haproxy: each client is the address X-Forwarded-For names (server.trustedProxies) -------------
+# haproxy appends the address it saw (127.0.0.1, trusted) to what the client sent; the nodes skip trusted hops
+# from the right, so the client is 198.51.100.7 or .8. Without trustedProxies every client behind haproxy
+# is 127.0.0.1 and one client's wrong passwords (6 per address here) lock out everyone else.
+status, _, _ = call(ports["LB"], "POST", "/parse/users", {"username": "carol", "password": "carol's password"})
+check(status == 201, f"sign-up of carol through haproxy: {status}")
+X, Y = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "198.51.100.8"}
+codes = [call(ports["LB"], "POST", "/parse/login", {"username": f"nobody{i}", "password": "guess"}, extra=X)[1].get("code")
+         for i in range(6)]
+check(codes == [101] * 6, f"client X: six wrong logins for six names through haproxy: {codes}")
+status, body, _ = call(ports["LB"], "POST", "/parse/login", {"username": "carol", "password": "carol's password"}, extra=X)
+check(body.get("code") == 155, f"client X is throttled by its own address, even with the right password: {status} {body}")
+status, body, _ = call(ports["LB"], "POST", "/parse/login", {"username": "carol", "password": "carol's password"}, extra=Y)
+check(status == 200 and "sessionToken" in body, f"client Y behind the same haproxy is not: {status} {body}")
+status, body, _ = call(ports["LB"], "POST", "/parse/login", {"username": "carol", "password": "carol's password"})
+check(status == 200, f"nor a client that sends no X-Forwarded-For (its address is haproxy's peer, 127.0.0.1): {status} {body}")
 
 # --- SIGKILL during a stream of writes through haproxy ---------------------------------------------------
 acked, failures, lock = [], [], threading.Lock()

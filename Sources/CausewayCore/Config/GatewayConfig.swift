@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable {
         /// A connection with no request in progress for this long is closed (also one that never sends a
         /// request); WebSocket (LiveQuery) connections keep themselves alive with pings instead.
         public var idleTimeoutSeconds = 60
+        /// Load balancers whose `X-Forwarded-For` names the client (`TrustedProxies`); empty: the header is ignored.
+        public var trustedProxies = TrustedProxies()
         public init() {}
     }
 
@@ -27,8 +29,8 @@ public struct GatewayConfig: Sendable {
         /// Configured client keys by header: clientKey, javascriptKey, restAPIKey, dotNetKey.
         public var clientKeys: [String: String] = [:]
         public var masterKey: String?
-        /// Addresses (exact IPs) allowed to use the master key; empty means any.
-        public var masterKeyIPs: [String] = []
+        /// Addresses and CIDR blocks allowed to use the master key; empty means any.
+        public var masterKeyIPs = IPAddressList()
         public init() {}
     }
 
@@ -72,8 +74,8 @@ public struct GatewayConfig: Sendable {
         public var path = "/metrics"
         /// `Authorization: Bearer <token>` opens it; so does the master key.
         public var bearerToken: String?
-        /// Client addresses allowed without a token.
-        public var allowedIPs: [String] = []
+        /// Client addresses and CIDR blocks allowed without a token.
+        public var allowedIPs = IPAddressList()
         public init() {}
     }
     public var logLevel = "info"
@@ -112,6 +114,7 @@ public struct GatewayConfig: Sendable {
             c.server.shutdownDelaySeconds = try s.int("shutdownDelaySeconds", default: c.server.shutdownDelaySeconds, range: 0...600)
             c.server.drainSeconds = try s.int("drainSeconds", default: c.server.drainSeconds, range: 0...3600)
             c.server.idleTimeoutSeconds = try s.int("idleTimeoutSeconds", default: c.server.idleTimeoutSeconds, range: 1...3600)
+            c.server.trustedProxies = TrustedProxies(try s.ipAddressList("trustedProxies"))
             c.server.publicURL = try s.optionalString("publicURL")
             if let url = c.server.publicURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
                 throw s.error("publicURL", "expected an http:// or https:// URL, found '\(url)'")
@@ -128,7 +131,7 @@ public struct GatewayConfig: Sendable {
             if master.count < 12 { throw app.error("masterKey", "must be at least 12 characters long") }
             c.app.masterKey = master
         }
-        c.app.masterKeyIPs = try app.optionalStringList("masterKeyIps") ?? []
+        c.app.masterKeyIPs = try app.ipAddressList("masterKeyIps")
         try app.finish()
         if let m = try r.optionalChild("metadataStore") {
             if m.has("postgres") {
@@ -175,7 +178,7 @@ public struct GatewayConfig: Sendable {
                 guard token.count >= 16 else { throw m.error("bearerToken", "use at least 16 characters") }
                 c.metrics.bearerToken = token
             }
-            c.metrics.allowedIPs = try m.optionalStringList("allowedIPs") ?? []
+            c.metrics.allowedIPs = try m.ipAddressList("allowedIPs")
             try m.finish()
         }
         if let a = try r.optionalChild("admin") { c.admin = try AdminSettings.read(a, mountPath: c.server.mountPath) }
