@@ -190,7 +190,7 @@ struct AdminEndpoint: Sendable {
         let gateway = generation.gateway
         var sessionsCount: Int?
         if let auth, status.entry(IdentityService.componentName).up {
-            sessionsCount = try? await auth.store.usersWithSessions(now: .now()).count
+            sessionsCount = try? await auth.store.countUsersWithSessions(now: .now())
         }
         let data = AdminPage.Dashboard(
             base: base, who: who, csrf: session?.csrf ?? "", notice: notice, generation: generation.number,

@@ -108,6 +108,11 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         return try await rows(PostgresQuery(unsafeSQL: sql, binds: bindings), retry: true).map(decodeUser)
     }
 
+    public func countUsersWithSessions(now: ParseDate) async throws -> Int {
+        let rows = try await rows("SELECT count(DISTINCT user_id) FROM \(unescaped: table("sessions")) WHERE expires_at > \(now.millisecondsSince1970)")
+        return try rows.first.map { try $0.decode(Int.self) } ?? 0
+    }
+
     private func users(_ clause: String, _ texts: [String]) async throws -> [UserRecord] {
         var bindings = PostgresBindings()
         for t in texts { bindings.append(t) }

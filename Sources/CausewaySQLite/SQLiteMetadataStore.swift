@@ -75,6 +75,14 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await users("WHERE object_id IN (SELECT user_id FROM causeway_sessions WHERE expires_at > ?)", [.integer(Int(now.millisecondsSince1970))])
     }
 
+    public func countUsersWithSessions(now: ParseDate) async throws -> Int {
+        let rows = try await run {
+            try await self.connections().read("SELECT count(DISTINCT user_id) AS n FROM causeway_sessions WHERE expires_at > ?",
+                                              [.integer(Int(now.millisecondsSince1970))])
+        }
+        return rows.first?.column("n")?.integer ?? 0
+    }
+
     private func users(_ clause: String, _ binds: [SQLiteData]) async throws -> [UserRecord] {
         let rows = try await run { try await self.connections().read("SELECT \(SQLiteMetadataStore.userColumns) FROM causeway_users \(clause)", binds) }
         return rows.map { row in

@@ -56,6 +56,9 @@ import Testing
             await #expect(throws: GatewayError.self) { _ = try await node.validate(token: token) }
             _ = try await node.validate(token: second)
             #expect(try await node.store.usersWithSessions(now: .now()).map(\.username) == ["ada"])
+            _ = try await node.logIn(username: "ada", password: "correct horse", address: "10.0.0.1", installationId: "i2")
+            #expect(try await node.store.countUsersWithSessions(now: .now()) == 1, "users, not sessions: ada has two")
+            #expect(try await node.store.countUsersWithSessions(now: ParseDate(millisecondsSince1970: Int64.max / 2)) == 0, "expired sessions do not count")
             try await node.deleteUser(validated)
             await #expect(throws: GatewayError.self) { _ = try await node.validate(token: second) }
         }

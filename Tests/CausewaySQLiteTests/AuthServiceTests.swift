@@ -51,6 +51,9 @@ final class StubDirectory: IdentityProvider {
                                     authProvider: "stub", installationId: nil, createdAt: ParseDate(millisecondsSince1970: 0),
                                     expiresAt: ParseDate(millisecondsSince1970: ParseDate.now().millisecondsSince1970 - 1))
         try await auth.store.insertSession(expired)
+        _ = try await auth.logIn(username: "pat", password: "right", address: nil, installationId: nil)
+        #expect(try await auth.store.countUsersWithSessions(now: .now()) == 1, "one user with two live sessions and an expired one")
+        #expect(try await auth.store.usersWithSessions(now: .now()).count == 1)
         await #expect(throws: GatewayError.self) { try await auth.validate(token: "r:old") }
         await #expect(throws: GatewayError.self) { try await auth.validate(token: "r:never-issued") }
         await auth.shutdown()

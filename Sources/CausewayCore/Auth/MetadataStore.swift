@@ -22,6 +22,8 @@ public protocol MetadataStore: Sendable {
     func deleteExpiredSessions(before: ParseDate) async throws -> Int
     /// Users with at least one unexpired session (whose roles are kept fresh).
     func usersWithSessions(now: ParseDate) async throws -> [UserRecord]
+    /// How many users have at least one unexpired session (the admin page), counted by the store.
+    func countUsersWithSessions(now: ParseDate) async throws -> Int
 
     /// `causeway check`: whether the store is reachable and its schema current, changing nothing.
     func verify(logger: Logger) async -> [CheckFinding]
@@ -29,4 +31,6 @@ public protocol MetadataStore: Sendable {
 
 extension MetadataStore {
     public func verify(logger: Logger) async -> [CheckFinding] { [] }
+    /// Reads the users to count them: stores override it with a count.
+    public func countUsersWithSessions(now: ParseDate) async throws -> Int { try await usersWithSessions(now: now).count }
 }
