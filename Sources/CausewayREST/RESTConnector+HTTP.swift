@@ -126,7 +126,7 @@ extension RESTConnector {
         }
     }
 
-    private func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient, caller: Caller?) async throws -> RESTAnswer {
+    func sendOnce(method: String, url: String, body: JSONValue?, http: HTTPClient, caller: Caller?) async throws -> RESTAnswer {
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Accept", value: "application/json")

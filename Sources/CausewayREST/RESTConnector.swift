@@ -25,11 +25,14 @@ public final class RESTConnector: Connector {
     let oauth: OAuth2TokenSource?
     /// Fails requests at once while the API is down (RESTCircuitBreaker).
     let breaker: RESTCircuitBreaker
+    /// The breaker's clock; the background probe sleeps on it through cool-downs.
+    let clock: RESTClock
 
-    init(name: String, settings: RESTSettings, collections: [RESTCollection], now: @escaping @Sendable () -> Duration = RESTConnector.stopwatch(ContinuousClock())) {
+    init(name: String, settings: RESTSettings, collections: [RESTCollection], clock: RESTClock = RESTClock(ContinuousClock())) {
         self.name = name
         self.settings = settings
-        breaker = RESTCircuitBreaker(settings: settings.circuitBreaker, now: now)
+        self.clock = clock
+        breaker = RESTCircuitBreaker(settings: settings.circuitBreaker, now: clock.now)
         var map: [String: RESTCollection] = [:]
         for c in collections { map[c.schema.className] = c }
         byClass = map

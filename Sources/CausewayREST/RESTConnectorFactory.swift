@@ -5,11 +5,11 @@ import CausewayCore
 public struct RESTConnectorFactory: ConnectorFactory {
     public let kind = "rest"
     /// The circuit breakers' clock (tests pass a `ManualClock`).
-    let now: @Sendable () -> Duration
+    let clock: RESTClock
 
-    public init() { now = RESTConnector.stopwatch(ContinuousClock()) }
+    public init() { clock = RESTClock(ContinuousClock()) }
 
-    public init<C: Clock<Duration>>(clock: C) { now = RESTConnector.stopwatch(clock) }
+    public init<C: Clock<Duration>>(clock: C) { self.clock = RESTClock(clock) }
 
     public func makeConnector(name: String, reader r: YAMLReader, baseDirectory: String) throws(ConfigError) -> any Connector {
         let settings = try RESTSettings.read(r, baseDirectory: baseDirectory)
@@ -20,7 +20,7 @@ public struct RESTConnectorFactory: ConnectorFactory {
             }
             if let read { collections.append(read) }
         }
-        return RESTConnector(name: name, settings: settings, collections: collections, now: now)
+        return RESTConnector(name: name, settings: settings, collections: collections, clock: clock)
     }
 
     private func collection(_ c: YAMLReader, className: String, location: ConfigLocation, connector name: String) throws(ConfigError) -> RESTCollection {

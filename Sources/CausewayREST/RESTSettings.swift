@@ -112,6 +112,10 @@ struct RESTSettings: Sendable {
             if let b = try c.optionalChild("circuitBreaker") {
                 s.circuitBreaker.failureThreshold = try b.int("failures", default: 5, range: 0...1000)
                 s.circuitBreaker.coolDown = .seconds(try b.int("coolDownSeconds", default: 30, range: 1...3600))
+                if let path = try b.optionalString("healthPath") {
+                    guard path.hasPrefix("/") else { throw b.error("healthPath", "paths start with / (they are appended to baseURL)") }
+                    s.circuitBreaker.healthPath = path
+                }
                 try b.finish()
             }
         }

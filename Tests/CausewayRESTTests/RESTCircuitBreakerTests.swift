@@ -4,6 +4,7 @@ import CausewayTesting
 @testable import CausewayREST
 import Foundation
 import HTTPTypes
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,14 @@ final class LoopbackPort: @unchecked Sendable {
     let port: Int
     private let fd: Int32
 
-    init(listening: Bool) throws {
+    init(listening: Bool, port wanted: Int = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(wanted).bigEndian
         let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -36,6 +39,29 @@ final class LoopbackPort: @unchecked Sendable {
     }
 
     deinit { if fd >= 0 { close(fd) } }
+}
+
+/// The REST factory, keeping every connector it makes so a test can look at a connector's breaker.
+final class KeepingRESTFactory: ConnectorFactory {
+    let kind = "rest"
+    let inner: RESTConnectorFactory
+    private let made = Mutex<[RESTConnector]>([])
+
+    init<C: Clock<Duration>>(clock: C) { inner = RESTConnectorFactory(clock: clock) }
+
+    func makeConnector(name: String, reader: YAMLReader, baseDirectory: String) throws(ConfigError) -> any Connector {
+        let connector = try inner.makeConnector(name: name, reader: reader, baseDirectory: baseDirectory)
+        if let rest = connector as? RESTConnector { made.withLock { $0.append(rest) } }
+        return connector
+    }
+
+    /// The one connector made (the tests' files declare one).
+    var connector: RESTConnector { get throws { try #require(made.withLock { $0.last }) } }
+}
+
+/// Keeps a black hole listening past the block that made it.
+final class HoleBox: @unchecked Sendable {
+    var port: LoopbackPort?
 }
 
 @Suite struct RESTCircuitBreakerTests {
@@ -73,14 +99,25 @@ final class LoopbackPort: @unchecked Sendable {
         }
     }
 
+    /// Waits until `condition` holds, for at most `limit` (a safety bound: what is awaited happens in the
+    /// gateway's background, not at a time the test could name).
+    func eventually(_ what: String, limit: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while try !condition() {
+            guard ContinuousClock.now < deadline else { Issue.record("still not \(what) after \(limit)"); throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     @Test func aRefusedConnectionFailsAtOnceAndTheBreakerServesStaleAnswersAtOnce() async throws {
         let clock = ManualClock()
         let port = try LoopbackPort(listening: false).port
         let upstream = TestUpstream()
         let yaml = Self.yaml(port, breaker: "{ failures: 2, coolDownSeconds: 30 }",
                              cache: "cache: { ttlSeconds: 1, staleIfErrorSeconds: 300 }").replacingOccurrences(of: "records: data.items", with: "records: data.items\n    total: data.total")
+        let factory = KeepingRESTFactory(clock: clock)
         let app = try ParseTestApp(connectors: yaml.replacingOccurrences(of: "baseURL: http", with: "auth: { type: bearer, token: upstream-token }\n  baseURL: http"),
-                                   factories: [RESTConnectorFactory(clock: clock)], cacheClock: clock)
+                                   factories: [factory], cacheClock: clock)
         try await app.run { c async throws in
             // Nothing listens: refused at once (not after the 300 s connect timeout, and not retried).
             let refused = try await within(.seconds(20)) { try await c.find("Ticket", ["where": #"{"title":"a"}"#]) }
@@ -106,21 +143,26 @@ final class LoopbackPort: @unchecked Sendable {
                 let staleAtOnce = try await c.find("Ticket", ["limit": "3"])
                 #expect(staleAtOnce.status == 200 && staleAtOnce.headers[.init("X-Causeway-Cache")!] == "stale-if-error")
                 #expect(upstream.log.isEmpty, "\(upstream.log)")
-                // After the cool-down the next request is the probe; it succeeds and closes the breaker.
+                // Past the cool-down the background probe, not a client, asks the API (with the connector's
+                // credentials) and closes the breaker: the first client request after it goes straight through.
                 clock.advance(by: .seconds(30))
-                let probe = try await c.find("Ticket", ["where": #"{"title":"ticket 4"}"#])
-                #expect(probe.status == 200 && probe.results.count == 1, "\(probe.text)")
-                #expect(try await c.find("Ticket", ["where": #"{"title":"ticket 5"}"#]).status == 200)
-                #expect(!upstream.log.isEmpty)
+                let breaker = try factory.connector.breaker
+                try await eventually("closed") { !breaker.isOpen }
+                #expect(breaker.probes == 1)
+                #expect(upstream.log == ["GET /tickets?limit=1&offset=0"], "\(upstream.log)")
+                let after = try await c.find("Ticket", ["where": #"{"title":"ticket 4"}"#])
+                #expect(after.status == 200 && after.results.count == 1, "\(after.text)")
+                #expect(after.headers[.init("X-Causeway-Cache")!] != "stale-if-error")
             }
         }
     }
 
-    @Test func aBlackHoleOpensTheBreakerAfterTheConfiguredFailures() async throws {
+    @Test func aBlackHoleOpensTheBreakerAndTheBackgroundProbeKeepsItOpen() async throws {
         let clock = ManualClock()
         let hole = try LoopbackPort(listening: true)
         let yaml = Self.yaml(hole.port, breaker: "{ failures: 2, coolDownSeconds: 60 }", timeouts: "connectTimeoutSeconds: 1\n  requestTimeoutSeconds: 1")
-        try await ParseTestApp(connectors: yaml, factories: [RESTConnectorFactory(clock: clock)], cacheClock: clock).run { c async throws in
+        let factory = KeepingRESTFactory(clock: clock)
+        try await ParseTestApp(connectors: yaml, factories: [factory]).run { c async throws in
             // Each request waits out the 1 s request timeout once (a timeout is not retried).
             for i in 0..<2 {
                 let r = try await within(.seconds(20)) { try await c.find("Ticket", ["where": #"{"title":"\#(i)"}"#]) }
@@ -131,13 +173,74 @@ final class LoopbackPort: @unchecked Sendable {
             #expect(fast.status == 503 && fast.errorMessage.contains("unavailable (2 failures in a row)") && fast.errorMessage.contains("in 60 s"), "\(fast.text)")
             clock.advance(by: .seconds(59))
             #expect(try await c.get("/parse/classes/Ticket/1").errorMessage.contains("in 1 s"))
-            // After the cool-down one probe goes through (and times out again): open for another cool-down.
+            // After the cool-down the background probe goes into the hole; clients are refused meanwhile
+            // (a client that were the trial would answer 124 after the 1 s timeout, not 100).
             clock.advance(by: .seconds(1))
-            let probe = try await within(.seconds(20)) { try await c.find("Ticket", ["where": #"{"title":"y"}"#]) }
-            #expect(probe.code == 124, "\(probe.text)")
-            #expect(try await c.find("Ticket", ["where": #"{"title":"z"}"#]).errorMessage.contains("in 60 s"))
+            let breaker = try factory.connector.breaker
+            let during = try await c.find("Ticket", ["where": #"{"title":"y"}"#])
+            #expect(during.status == 503 && during.code == 100, "\(during.text)")
+            // The probe times out: open for another full cool-down.
+            try await eventually("probed") { breaker.probes == 1 }
+            #expect(breaker.isOpen)
+            let after = try await c.find("Ticket", ["where": #"{"title":"z"}"#])
+            #expect(after.code == 100 && after.errorMessage.contains("in 60 s") && after.errorMessage.contains("3 failures"), "\(after.text)")
         }
         _ = hole
+    }
+
+    @Test func aProbeStuckInABlackHoleNeitherHoldsClientsNorTheShutdown() async throws {
+        let clock = ManualClock()
+        let port = try LoopbackPort(listening: false).port
+        // Timeouts far longer than the test may take: nothing here may wait for them.
+        let factory = KeepingRESTFactory(clock: clock)
+        let hole = HoleBox()
+        try await ParseTestApp(connectors: Self.yaml(port, breaker: "{ failures: 1, coolDownSeconds: 30, healthPath: /status }"),
+                               factories: [factory]).run { c async throws in
+            // Refused: the breaker opens at once.
+            #expect(try await within(.seconds(20)) { try await c.find("Ticket", [:]) }.code == 100)
+            let breaker = try factory.connector.breaker
+            #expect(breaker.isOpen)
+            // Now something listens there and never answers; the cool-down passes and the probe hangs in it.
+            hole.port = try LoopbackPort(listening: true, port: port)
+            clock.advance(by: .seconds(30))
+            try await eventually("probing") { breaker.isHalfOpen }
+            for _ in 0..<3 {
+                let r = try await within(.seconds(20)) { try await c.find("Ticket", [:]) }
+                #expect(r.status == 503 && r.code == 100 && r.errorMessage.contains("unavailable"), "\(r.text)")
+            }
+            #expect(breaker.probes == 0)
+        }
+        // Leaving `run` shut the gateway down, which ended the probe (the hole still listens: it would
+        // otherwise wait out the 600 s request timeout).
+        #expect(try factory.connector.breaker.probes == 1)
+        #expect(hole.port != nil)
+    }
+
+    @Test func theBackgroundProbeClosesTheBreakerWithoutAnyClientRequest() async throws {
+        let clock = ManualClock()
+        let port = try LoopbackPort(listening: false).port
+        let upstream = TestUpstream()
+        let factory = KeepingRESTFactory(clock: clock)
+        let yaml = Self.yaml(port, breaker: "{ failures: 1, coolDownSeconds: 30, healthPath: /tickets/1 }")
+            .replacingOccurrences(of: "baseURL: http", with: "auth: { type: bearer, token: upstream-token }\n  baseURL: http")
+        try await ParseTestApp(connectors: yaml, factories: [factory]).run { c async throws in
+            #expect(try await within(.seconds(20)) { try await c.find("Ticket", [:]) }.code == 100)
+            let breaker = try factory.connector.breaker
+            // Still down at the first probe: refused, open for another cool-down.
+            clock.advance(by: .seconds(30))
+            try await eventually("probed") { breaker.probes == 1 }
+            #expect(breaker.isOpen)
+            try await upstream.run(port: port) {
+                clock.advance(by: .seconds(29))  // inside the new cool-down: no probe yet
+                #expect(breaker.isOpen && breaker.probes == 1)
+                clock.advance(by: .seconds(1))
+                try await eventually("closed") { !breaker.isOpen }
+                #expect(breaker.probes == 2)
+                #expect(upstream.log == ["GET /tickets/1"], "\(upstream.log)")
+                let r = try await c.find("Ticket", ["limit": "2"])
+                #expect(r.status == 200 && r.results.count == 2, "\(r.text)")
+            }
+        }
     }
 
     @Test func breakerStates() {
@@ -158,6 +261,21 @@ final class LoopbackPort: @unchecked Sendable {
         #expect(breaker.admit() == .probe)
         breaker.succeeded()
         #expect(breaker.admit() == .pass && !breaker.isOpen)
+        // With a background prober, no client request is ever the trial.
+        breaker.failed(probe: false); breaker.failed(probe: false); breaker.failed(probe: false)
+        breaker.setProbing(true)
+        #expect(breaker.nextProbeStep() == .wait(until: .seconds(30)))  // opened at 20 s, cool-down 10 s
+        clock.advance(by: .seconds(10))
+        #expect(breaker.admit() == .refuse(retryIn: .zero, failures: 3))  // past the cool-down, yet no trial
+        #expect(breaker.nextProbeStep() == .probe && breaker.isHalfOpen)
+        #expect(breaker.admit() == .refuse(retryIn: .zero, failures: 3))
+        breaker.probeEnded(answered: false)
+        #expect(breaker.admit() == .refuse(retryIn: .seconds(10), failures: 4) && breaker.probes == 1)
+        #expect(breaker.nextProbeStep() == .wait(until: .seconds(40)))
+        clock.advance(by: .seconds(10))
+        #expect(breaker.nextProbeStep() == .probe)
+        breaker.probeEnded(answered: true)
+        #expect(!breaker.isOpen && breaker.nextProbeStep() == .idle && breaker.admit() == .pass)
         let off = RESTCircuitBreaker(settings: .init(failureThreshold: 0), now: RESTConnector.stopwatch(clock))
         for _ in 0..<10 { off.failed(probe: false) }
         #expect(off.admit() == .pass)

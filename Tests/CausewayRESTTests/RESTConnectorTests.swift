@@ -550,6 +550,7 @@ final class TestUpstream: Sendable {
             ("auth: { type: bearer, token: upstream-token }", "auth: { type: kerberos }", "expected none, header, basic, bearer or oauth2"),
             ("records: data.items", "records: data.items\n    recordz: x", "unknown key 'recordz'"),
             ("list: /tickets", "list: tickets", "paths start with /"),
+            ("baseURL: http://127.0.0.1:8080", "baseURL: http://127.0.0.1:8080\n  circuitBreaker: { healthPath: status }", "connection.circuitBreaker.healthPath"),
         ]
         for (from, to, expected) in cases {
             let message = error(Self.valid.replacingOccurrences(of: from, with: to))
