@@ -4,15 +4,21 @@ import Logging
 extension PostgresConnector {
     /// Introspects the database (`pg_catalog`) and reports each mapped table or column that is missing or whose
     /// type does not fit the mapping. Connects by itself when the connector is not started; changes nothing.
-    public func verify(logger: Logger) async -> [CheckFinding] {
-        if (try? connections()) != nil { return await verifyTables() + verifyRelations() + verifyChangeTriggers() }
+    public func verify(logger: Logger) async -> [CheckFinding] { await verify(logger: logger, classes: [:]) }
+
+    /// `verify` knowing every connector's classes: pointer columns and join tables holding keys of other connectors'
+    /// classes are checked against those keys' types too (`causeway check` passes them; see `PointerCheck.verify`).
+    public func verify(logger: Logger, classes: [String: CollectionSchema]) async -> [CheckFinding] {
+        var classes = classes
+        for schema in collections { classes[schema.className] = schema }
+        if (try? connections()) != nil { return await verifyTables(classes) + verifyRelations(classes) + verifyChangeTriggers() }
         // Not started: connect for the check alone, with the deadline watchdog running meanwhile.
         return await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.watchdog.run() }
             let findings: [CheckFinding]
             do {
                 try await start(logger: logger)
-                findings = await verifyTables() + verifyRelations() + verifyChangeTriggers()
+                findings = await verifyTables(classes) + verifyRelations(classes) + verifyChangeTriggers()
             } catch {
                 findings = [CheckFinding(.error, "connector \(name)", "cannot connect: \(String(reflecting: error))")]
             }
@@ -22,7 +28,7 @@ extension PostgresConnector {
         }
     }
 
-    private func verifyTables() async -> [CheckFinding] {
+    private func verifyTables(_ classes: [String: CollectionSchema]) async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         for schema in collections {
             guard let declared = try? PostgresTable(schema: schema, schemaName: tableName(schema).0, table: tableName(schema).1) else {
@@ -68,6 +74,10 @@ extension PostgresConnector {
                     guard let c = columns[column] else { report(.error, "column \(column) (field \(f.name)) does not exist"); continue }
                     if !c.fits(f.type) {
                         report(.error, "column \(column) is \(c.typeName), which does not fit a \(f.type.parseName) field")
+                    } else if f.type == .pointer, let target = f.targetClass.flatMap({ classes[$0] }),
+                              let problem = PointerCheck.keyProblem(column: column, declared: c.typeName, kind: c.keyKind, target: target, from: name) {
+                        findings.append(CheckFinding(.error, subject, "\(f.origin): \(schema.className).\(f.name): " + problem, location: f.origin))
+                        problems += 1
                     } else if f.type == .number, c.baseType == "numeric" {
                         report(.warning, "column \(column) is \(c.typeName): values with more than 15 significant digits are refused rather than rounded; map the field as type string to read them exactly")
                     }

@@ -90,8 +90,8 @@ extension PostgresConnector: RelationConnector {
     }
 
     /// `causeway check`: each relation's join table and columns exist and hold the owner's and the target's
-    /// key types (the target's when this connector serves it).
-    func verifyRelations() async -> [CheckFinding] {
+    /// key types (the target's from `classes`, also when another connector serves it).
+    func verifyRelations(_ classes: [String: CollectionSchema]) async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         for schema in collections {
             for relation in schema.relations.values.sorted(by: { $0.name < $1.name }) {
@@ -103,14 +103,16 @@ extension PostgresConnector: RelationConnector {
                     if j.columns.isEmpty {
                         problems.append("join table \(tableName(schema).0).\(relation.joinTable) does not exist (or the user may not see it)")
                     } else {
-                        let targetKey = collections.first { $0.className == relation.targetClass }?.objectId
-                        for (column, key, role) in [(relation.ownerColumn, Optional(schema.objectId), "owner"), (relation.targetColumn, targetKey, "target")] {
+                        let target = classes[relation.targetClass]
+                        // The target may be served by another connector: its key type is what the column must hold.
+                        let elsewhere = target.map { $0.connectorName == name ? "" : " (\($0.className) in connector \($0.connectorName))" } ?? ""
+                        for (column, key, role) in [(relation.ownerColumn, Optional(schema.objectId), "owner"), (relation.targetColumn, target?.objectId, "target")] {
                             guard let c = j.columns[column] else {
                                 problems.append("column \(column) does not exist in \(relation.joinTable)")
                                 continue
                             }
                             if let key, !c.fits(key.type) {
-                                problems.append("column \(column) is \(c.typeName), which cannot hold the \(role)'s \(key.type.rawValue) keys")
+                                problems.append("column \(column) is \(c.typeName), which cannot hold the \(role)'s \(key.type.rawValue) keys" + (role == "target" ? elsewhere : ""))
                             }
                         }
                     }
@@ -130,6 +132,13 @@ extension PostgresConnector: RelationConnector {
 }
 
 extension PostgresColumn {
+    /// How this column stores another class's keys (for `causeway check`).
+    var keyKind: PointerCheck.KeyColumnKind {
+        if ["smallint", "integer", "bigint"].contains(typeName) { return .integer }
+        if typeName == "uuid" { return .uuid }
+        return isText ? .text : .other
+    }
+
     /// Whether `id` can be compared with this key column without a conversion error.
     func accepts(id: String) -> Bool {
         if ["integer", "bigint", "smallint"].contains(castType) { return Int64(id) != nil }

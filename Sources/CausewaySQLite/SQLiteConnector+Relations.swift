@@ -75,8 +75,8 @@ extension SQLiteConnector: RelationConnector {
     }
 
     /// `causeway check`: each relation's join table and columns exist, and their declared types fit the
-    /// owner's and the target's keys (the target's when this connector serves it).
-    func verifyRelations(_ p: SQLiteConnectionPool) async -> [CheckFinding] {
+    /// owner's and the target's keys (the target's from `classes` when another connector serves it).
+    func verifyRelations(_ p: SQLiteConnectionPool, classes: [String: CollectionSchema] = [:]) async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         for t in tables.values.sorted(by: { $0.schema.className < $1.schema.className }) {
             for relation in t.schema.relations.values.sorted(by: { $0.name < $1.name }) {
@@ -88,9 +88,10 @@ extension SQLiteConnector: RelationConnector {
                     for r in rows {
                         if let n = r.column("name")?.string { declared[n] = r.column("type")?.string?.uppercased() ?? "" }
                     }
-                    let targetKey = tables[relation.targetClass]?.schema.objectId
-                    let problems = SQLiteConnector.joinProblems(declared, relation, owner: t.schema.objectId, target: targetKey,
-                                                                willCreate: createMissingTables)
+                    let target = tables[relation.targetClass]?.schema ?? classes[relation.targetClass]
+                    let elsewhere = target.map { $0.connectorName == name ? "" : " (\($0.className) in connector \($0.connectorName))" } ?? ""
+                    let problems = SQLiteConnector.joinProblems(declared, relation, owner: t.schema.objectId, target: target?.objectId,
+                                                                willCreate: createMissingTables, targetOrigin: elsewhere)
                     if problems.isEmpty {
                         findings.append(CheckFinding(.ok, subject, at + (rows.isEmpty ? "join table does not exist yet; it is created on first start"
                                                                                 : "links \(relation.ownerColumn) → \(relation.targetColumn) (\(relation.targetClass))"),
@@ -107,7 +108,7 @@ extension SQLiteConnector: RelationConnector {
     }
 
     static func joinProblems(_ declared: [String: String], _ relation: RelationMapping, owner: ObjectIdMapping, target: ObjectIdMapping?,
-                             willCreate: Bool) -> [String] {
+                             willCreate: Bool, targetOrigin: String = "") -> [String] {
         if declared.isEmpty {
             return willCreate ? [] : ["join table \(relation.joinTable) does not exist (createMissingTables is off)"]
         }
@@ -121,7 +122,7 @@ extension SQLiteConnector: RelationConnector {
             let integral = type.contains("INT")
             let textual = type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT")
             if key.type == .integer ? !integral : !textual {
-                problems.append("column \(column) is declared \(type), which does not fit the \(role)'s \(key.type.rawValue) key")
+                problems.append("column \(column) is declared \(type), which does not fit the \(role)'s \(key.type.rawValue) key" + (role == "target" ? targetOrigin : ""))
             }
         }
         return problems

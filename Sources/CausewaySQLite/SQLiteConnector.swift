@@ -357,7 +357,11 @@ public final class SQLiteConnector: Connector {
 
     // MARK: Check
 
-    public func verify(logger: Logger) async -> [CheckFinding] {
+    public func verify(logger: Logger) async -> [CheckFinding] { await verify(logger: logger, classes: [:]) }
+
+    /// `verify` knowing every connector's classes: join tables holding keys of other connectors' classes are checked
+    /// against those keys' types too (`causeway check` passes them; see `PointerCheck.verify`).
+    public func verify(logger: Logger, classes: [String: CollectionSchema]) async -> [CheckFinding] {
         var findings: [CheckFinding] = []
         var p = pool.withLock { $0 }
         var temporary: SQLiteConnectionPool?
@@ -377,7 +381,7 @@ public final class SQLiteConnector: Connector {
         }
         guard let p else { return findings }
         findings += await verifyTables(p)
-        findings += await verifyRelations(p)
+        findings += await verifyRelations(p, classes: classes)
         await temporary?.close()
         return findings
     }

@@ -131,7 +131,7 @@ struct Check: AsyncParsableCommand {
         for connector in loaded.connectors {
             print("connector \(connector.name) (\(connector.kind)):")
             // verify() connects by itself and changes nothing in the source.
-            let findings = await connector.verify(logger: logger)
+            let findings = await PointerCheck.verify(connector, among: loaded.connectors, logger: logger)
             if findings.isEmpty { print("  ok (this connector kind has nothing to verify)") }
             for finding in findings {
                 print("  \(finding)")
@@ -183,7 +183,7 @@ struct Check: AsyncParsableCommand {
         var logger = Logger(label: "causeway.check")
         logger.logLevel = .critical
         for connector in loaded.connectors {
-            for finding in await connector.verify(logger: logger) { report.add(finding, connector: connector) }
+            for finding in await PointerCheck.verify(connector, among: loaded.connectors, logger: logger) { report.add(finding, connector: connector) }
         }
         for finding in PointerCheck.findings(loaded.connectors) { report.add(pointer: finding, connectors: loaded.connectors) }
         for provider in loaded.identityProviders {

@@ -132,4 +132,43 @@ import Testing
             #expect(findings.allSatisfy { $0.message.contains(".yaml:") && $0.location?.line ?? 0 > 0 }, "findings name the file and line: \(text)")
         }
     }
+
+    /// Keys held for another connector's classes: a pointer column and a join table's target column that are integer
+    /// while the target (in connector `hr`) has string objectIds are errors of `causeway check` naming the file, line
+    /// and key; text columns hold any key type.
+    @Test func checkComparesKeyColumnsWithAnotherConnectorsKeys() async throws {
+        try await withPostgresFixture(setupSQL: """
+            CREATE TABLE desks (id text PRIMARY KEY, holder integer, spare text);
+            CREATE TABLE desk_users (desk_id text NOT NULL, user_id integer NOT NULL);
+            CREATE TABLE desk_rooms (desk_id text NOT NULL, room_id integer NOT NULL)
+            """) { fx in
+            let pg = try await fx.connector("""
+                  Desk:
+                    schema: SCHEMA
+                    table: desks
+                    objectId: { column: id, type: string }
+                    fields:
+                      holder: { type: pointer, targetClass: Employee }
+                      spare: { type: pointer, targetClass: Employee }
+                      users: { type: relation, targetClass: Employee, joinTable: desk_users, ownerColumn: desk_id, targetColumn: user_id }
+                      rooms: { type: relation, targetClass: Room, joinTable: desk_rooms, ownerColumn: desk_id, targetColumn: room_id }
+                """)
+            let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
+            let room = CollectionSchema(className: "Room", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id", type: .integer))
+            let hr = MemoryConnector(name: "hr", collections: [employee, room])
+            let alone = await pg.verify(logger: fx.logger)
+            #expect(!alone.contains { $0.severity == .error }, "without the other connector the targets' key types are unknown: \(alone)")
+            let findings = await PointerCheck.verify(pg, among: [pg, hr], logger: fx.logger)
+            let text = findings.map { "\($0.location.map(String.init(describing:)) ?? "-") \($0)" }.joined(separator: "\n")
+            let holder = findings.first { $0.message.contains("Desk.holder:") }
+            #expect(holder?.severity == .error && holder?.message.contains("column holder is integer, which cannot hold the string objectIds of Employee (connector hr)") == true, "\(text)")
+            #expect(holder?.location?.file.hasSuffix("pg.yaml") == true && (holder?.location?.line ?? 0) > 0
+                    && holder?.location?.keyPath == "collections.Desk.fields.holder", "file:line:key: \(text)")
+            #expect(!findings.contains { $0.message.contains("Desk.spare:") }, "a text column holds string keys: \(text)")
+            let users = findings.first { $0.message.contains("Desk.users:") }
+            #expect(users?.severity == .error && users?.message.contains("user_id is integer, which cannot hold the target's string keys (Employee in connector hr)") == true, "\(text)")
+            #expect(users?.location?.keyPath == "collections.Desk.fields.users" && (users?.location?.line ?? 0) > (holder?.location?.line ?? 0), "\(text)")
+            #expect(findings.contains { $0.severity == .ok && $0.message.contains("Desk.rooms:") }, "integer keys in an integer column: \(text)")
+        }
+    }
 }

@@ -233,6 +233,47 @@ import Testing
         #expect(findings.contains { $0.severity == .error && $0.message.contains("Squad.crew:") && $0.message.contains("person does not exist") }, "\(text)")
         #expect(findings.allSatisfy { $0.message.contains("test.yaml:") && $0.location?.line ?? 0 > 0 }, "findings name the file and line: \(text)")
     }
+
+    /// A join table whose target column is INTEGER while the target class lives in another connector with string
+    /// keys: `causeway check` (given every connector, `PointerCheck.verify`) names the file, line and key.
+    @Test func checkComparesJoinColumnsWithAnotherConnectorsKeys() async throws {
+        let yaml = """
+        kind: sqlite
+        connection:
+          path: org.sqlite
+          createMissingTables: false
+        collections:
+          Team:
+            table: teams
+            objectId: { column: id, type: string }
+            fields:
+              name: { type: string }
+              members: { type: relation, targetClass: Employee, joinTable: team_members, ownerColumn: team_id, targetColumn: employee_id }
+              rooms: { type: relation, targetClass: Room, joinTable: team_rooms, ownerColumn: team_id, targetColumn: room_id }
+        """
+        let fx = try await SQLiteFixture(yaml: yaml) { dir in
+            let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
+            for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
+                        "CREATE TABLE team_members (team_id TEXT NOT NULL, employee_id INTEGER NOT NULL)",
+                        "CREATE TABLE team_rooms (team_id TEXT NOT NULL, room_id INTEGER NOT NULL)"] {
+                _ = try await pool.write { try await $0.query(sql) }
+            }
+            await pool.close()
+        }
+        let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
+        let room = CollectionSchema(className: "Room", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id", type: .integer))
+        let hr = MemoryConnector(name: "hr", collections: [employee, room])
+        let alone = await fx.connector.verify(logger: fx.logger).filter { $0.subject.contains("join table") }
+        let findings = await PointerCheck.verify(fx.connector, among: [fx.connector, hr], logger: fx.logger).filter { $0.subject.contains("join table") }
+        await fx.close()
+        let text = findings.map { "\($0.location.map(String.init(describing:)) ?? "-") \($0)" }.joined(separator: "\n")
+        #expect(alone.allSatisfy { $0.severity == .ok }, "without the other connector the target's key type is unknown")
+        let members = findings.first { $0.message.contains("Team.members:") }
+        #expect(members?.severity == .error && members?.message.contains("employee_id is declared INTEGER, which does not fit the target's string key (Employee in connector hr)") == true, "\(text)")
+        #expect(members?.location?.file.hasSuffix("test.yaml") == true && members?.location?.line == 11
+                && members?.location?.keyPath == "collections.Team.fields.members", "file:line:key: \(text)")
+        #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.rooms:") }, "an integer column holds Room's integer keys: \(text)")
+    }
 }
 
 enum FindAnswerDecoderProbe {

@@ -70,6 +70,7 @@ public enum CollectionSchemaReader {
             }
             if type == .pointer {
                 mapping.targetClass = try f.string("targetClass")
+                mapping.origin = entry.location
             }
             mapping.readOnly = try f.bool("readOnly", default: false)
             try f.finish()

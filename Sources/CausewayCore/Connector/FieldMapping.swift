@@ -10,6 +10,8 @@ public struct FieldMapping: Sendable, Hashable {
     /// For pointers: the class they point to.
     public var targetClass: String?
     public var readOnly: Bool
+    /// Where a pointer field was declared, for `causeway check` findings (`.unknown` for other fields).
+    public var origin: ConfigLocation = .unknown
 
     /// The source columns holding this field: two (latitude, longitude) for a GeoPoint, one otherwise.
     /// A GeoPoint without explicit columns uses `<column>_latitude` and `<column>_longitude`.

@@ -1,3 +1,5 @@
+import Logging
+
 /// A connector that keeps `type: relation` fields in join tables of its source (SQLite, PostgreSQL).
 /// Optional: the gateway answers relation queries and operations on other connectors' classes with 102
 /// ("not supported by connector …").
@@ -9,4 +11,11 @@ public protocol RelationConnector: Connector {
     /// transaction.
     func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                         adding: [String], removing: [String], context: ConnectorContext) async throws
+    /// `causeway check` knowing every connector's classes (`classes`, by class name), so that join tables and pointer
+    /// columns holding keys of other connectors' classes are checked against those keys' types too.
+    func verify(logger: Logger, classes: [String: CollectionSchema]) async -> [CheckFinding]
+}
+
+extension RelationConnector {
+    public func verify(logger: Logger, classes: [String: CollectionSchema]) async -> [CheckFinding] { await verify(logger: logger) }
 }
