@@ -59,6 +59,8 @@ public enum CausewayApplication {
             : nil
         let liveQuery = LiveQueryServer.hub(configuration, gateway: gateway, holder: holder, auth: auth, registry: registry, logger: logger)
         if let liveQuery { services.append(contentsOf: [liveQuery, liveQuery.poller] as [any Service]) }
+        // A reload re-evaluates the subscriptions against the new configuration (LiveQuery, #17).
+        if let liveQuery, let reloader { reloader.onReload { await liveQuery.reconfigure($0) } }
         var app = Application(
             responder: CausewayResponder(holder: holder, admin: admin, errors: errors),
             server: LiveQueryServer.server(liveQuery, configuration.gateway, http1: .init(idleTimeout: .seconds(Int64(configuration.gateway.server.idleTimeoutSeconds)))),

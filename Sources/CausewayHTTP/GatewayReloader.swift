@@ -52,6 +52,13 @@ public final class GatewayReloader: Sendable {
     let drainLimit: Duration
     private let state: Mutex<State>
     private let serial = AsyncSemaphore(permits: 1)
+    private let hooks = Mutex<[@Sendable (Gateway) async -> Void]>([])
+
+    /// Runs `hook` with the new gateway after each reload that took effect, once it serves and before the
+    /// reload returns (LiveQuery re-evaluates its subscriptions there).
+    public func onReload(_ hook: @escaping @Sendable (Gateway) async -> Void) {
+        hooks.withLock { $0.append(hook) }
+    }
 
     init(load: @escaping @Sendable () throws -> LoadedConfiguration, holder: GatewayHolder, supervisor: ConnectorSupervisor,
          status: ComponentStatus, auth: AuthService?, makeResponder: @escaping @Sendable (Gateway) -> ParseResponder, metricsFactory: (any MetricsFactory)?,
@@ -109,6 +116,23 @@ public final class GatewayReloader: Sendable {
         restartNeeded("admin", loaded.gateway.admin != oldConfig.admin)
         restartNeeded("metadataStore", loaded.gateway.metadataStorePath != oldConfig.metadataStorePath)
         restartNeeded("cache.maxBytes", loaded.gateway.cacheMaxBytes != oldConfig.cacheMaxBytes)
+        // LiveQuery: the WebSocket route and its channel settings are part of the HTTP server, built at start.
+        if let running = oldConfig.liveQuery {
+            if var next = loaded.gateway.liveQuery {
+                restartNeeded("liveQuery.path", next.path != running.path)
+                restartNeeded("liveQuery.pingIntervalSeconds", next.pingIntervalSeconds != running.pingIntervalSeconds)
+                restartNeeded("liveQuery.maxMessageBytes", next.maxMessageBytes != running.maxMessageBytes)
+                next.path = running.path
+                next.pingIntervalSeconds = running.pingIntervalSeconds
+                next.maxMessageBytes = running.maxMessageBytes
+                loaded.gateway.liveQuery = next
+            } else {
+                notes.append("liveQuery removed: no class accepts subscriptions now and existing ones were ended; the WebSocket endpoint stays until the next restart")
+            }
+        } else if loaded.gateway.liveQuery != nil {
+            restartNeeded("liveQuery (turning LiveQuery on)", true)
+            loaded.gateway.liveQuery = nil
+        }
         restartNeeded("identityProviders", loaded.identityProviders.map { "\($0.name)/\($0.kind)" } != (auth?.providers.map { "\($0.name)/\($0.kind)" } ?? []))
         // What needs a restart keeps its running value.
         loaded.gateway.server = oldConfig.server
@@ -156,6 +180,7 @@ public final class GatewayReloader: Sendable {
         let next = GatewayHolder.Generation(number: number, gateway: gateway,
                                             responder: makeResponder(gateway))
         let previous = holder.swap(next)
+        for hook in hooks.withLock({ $0 }) { await hook(gateway) }
         // The old generation's requests finish on the old connectors; then those no longer used stop.
         let drained = await withTaskGroup(of: Bool.self) { group in
             group.addTask { await previous.drained(); return true }

@@ -126,8 +126,10 @@ extension LiveQueryServer {
         guard let settings = configuration.gateway.liveQuery else { return nil }
         var current: (@Sendable () -> Gateway)?
         if let holder { current = { holder.current.gateway } }
+        // On a cluster, other nodes announce writes with keys only: every class's images are remembered.
         return LiveQueryHub(gateway: gateway, current: current, settings: settings, sessions: auth, authenticate: authenticator(configuration.gateway.app),
-                            metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
+                            metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger,
+                            imagesForAllClasses: configuration.makeClusterServices != nil)
     }
 
     /// The server: plain HTTP/1 without LiveQuery, HTTP/1 with the WebSocket upgrade with it.

@@ -18,48 +18,61 @@ public final class LiveQueryHub: Service, Sendable {
     /// The gateway serving now (a configuration reload swaps it; the change feed stays the same).
     private let currentGateway: @Sendable () -> Gateway
     var gateway: Gateway { currentGateway() }
-    public let settings: LiveQuerySettings
     let sessions: (any LiveQuerySessions)?
     let authenticate: @Sendable (LiveQueryCredentials) -> Caller?
     let metrics: LiveQueryMetrics
     let logger: Logger
-    let classes: Set<String>
-    private let feed: AsyncStream<ObjectChange>
+    let feed: ChangeFeed.Subscription
     private let sessionEvents: AsyncStream<SessionEvents.Event>?
-    private let state = Mutex(State())
+    let state: Mutex<State>
     /// Polls the collections that declare `liveQuery.poll`; a service of its own beside the hub.
     public let poller: LiveQueryPoller
+    /// Last known images of objects subscribers see (for changes announced without them).
+    let images: LiveQueryImages
+    /// Whether every class's changes may arrive without images (several nodes), not only trigger-fed ones.
+    let imagesForAllClasses: Bool
 
-    private struct State {
+    struct State {
         var clients: [Int: LiveQueryConnection] = [:]
         var nextId = 1
+        /// The settings in force: those read at start, then each reload's (`reconfigure`).
+        var settings: LiveQuerySettings
+        var classes: Set<String>
     }
+
+    /// The `liveQuery` settings in force (a configuration reload may change them; see `reconfigure`).
+    public var settings: LiveQuerySettings { state.withLock { $0.settings } }
+    /// The classes clients may subscribe to now.
+    var classes: Set<String> { state.withLock { $0.classes } }
 
     /// - Parameters:
     ///   - authenticate: checks a `connect` message's application id and keys as the REST API does; the caller
     ///     they make (master or anonymous) or nil when they are refused.
     ///   - sessions: resolves session tokens (nil: no users configured; a token is then refused with 209).
     ///   - current: the gateway serving now, when a reload may replace `gateway` (it must keep its change feed).
+    ///   - imagesForAllClasses: other nodes announce writes without images (a cluster): remember images of
+    ///     every live class, not only of trigger-fed ones (`LiveQueryImages`).
     public init(gateway: Gateway, current: (@Sendable () -> Gateway)? = nil, settings: LiveQuerySettings, sessions: (any LiveQuerySessions)?,
                 authenticate: @escaping @Sendable (LiveQueryCredentials) -> Caller?,
                 metricsFactory: any MetricsFactory = MetricsSystem.factory, logger: Logger = Logger(label: "causeway.livequery"),
-                pollClock: any Clock<Duration> = ContinuousClock()) {
+                pollClock: any Clock<Duration> = ContinuousClock(), imagesForAllClasses: Bool = false) {
         let currentGateway = current ?? { gateway }
         self.currentGateway = currentGateway
         self.poller = LiveQueryPoller(gateway: currentGateway, classes: Set(settings.classes), clock: pollClock, logger: logger)
-        self.settings = settings
+        self.state = Mutex(State(settings: settings, classes: Set(settings.classes)))
         self.sessions = sessions
         self.authenticate = authenticate
         self.metrics = LiveQueryMetrics(factory: metricsFactory)
         self.logger = logger
-        self.classes = Set(settings.classes)
+        self.images = LiveQueryImages(maxBytes: settings.rememberedObjectsBytes)
+        self.imagesForAllClasses = imagesForAllClasses
         // Subscribed now, so that no change between building and running is missed.
-        self.feed = gateway.changes.subscribe(classes: Set(settings.classes), bufferSize: 100_000)
+        self.feed = gateway.changes.subscription(classes: Set(settings.classes), bufferSize: 100_000)
         self.sessionEvents = sessions?.events()
     }
 
     public func run() async throws {
-        for name in settings.classes where !gateway.classNames.contains(name) {
+        for name in settings.classes.sorted() where !gateway.classNames.contains(name) {
             logger.warning("liveQuery.classes names a class no connector serves", metadata: ["causeway.class": .string(name)])
         }
         await cancelWhenGracefulShutdown {
@@ -67,7 +80,7 @@ public final class LiveQueryHub: Service, Sendable {
                 if let sessionEvents = self.sessionEvents {
                     group.addTask { for await event in sessionEvents { await self.sessionEvent(event) } }
                 }
-                for await change in self.feed { await self.deliver(change) }
+                for await change in self.feed.changes { await self.deliver(change) }
                 group.cancelAll()
             }
         }
@@ -79,8 +92,8 @@ public final class LiveQueryHub: Service, Sendable {
     /// A new connection, or nil when the node serves `maxClients` already.
     public func open(remoteAddress: String? = nil) -> LiveQueryConnection? {
         let connection = state.withLock { s -> LiveQueryConnection? in
-            guard s.clients.count < settings.maxClients else { return nil }
-            let c = LiveQueryConnection(id: s.nextId, hub: self, queueSize: settings.sendQueueSize, remoteAddress: remoteAddress)
+            guard s.clients.count < s.settings.maxClients else { return nil }
+            let c = LiveQueryConnection(id: s.nextId, hub: self, queueSize: s.settings.sendQueueSize, remoteAddress: remoteAddress)
             s.nextId += 1
             s.clients[c.id] = c
             return c
@@ -191,23 +204,28 @@ public final class LiveQueryHub: Service, Sendable {
         } catch {
             return fail(error.code.rawValue, error.message)
         }
+        let maxSubscriptions = settings.maxSubscriptionsPerClient
         let outcome = connection.state.withLock { s -> Int? in
             let replacing = s.subscriptions[r.requestId] != nil
-            if !replacing, s.subscriptions.count >= settings.maxSubscriptionsPerClient { return nil }
+            if !replacing, s.subscriptions.count >= maxSubscriptions { return nil }
             s.subscriptions[r.requestId] = subscription
             return replacing ? 0 : 1
         }
         guard let added = outcome else {
-            return fail(ParseErrorCode.requestLimitExceeded.rawValue, "Too many subscriptions on this connection (liveQuery.maxSubscriptionsPerClient is \(settings.maxSubscriptionsPerClient)).")
+            return fail(ParseErrorCode.requestLimitExceeded.rawValue, "Too many subscriptions on this connection (liveQuery.maxSubscriptionsPerClient is \(maxSubscriptions)).")
         }
         if connection.closeReason != nil { dropSubscriptions(of: connection); return }
         if added > 0 { metrics.adjust(subscriptions: added) }
+        // Before `subscribed`: once the client knows it is subscribed, a delete announced without the object
+        // finds the objects it matches remembered.
+        if remembersImages(schema) { await rememberMatches(of: subscription, schema: schema) }
         connection.send(LiveQueryReply.subscribed(op, clientId: connection.id, installationId: installation, requestId: r.requestId))
     }
 
     /// The subscription with the subscriber's permission filters, or the error a `find` by them would get.
     func makeSubscription(_ r: LiveQueryRequest.SubscribeRequest, schema: CollectionSchema, identity: LiveQueryIdentity,
-                          sessionToken: String?) throws(GatewayError) -> LiveQuerySubscription {
+                          sessionToken: String?, gateway: Gateway? = nil) throws(GatewayError) -> LiveQuerySubscription {
+        let gateway = gateway ?? self.gateway
         let caller = identity.caller
         guard schema.permissions.allows(.find, caller: caller) else {
             throw GatewayError(.operationForbidden, "Permission denied for action find on class \(schema.className).")
@@ -222,7 +240,7 @@ public final class LiveQueryHub: Service, Sendable {
                 throw GatewayError(.operationForbidden, "Permission denied: \(schema.className).\(root) is a protected field and cannot be queried.")
             }
         }
-        return LiveQuerySubscription(requestId: r.requestId, className: schema.className, query: query, keys: r.keys.map(Set.init),
+        return LiveQuerySubscription(requestId: r.requestId, className: schema.className, query: query, whereJSON: r.where, keys: r.keys.map(Set.init),
                                      identity: identity, sessionToken: sessionToken,
                                      readFilter: try schema.access.readFilter(caller, schema: schema), hidden: hidden)
     }
@@ -238,6 +256,10 @@ public final class LiveQueryHub: Service, Sendable {
         guard let schema = try? gateway.schema(for: change.className) else { return }
         var before = change.original
         var after = change.object
+        let remembers = remembersImages(schema)
+        // Announced without the object before the change (a trigger, another node): the last image this node
+        // remembers stands in for it, so deletes and leaves reach those who saw the object.
+        if before == nil, change.kind != .create, remembers { before = images.image(change.className, change.objectId) }
         switch change.kind {
         case .create, .update:
             if after == nil {
@@ -251,10 +273,14 @@ public final class LiveQueryHub: Service, Sendable {
                 }
             }
         case .delete:
-            if before == nil { after = ParseObject(objectId: change.objectId) }
+            if before == nil {
+                after = ParseObject(objectId: change.objectId)
+                metrics.unrouted()
+            }
         }
         if change.kind == .create { before = nil }
         let now = ParseDate.now()
+        var seen = false
         for client in clients {
             let (subscriptions, installation) = client.state.withLock { s in
                 // In the order they were made (their request ids), so a client sees one change's events in a
@@ -265,11 +291,16 @@ public final class LiveQueryHub: Service, Sendable {
             for subscription in subscriptions {
                 if let expiry = subscription.identity.expiresAt, expiry < now { expired.append(subscription); continue }
                 guard let (event, object, original) = subscription.event(change.kind, schema: schema, before: before, after: after) else { continue }
+                if event != .leave && event != .delete { seen = true }
                 metrics.delivered(event)
                 client.send(LiveQueryReply.event(event, clientId: client.id, installationId: installation, requestId: subscription.requestId,
                                                  className: change.className, object: object, original: original))
             }
             if !expired.isEmpty { end(expired.map(\.requestId), of: client) }
+        }
+        if remembers {
+            // Kept while some subscriber sees the object; forgotten once nobody does (or it is gone).
+            if change.kind != .delete, seen, let after { images.remember(after, className: change.className) } else { images.forget(change.className, change.objectId) }
         }
     }
 
@@ -307,6 +338,7 @@ public final class LiveQueryHub: Service, Sendable {
                     do {
                         var refreshed = try makeSubscription(request, schema: schema, identity: identity, sessionToken: token)
                         refreshed.query = subscription.query
+                        refreshed.whereJSON = subscription.whereJSON
                         refreshed.keys = subscription.keys
                         client.state.withLock { s in
                             if s.subscriptions[subscription.requestId] != nil { s.subscriptions[subscription.requestId] = refreshed }
@@ -322,7 +354,7 @@ public final class LiveQueryHub: Service, Sendable {
 
     /// Ends subscriptions whose session ended or that the subscriber may no longer hold: an `error` with
     /// their request id each (code 209, `reconnect: false`), and no more events.
-    private func end(_ requestIds: [Int], of client: LiveQueryConnection) {
+    func end(_ requestIds: [Int], of client: LiveQueryConnection) {
         let removed = client.state.withLock { s in requestIds.filter { s.subscriptions.removeValue(forKey: $0) != nil } }
         guard !removed.isEmpty else { return }
         metrics.adjust(subscriptions: -removed.count)

@@ -9,6 +9,7 @@ final class LiveQueryMetrics: Sendable {
     private let changes: Counter
     private let drops: Counter
     private let refused: Counter
+    private let unroutedDeletes: Counter
     private let events: [LiveQueryReply.Event: Counter]
     private let counts = Mutex((clients: 0, subscriptions: 0))
 
@@ -18,6 +19,7 @@ final class LiveQueryMetrics: Sendable {
         changes = Counter(label: "causeway_livequery_changes_total", factory: factory)
         drops = Counter(label: "causeway_livequery_slow_clients_dropped_total", factory: factory)
         refused = Counter(label: "causeway_livequery_clients_refused_total", factory: factory)
+        unroutedDeletes = Counter(label: "causeway_livequery_unrouted_deletes_total", factory: factory)
         var events: [LiveQueryReply.Event: Counter] = [:]
         for e in [LiveQueryReply.Event.create, .enter, .update, .leave, .delete] {
             events[e] = Counter(label: "causeway_livequery_events_total", dimensions: [("event", e.rawValue)], factory: factory)
@@ -40,5 +42,8 @@ final class LiveQueryMetrics: Sendable {
     func change() { changes.increment() }
     func dropped() { drops.increment() }
     func refusedClient() { refused.increment() }
+    /// A delete announced without the object before it, whose image was not remembered (only master-key
+    /// subscriptions without `where` get it).
+    func unrouted() { unroutedDeletes.increment() }
     func delivered(_ event: LiveQueryReply.Event) { events[event]?.increment() }
 }

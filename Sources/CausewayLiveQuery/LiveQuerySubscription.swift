@@ -7,6 +7,8 @@ struct LiveQuerySubscription: Sendable {
     var className: String
     /// The subscription's `where` (nil: every object).
     var query: QueryFilter?
+    /// The `where` as the client sent it, parsed again against the collection after a configuration reload.
+    var whereJSON: JSONValue?
     /// `keys` / `fields` (nil: every field the subscriber may see).
     var keys: Set<String>?
     var identity: LiveQueryIdentity

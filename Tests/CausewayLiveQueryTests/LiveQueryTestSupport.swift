@@ -58,8 +58,8 @@ struct LiveQueryFixture {
     let hub: LiveQueryHub
     let sessions = FakeSessions()
 
-    init(settings: LiveQuerySettings = LiveQuerySettings(classes: ["Desk", "Vault"])) {
-        connector = MemoryConnector(name: "memory", collections: [deskSchema, vaultSchema])
+    init(settings: LiveQuerySettings = LiveQuerySettings(classes: ["Desk", "Vault"]), collections: [CollectionSchema] = [deskSchema, vaultSchema]) {
+        connector = MemoryConnector(name: "memory", collections: collections)
         gateway = Gateway(config: GatewayConfig(), connectors: [connector])
         hub = LiveQueryHub(gateway: gateway, settings: settings, sessions: sessions, authenticate: { c in
             guard c.applicationId == "app" else { return nil }

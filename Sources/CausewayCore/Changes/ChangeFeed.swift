@@ -11,7 +11,7 @@ import Synchronization
 public final class ChangeFeed: Sendable {
     private struct Subscriber: Sendable {
         let continuation: AsyncStream<ObjectChange>.Continuation
-        let classes: Set<String>?
+        var classes: Set<String>?
         let wantsImages: Bool
     }
 
@@ -70,6 +70,24 @@ public final class ChangeFeed: Sendable {
     /// (or the task is cancelled).
     /// `wantsImages`: whether this subscriber needs the objects before and after each write (see `wantsImages(for:)`).
     public func subscribe(classes: Set<String>? = nil, bufferSize: Int = 10_000, wantsImages: Bool = true) -> AsyncStream<ObjectChange> {
+        subscription(classes: classes, bufferSize: bufferSize, wantsImages: wantsImages).changes
+    }
+
+    /// A subscription whose classes can change later (`Subscription.setClasses`): LiveQuery's, whose
+    /// `liveQuery.classes` a configuration reload may change.
+    public struct Subscription: Sendable {
+        public let changes: AsyncStream<ObjectChange>
+        let id: Int
+        let feed: ChangeFeed
+
+        /// From now on, changes of these classes (nil: all).
+        public func setClasses(_ classes: Set<String>?) {
+            feed.state.withLock { s in s.subscribers[id]?.classes = classes }
+        }
+    }
+
+    /// As `subscribe`, with a handle to change the classes later.
+    public func subscription(classes: Set<String>? = nil, bufferSize: Int = 10_000, wantsImages: Bool = true) -> Subscription {
         let (stream, continuation) = AsyncStream<ObjectChange>.makeStream(bufferingPolicy: .bufferingOldest(max(1, bufferSize)))
         let id = state.withLock { s -> Int in
             let id = s.nextId
@@ -80,7 +98,7 @@ public final class ChangeFeed: Sendable {
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
         }
-        return stream
+        return Subscription(changes: stream, id: id, feed: self)
     }
 
     /// Changes dropped because a subscriber's buffer was full, since start.

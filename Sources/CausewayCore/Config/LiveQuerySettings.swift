@@ -9,8 +9,10 @@
 ///   sendQueueSize: 256               # messages waiting for a client; a client that falls further behind is closed
 ///   pingIntervalSeconds: 30          # WebSocket ping; no pong before the next ping closes the connection
 ///   maxMessageBytes: 65536           # largest message a client may send
+///   rememberedObjectsBytes: 16777216 # last images of objects subscribers see (routes deletes announced without the object)
+///   rememberedObjectsPerSubscription: 1000  # objects read when a subscription starts on a trigger-fed class
 /// ```
-public struct LiveQuerySettings: Sendable {
+public struct LiveQuerySettings: Sendable, Equatable {
     public var classes: [String] = []
     public var path: String?
     public var maxClients = 10_000
@@ -18,6 +20,12 @@ public struct LiveQuerySettings: Sendable {
     public var sendQueueSize = 256
     public var pingIntervalSeconds = 30
     public var maxMessageBytes = 65_536
+    /// Memory (bytes, as encoded JSON) for the last known images of objects that subscribers see, so that a
+    /// delete or update announced without the object before it (PostgreSQL triggers, other nodes) reaches the
+    /// subscribers who saw it; least recently used images go first (0: none kept).
+    public var rememberedObjectsBytes = 16 << 20
+    /// How many matching objects a new subscription on such a class reads (master key) to remember them.
+    public var rememberedObjectsPerSubscription = 1000
 
     public init(classes: [String] = []) { self.classes = classes }
 
@@ -41,6 +49,9 @@ public struct LiveQuerySettings: Sendable {
         s.sendQueueSize = try r.int("sendQueueSize", default: s.sendQueueSize, range: 1...1_000_000)
         s.pingIntervalSeconds = try r.int("pingIntervalSeconds", default: s.pingIntervalSeconds, range: 0...3600)
         s.maxMessageBytes = try r.int("maxMessageBytes", default: s.maxMessageBytes, range: 1024...16_777_216)
+        s.rememberedObjectsBytes = try r.int("rememberedObjectsBytes", default: s.rememberedObjectsBytes, range: 0...(1 << 34))
+        s.rememberedObjectsPerSubscription = try r.int("rememberedObjectsPerSubscription", default: s.rememberedObjectsPerSubscription,
+                                                       range: 0...10_000)
         try r.finish()
         return s
     }

@@ -1,0 +1,121 @@
+import CausewayCore
+import CausewayLiveQuery
+import Testing
+
+/// Changes announced without the object before them (a row deleted or updated directly in a PostgreSQL
+/// source, whose trigger sends only the key): the hub's remembered images route them to the subscribers who
+/// saw the object, and to nobody else.
+@Suite(.timeLimit(.minutes(1))) struct LiveQueryImagesTests {
+    static var triggerDesk: CollectionSchema {
+        var s = deskSchema
+        s.liveQueryTriggers = true
+        return s
+    }
+
+    /// What the PostgreSQL listener does: the row changed in the source, then a key-only announcement.
+    static func sourceDelete(_ f: LiveQueryFixture, _ id: String) async throws {
+        let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
+        #expect(try await f.connector.delete(objectId: id, in: triggerDesk, context: context))
+        f.gateway.changes.publish(ObjectChange(kind: .delete, className: "Desk", connector: "memory", objectId: id, origin: .source))
+    }
+
+    static func sourceUpdate(_ f: LiveQueryFixture, _ id: String, _ fields: [String: ParseValue]) async throws {
+        let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
+        _ = try await f.connector.update(objectId: id, operations: fields.mapValues { .set($0) }, updatedAt: .now(), in: triggerDesk, context: context)
+        f.gateway.changes.publish(ObjectChange(kind: .update, className: "Desk", connector: "memory", objectId: id, origin: .source))
+    }
+
+    @Test func aDeleteWithoutTheObjectReachesOnlyWhoSawIt() async throws {
+        let f = LiveQueryFixture(collections: [Self.triggerDesk, vaultSchema])
+        f.sessions.add("t-ann", user: "ann")
+        f.sessions.add("t-bob", user: "bob")
+        // Rows that exist before anyone subscribes, written behind the gateway's back (no change shows them to the hub).
+        func desk(_ name: String, floor: Int, acl user: String? = nil) async throws -> String {
+            var fields: [String: ParseValue] = ["name": .string(name), "floor": .int(Int64(floor)), "secret": .string("s-" + name)]
+            if let user { fields["ACL"] = .object([user: .object(["read": .bool(true), "write": .bool(true)])]) }
+            let stored = try await f.connector.create(ParseObject(objectId: "desk-" + name.filter(\.isLetter), fields: fields), in: Self.triggerDesk,
+                                                      context: ConnectorContext(caller: .master, logger: Gateway.quietLogger))
+            return try #require(stored.objectId)
+        }
+        let annsDesk = try await desk("ann's", floor: 1, acl: "ann")
+        let bobsDesk = try await desk("bob's", floor: 1, acl: "bob")
+        let upstairs = try await desk("upstairs", floor: 2)
+        let moving = try await desk("moving", floor: 1)
+        try await f.run {
+            var ann = try f.client()
+            try await ann.connect(token: "t-ann")
+            #expect(try await ann.subscribe(1, where: #"{"floor": 1}"#)["op"] == .string("subscribed"))
+            var bob = try f.client()
+            try await bob.connect(token: "t-bob")
+            #expect(try await bob.subscribe(1, where: #"{"floor": 1}"#)["op"] == .string("subscribed"))
+            // The subscriptions read what they match and their subscriber may see: ann's, bob's, moving.
+            #expect(f.hub.rememberedImages.count == 3)
+
+            try await Self.sourceDelete(f, annsDesk)
+            let deleted = try await ann.expect("delete", requestId: 1)
+            #expect(deleted.object["objectId"] == .string(annsDesk) && deleted.object["name"] == .string("ann's"))
+            #expect(deleted.object["secret"] == nil, "a protected field is not shown in a delete either")
+
+            // Not in the query (floor 2): nobody hears of it. Bob's desk: only Bob.
+            try await Self.sourceDelete(f, upstairs)
+            try await Self.sourceDelete(f, bobsDesk)
+            let bobs = try await bob.expect("delete", requestId: 1)  // his first event: ann's desk told him nothing
+            #expect(bobs.object["objectId"] == .string(bobsDesk))
+
+            // An update announced without the object: the remembered image is its original, so it leaves.
+            try await Self.sourceUpdate(f, moving, ["floor": .int(3)])
+            let left = try await ann.expect("leave", requestId: 1)  // ann's next event: bob's desk and upstairs told her nothing
+            #expect(left.object["objectId"] == .string(moving) && left.object["floor"] == .int(3) && left.original?["floor"] == .int(1))
+            _ = try await bob.expect("leave", requestId: 1)
+            #expect(f.hub.rememberedImages.count == 0)
+        }
+    }
+
+    @Test func beyondTheBudgetADeleteReachesOnlyMasterWithoutWhere() async throws {
+        var settings = LiveQuerySettings(classes: ["Desk"])
+        settings.rememberedObjectsBytes = 0
+        let f = LiveQueryFixture(settings: settings, collections: [Self.triggerDesk, vaultSchema])
+        let id = try #require(try await f.connector.create(ParseObject(objectId: "a1", fields: ["name": .string("a"), "floor": .int(1)]), in: Self.triggerDesk,
+                                                            context: ConnectorContext(caller: .master, logger: Gateway.quietLogger)).objectId)
+        try await f.run {
+            var user = try f.client()
+            try await user.connect()
+            _ = try await user.subscribe(1, where: #"{"floor": 1}"#)
+            var master = try f.client()
+            try await master.connect(masterKey: "master-key-123")
+            _ = try await master.subscribe(1)
+            try await Self.sourceDelete(f, id)
+            let m = try await master.expect("delete", requestId: 1)
+            #expect(m.object["objectId"] == .string(id))
+            _ = try await f.gateway.create("Desk", body: ["name": .string("next"), "floor": .int(1)], caller: .master)
+            #expect(try await user.expect("create", requestId: 1).object["name"] == .string("next"))
+        }
+    }
+
+    @Test func theImagesStayWithinTheirByteBudget() async throws {
+        var settings = LiveQuerySettings(classes: ["Desk"])
+        settings.rememberedObjectsBytes = 4_000
+        let f = LiveQueryFixture(settings: settings, collections: [Self.triggerDesk, vaultSchema])
+        try await f.run {
+            var c = try f.client()
+            try await c.connect()
+            _ = try await c.subscribe(1)
+            var ids: [String] = []
+            for i in 0..<60 {
+                let o = try await f.gateway.create("Desk", body: ["name": .string("desk number \(i)"), "floor": .int(Int64(i))], caller: .master)
+                ids.append(try #require(o.objectId))
+                _ = try await c.expect("create", requestId: 1)
+                let usage = f.hub.rememberedImages
+                #expect(usage.bytes <= usage.limit)
+            }
+            let usage = f.hub.rememberedImages
+            #expect(usage.count > 5 && usage.count < 60, "\(usage)")
+            // The newest are kept (least recently used go first): its delete is routed; the oldest one's is not.
+            try await Self.sourceDelete(f, ids[59])
+            #expect(try await c.expect("delete", requestId: 1).object["name"] == .string("desk number 59"))
+            try await Self.sourceDelete(f, ids[0])
+            _ = try await f.gateway.create("Desk", body: ["name": .string("last")], caller: .master)
+            #expect(try await c.expect("create", requestId: 1).object["name"] == .string("last"))
+        }
+    }
+}
