@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "CausewayPostgresTests",
             dependencies: [
-                "CausewayCore", "CausewayPostgres", "CausewayTesting", "CausewayHTTP",
+                "CausewayCore", "CausewayPostgres", "CausewayTesting", "CausewayHTTP", "CausewayLiveQuery",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
