@@ -25,7 +25,7 @@ final class AdminCheck: Sendable {
         var logger = Logger(label: "causeway.check")
         logger.logLevel = .warning
         var sections: [(String, [CheckFinding])] = []
-        for c in connectors { sections.append(("connector \(c.name) (\(c.kind))", await c.verify(logger: logger))) }
+        for c in connectors { sections.append(("connector \(c.name) (\(c.kind))", await PointerCheck.verify(c, among: connectors, logger: logger))) }
         for p in providers { sections.append(("identity provider \(p.name) (\(p.kind))", await p.verify(logger: logger))) }
         let r = Result(atMs: ParseDate.now().millisecondsSince1970, sections: sections)
         last.withLock { $0 = r }

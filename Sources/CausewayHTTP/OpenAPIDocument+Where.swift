@@ -92,6 +92,7 @@ extension OpenAPIDocument {
         for logic in ["$or", "$and", "$nor"] {
             properties[logic] = .object(["type": .string("array"), "minItems": .int(1), "items": whereRef])
         }
+        if let related = relatedToCondition(c) { properties["$relatedTo"] = related }
         var schema: [String: JSONValue] = [
             "type": .string("object"), "properties": .object(properties), "additionalProperties": .bool(false),
             "description": .string("A query on \(c.className)."),

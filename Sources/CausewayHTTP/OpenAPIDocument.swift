@@ -186,7 +186,8 @@ struct OpenAPIDocument: Sendable {
                 "description": .string("""
                 A JSON object (URL-encoded) in Parse's query language: {"field": value} for equality, \
                 {"field": {"$lt": …}} and the other operators ($eq $ne $lt $lte $gt $gte $in $nin $exists $regex \
-                $options $all $containedBy $nearSphere $maxDistance… $within $geoWithin), "$or", "$and", "$nor". \
+                $options $all $containedBy $nearSphere $maxDistance… $within $geoWithin), "$or", "$and", "$nor", and \
+                "$relatedTo" for the objects linked to an owner through a relation field. \
                 Its schema lists the fields of \(c.className) and the operators each type takes.
                 """),
                 "content": .object(["application/json": .object([
@@ -414,6 +415,7 @@ struct OpenAPIDocument: Sendable {
                 "longitude": .object(["type": .string("number"), "minimum": .int(-180), "maximum": .int(180)]),
             ], ["latitude", "longitude"]),
             "Pointer": typed("Pointer", ["className": string, "objectId": string], ["className", "objectId"]),
+            "Relation": typed("Relation", ["className": string], ["className"]),
             "File": typed("File", ["name": string, "url": string], ["name"]),
             "Bytes": typed("Bytes", ["base64": .object(["type": .string("string"), "contentEncoding": .string("base64")])], ["base64"]),
             "ACL": .object([
@@ -502,6 +504,7 @@ struct OpenAPIDocument: Sendable {
         if c.createdAtColumn != nil { properties["createdAt"] = OpenAPIDocument.timestamp }
         if c.updatedAtColumn != nil { properties["updatedAt"] = OpenAPIDocument.timestamp }
         for (name, mapping) in c.fields { properties[name] = OpenAPIDocument.nullable(OpenAPIDocument.fieldSchema(mapping)) }
+        for (name, relation) in c.relations { properties[name] = OpenAPIDocument.relationSchema(relation) }
         return .object(["type": .string("object"), "properties": .object(properties),
                         "description": .string("A \(c.className). Fields without a value are left out.")])
     }
@@ -516,6 +519,7 @@ struct OpenAPIDocument: Sendable {
             }
             properties[name] = .object(property)
         }
+        for (name, relation) in c.relations { properties[name] = relationOperation(relation) }
         return .object(["type": .string("object"), "properties": .object(properties), "additionalProperties": .bool(false),
                         "description": .string("Fields of \(c.className) to set; others are refused (105).")])
     }
@@ -548,7 +552,10 @@ extension OpenAPIDocument {
     static func publicShape(_ c: CollectionSchema) -> CollectionSchema? {
         guard ClassPermissions.Operation.allCases.contains(where: { !(c.permissions.rules[$0] ?? []).isEmpty }) else { return nil }
         var shape = c
-        for field in c.access.hiddenFields(Caller.anonymous) { shape.fields[field] = nil }
+        for field in c.access.hiddenFields(Caller.anonymous) {
+            shape.fields[field] = nil
+            shape.relations[field] = nil
+        }
         return shape
     }
 

@@ -109,4 +109,42 @@ import Testing
             #expect(try await c.get("/parse/classes/Team/\(team)")["name"]?.stringValue == "Ops 2")
         }
     }
+
+    /// The OpenAPI document shows relation fields as Parse Server's dialect has them (the marker in objects, the
+    /// AddRelation / RemoveRelation / Batch write forms, `$relatedTo` in the target's where), and the documented forms
+    /// are accepted; a relation protected from everyone is left out.
+    @Test func relationFieldsInTheOpenAPIDocument() async throws {
+        try await ParseTestApp(connectors: Self.connectors).run { c in
+            let doc = try #require(try await c.get("/parse/openapi.json", headers: [:]).json)
+            let schemas = try #require(doc["components"]?["schemas"]?.objectValue)
+            #expect(schemas["Relation"]?["properties"]?["__type"] == .object(["const": .string("Relation")]))
+            let marker = try #require(schemas["Team"]?["properties"]?["members"])
+            #expect(marker["allOf"]?.arrayValue?.first == .object(["$ref": .string("#/components/schemas/Relation")]), "\(marker)")
+            #expect(marker["allOf"]?.arrayValue?.last?["properties"]?["className"] == .object(["const": .string("Employee")]))
+            let write = try #require(schemas["Team.Input"]?["properties"]?["members"]?["oneOf"]?.arrayValue)
+            #expect(write.count == 2)
+            #expect(write[0]["properties"]?["__op"] == .object(["enum": .array([.string("AddRelation"), .string("RemoveRelation")])]))
+            #expect(write[0]["properties"]?["objects"]?["items"]?["properties"]?["className"] == .object(["const": .string("Employee")]))
+            #expect(write[1]["properties"]?["__op"] == .object(["const": .string("Batch")]))
+            let related = try #require(schemas["Employee.Where"]?["properties"]?["$relatedTo"])
+            #expect(related["properties"]?["key"] == .object(["enum": .array([.string("members")])]))
+            #expect(related["properties"]?["object"]?["properties"]?["className"] == .object(["enum": .array([.string("Team")])]))
+            #expect(schemas["Team.Where"]?["properties"]?["$relatedTo"] == nil, "no relation targets Team")
+            for ref in Set(JSONWriter.string(doc).components(separatedBy: "\"#/components/schemas/").dropFirst().map { $0.prefix { $0 != "\"" } }) {
+                #expect(schemas[String(ref)] != nil, "dangling \(ref)")
+            }
+            // The documented forms work.
+            let ada = try await create(c, "Employee", #"{"name":"Ada"}"#)
+            let team = try await create(c, "Team", #"{"name":"Ops","members":{"__op":"Batch","ops":[{"__op":"AddRelation","objects":[\#(pointer(ada))]}]}}"#)
+            #expect(try await members(c, team) == ["Ada"])
+        }
+        let hidden = Self.connectors.replacingOccurrences(of: "targetColumn: employee_id }\n", with: "targetColumn: employee_id }\n    protectedFields:\n      \"*\": [members]\n")
+        #expect(hidden.contains("employee_id }\n    protectedFields:\n      \"*\": [members]\n  Employee:"), "\(hidden)")
+        try await ParseTestApp(connectors: hidden).run { c in
+            let doc = try #require(try await c.get("/parse/openapi.json", headers: [:]).json)
+            let schemas = try #require(doc["components"]?["schemas"]?.objectValue)
+            #expect(schemas["Team"]?["properties"]?["members"] == nil && schemas["Team.Input"]?["properties"]?["members"] == nil)
+            #expect(schemas["Employee.Where"]?["properties"]?["$relatedTo"] == nil)
+        }
+    }
 }

@@ -99,7 +99,7 @@ try:
                                    and f["severity"] == "ok" for f in tables), f"check --json findings: {report['findings']}")
     pointers = [f for f in report["findings"] if f["component"] == "pointers"]
     check(len(pointers) == 1 and pointers[0]["subject"] == "Booking.workstation" and pointers[0]["severity"] == "ok"
-          and pointers[0]["key"] == "collections.Booking" and pointers[0]["file"] == os.path.join(work, "Connectors", "demo.yaml"),
+          and pointers[0]["key"] == "collections.Booking.fields.workstation" and pointers[0]["file"] == os.path.join(work, "Connectors", "demo.yaml"),
           f"check --json pointer findings: {pointers}")
     bad = os.path.join(work, "Config", "bad.yaml")
     with open(bad, "w") as f:
