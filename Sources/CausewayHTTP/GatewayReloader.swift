@@ -14,7 +14,9 @@ import Synchronization
 /// then the new gateway replaces the old one between requests (`GatewayHolder`), keeping the same
 /// `ChangeFeed` and statistics; once the old generation's requests in flight have ended, connectors that were
 /// removed or replaced are shut down. `server`, `admin`, `metrics`, the metadata store, the identity providers,
-/// `sessions`, `cache.maxBytes` and `logging` take effect at the next restart (the outcome says so when they changed).
+/// `sessions`, `cache.maxBytes`, `logging` and LiveQuery's `path`, `pingIntervalSeconds` and `maxMessageBytes` (or
+/// turning LiveQuery on) take effect at the next restart (the outcome says so when they changed). Hooks
+/// (`onReload`) run once the new gateway serves: LiveQuery re-makes its subscriptions there.
 public final class GatewayReloader: Sendable {
     public struct Outcome: Sendable {
         public var at: ParseDate
