@@ -5,9 +5,10 @@ import PostgresNIO
 /// The statement a pushed-down `find` runs, and PostgreSQL's plan for it on request.
 extension PostgresConnector {
     /// The exact statement `find` runs for `query` on `t`, and which form it took (plain, split, keyset).
-    func findStatement(_ query: SourceQuery, _ t: PostgresTable) throws(GatewayError) -> (PostgresStatement, PostgresFindStatement.Shape) {
+    func findStatement(_ query: SourceQuery, _ t: PostgresTable,
+                       semiJoins: [PostgresSemiJoin] = []) throws(GatewayError) -> (PostgresStatement, PostgresFindStatement.Shape) {
         var builder = PostgresFindStatement(table: t, keysetSkipThreshold: keysetSkipThreshold)
-        return try builder.build(query, sorting: capabilities.sorting)
+        return try builder.build(query, sorting: capabilities.sorting, semiJoins: semiJoins)
     }
 
     /// The statement `find` would run for `query` (tests and `EXPLAIN` read it from here rather than restate it).

@@ -50,10 +50,11 @@ struct PostgresFindStatement {
     }
 
     /// The statement for `query`, and which form it took.
-    mutating func build(_ query: SourceQuery, sorting: Bool) throws(GatewayError) -> (PostgresStatement, Shape) {
+    /// `semiJoins`: sub-queries run inside the statement, conjuncts of the filter (`PostgresSemiJoin`).
+    mutating func build(_ query: SourceQuery, sorting: Bool, semiJoins: [PostgresSemiJoin] = []) throws(GatewayError) -> (PostgresStatement, Shape) {
         let select = table.selectList(fields: query.fields)
         let from = table.qualifiedName
-        let whereSQL = query.filter.map { translator.whereClause($0) }
+        let whereSQL = translator.whereClause(query.filter, semiJoins: semiJoins)
         guard sorting else {
             var sql = "SELECT \(select) FROM \(from)" + (whereSQL.map { " WHERE " + $0 } ?? "")
             if let limit = query.limit { sql += " LIMIT \(translator.bind(String(limit), as: "bigint"))" }

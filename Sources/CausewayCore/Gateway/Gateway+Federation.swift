@@ -11,17 +11,24 @@ extension Gateway {
         let include = query.include
         query.include = []
         var canonical = parsed.canonical
+        var semiJoins: [SemiJoin] = []
         if let pending = query.pendingWhere {
             let schema = try route(className).schema
             let related = try await resolveRelatedTo(pending, className: className, caller: caller, logger: logger)
-            let resolved = try await resolveSubqueries(related, caller: caller, logger: logger, cacheMode: cacheMode, nesting: 0)
+            // Sub-queries the outer source runs itself (Gateway+SubqueryPushdown.swift), then the others in two steps.
+            let remaining: JSONValue
+            (remaining, semiJoins) = try await pushableSubqueries(related, className: className, count: query.limit == 0 && query.count,
+                                                                  caller: caller, logger: logger, cacheMode: cacheMode)
+            let resolved = try await resolveSubqueries(remaining, caller: caller, logger: logger, cacheMode: cacheMode, nesting: 0)
             query.filter = try QueryParser(schema: schema).parse(resolved)
             query.pendingWhere = nil
             canonical = nil  // the key is the query as it runs, with the sub-queries' answers in it
         }
         let base = ParsedFind(query: query, canonical: canonical)
-        guard !include.isEmpty else { return try await findDirect(className, base, caller: caller, logger: logger, cacheMode: cacheMode) }
-        var result = try await findObjects(className, base, caller: caller, logger: logger, cacheMode: cacheMode)
+        guard !include.isEmpty else {
+            return try await findDirect(className, base, caller: caller, logger: logger, cacheMode: cacheMode, semiJoins: semiJoins)
+        }
+        var result = try await findObjects(className, base, caller: caller, logger: logger, cacheMode: cacheMode, semiJoins: semiJoins)
         var budget = IncludeBudget(limit: config.limits.federation.maxIncludedObjects)
         result.objects = try await resolveIncludes(result.objects, paths: include, keys: query.keys, excludeKeys: query.excludeKeys,
                                                    budget: &budget, caller: caller, logger: logger, cacheMode: cacheMode)
@@ -30,8 +37,9 @@ extension Gateway {
 
     /// A find whose objects the gateway needs (a cached answer is decoded).
     func findObjects(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode,
-                     authorizeAs: ClassPermissions.Operation? = nil) async throws -> FindResult {
-        var result = try await findDirect(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode, authorizeAs: authorizeAs)
+                     authorizeAs: ClassPermissions.Operation? = nil, semiJoins: [SemiJoin] = []) async throws -> FindResult {
+        var result = try await findDirect(className, parsed, caller: caller, logger: logger, cacheMode: cacheMode, authorizeAs: authorizeAs,
+                                          semiJoins: semiJoins)
         if let body = result.body {
             (result.objects, result.count) = try FindAnswerDecoder.decodeFind(body)
             result.body = nil

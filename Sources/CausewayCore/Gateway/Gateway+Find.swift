@@ -40,9 +40,10 @@ extension Gateway {
     }
 
     /// A find of one class. `authorizeAs`: the class-level permission to check instead of `find`/`count`
-    /// (include lookups are gated by `get`, as in Parse).
+    /// (include lookups are gated by `get`, as in Parse). `semiJoins`: sub-queries the connector runs in its own
+    /// statement (Gateway+SubqueryPushdown.swift); such a find is not cached.
     func findDirect(_ className: String, _ parsed: ParsedFind, caller: Caller, logger: Logger, cacheMode: CacheMode,
-                    authorizeAs: ClassPermissions.Operation? = nil) async throws -> FindResult {
+                    authorizeAs: ClassPermissions.Operation? = nil, semiJoins: [SemiJoin] = []) async throws -> FindResult {
         let context = ConnectorContext(caller: caller, logger: logger)
         let request = parsed.query
         let route = try route(className)
@@ -56,6 +57,7 @@ extension Gateway {
         let rows = try route.schema.access.readFilter(caller, schema: route.schema)
         if let rows { query.filter = QueryFilter.conjunction([query.filter, rows].compactMap { $0 }) }
         let operation: CachePolicy.Operation = query.limit == 0 && query.count ? .count : .find
+        if !semiJoins.isEmpty { return try await runFind(route, query, hidden: hidden, context: context, semiJoins: semiJoins) }
         guard let (cache, policy) = caches.cache(for: route.schema, operation) else {
             return try await runFind(route, query, hidden: hidden, context: context)
         }
@@ -80,12 +82,18 @@ extension Gateway {
 
     /// Runs a find; a `$regex` evaluated in memory on the way (by the gateway or the connector) that goes over
     /// its limits fails the request with 102.
-    private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
-        guard query.filter?.containsRegex == true else { return try await measured(route) { try await runFindUnbounded(route, query, hidden: hidden, context: context) } }
-        return try await measured(route) { try await RegexBudget.enforcing { try await self.runFindUnbounded(route, query, hidden: hidden, context: context) } }
+    private func runFind(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext,
+                         semiJoins: [SemiJoin] = []) async throws -> FindResult {
+        guard query.filter?.containsRegex == true else {
+            return try await measured(route) { try await runFindUnbounded(route, query, hidden: hidden, context: context, semiJoins: semiJoins) }
+        }
+        return try await measured(route) {
+            try await RegexBudget.enforcing { try await self.runFindUnbounded(route, query, hidden: hidden, context: context, semiJoins: semiJoins) }
+        }
     }
 
-    private func runFindUnbounded(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext) async throws -> FindResult {
+    private func runFindUnbounded(_ route: Route, _ query: FindQuery, hidden: Set<String>, context: ConnectorContext,
+                                  semiJoins: [SemiJoin]) async throws -> FindResult {
         let className = route.schema.className
         let logger = context.logger
         try await route.connector.ready()
@@ -95,21 +103,32 @@ extension Gateway {
             "causeway.connector": .string(route.connector.name),
             "causeway.pushed": .string(String(describing: plan.source)),
             "causeway.residual": .string(plan.residualFilter.map { String(describing: $0) } ?? "none"),
+            "causeway.semiJoins": .string(semiJoins.isEmpty ? "none" : semiJoins.map(\.description).joined(separator: "; ")),
         ])
+        // The semi-joins are conjuncts every source call carries (only a SubqueryPushdownConnector is given any).
+        let pushdown = semiJoins.isEmpty ? nil : route.connector as? any SubqueryPushdownConnector
+        func sourceFind(_ q: SourceQuery) async throws -> [ParseObject] {
+            if let pushdown { return try await pushdown.find(q, semiJoins: semiJoins, in: route.schema, context: context) }
+            return try await route.connector.find(q, in: route.schema, context: context)
+        }
+        func sourceCount(_ f: QueryFilter?) async throws -> Int {
+            if let pushdown { return try await pushdown.count(f, semiJoins: semiJoins, in: route.schema, context: context) }
+            return try await route.connector.count(f, in: route.schema, context: context)
+        }
         // Count alone.
         if query.limit == 0 && query.count && plan.countInSource {
-            let n = try await route.connector.count(plan.source.filter, in: route.schema, context: context)
+            let n = try await sourceCount(plan.source.filter)
             return FindResult(objects: [], count: n, plan: plan)
         }
         var count: Int?
         var objects: [ParseObject]
         if plan.isFullyPushed {
-            objects = query.limit == 0 ? [] : try await route.connector.find(plan.source, in: route.schema, context: context)
+            objects = query.limit == 0 ? [] : try await sourceFind(plan.source)
             if query.count {
-                count = try await route.connector.count(plan.source.filter, in: route.schema, context: context)
+                count = try await sourceCount(plan.source.filter)
             }
         } else {
-            var candidates = try await route.connector.find(plan.source, in: route.schema, context: context)
+            var candidates = try await sourceFind(plan.source)
             let deadline = now() + config.limits.evaluationBudget
             if let residual = plan.residualFilter {
                 candidates = try filterWithinBudget(candidates, residual, until: deadline, className: className)
