@@ -28,6 +28,21 @@ extension LiveQueryHub {
         }
     }
 
+    /// Changes of `className` may have gone unheard (`ChangeFeed.announceGap`: a trigger listener reconnected):
+    /// its remembered images are dropped and read again for the subscriptions on it (one read per distinct
+    /// query and permission filter).
+    public func resync(_ className: String) async {
+        guard let schema = try? gateway.schema(for: className), remembersImages(schema) else { return }
+        images.forgetClasses { $0 != className }
+        var done = Set<[QueryFilter?]>()
+        for client in state.withLock({ Array($0.clients.values) }) {
+            let subscriptions = client.state.withLock { s in s.subscriptions.values.filter { $0.className == className } }
+            for subscription in subscriptions where done.insert([subscription.query, subscription.readFilter]).inserted {
+                await rememberMatches(of: subscription, schema: schema)
+            }
+        }
+    }
+
     /// Objects remembered now, their size and the budget (tests, diagnostics).
     public var rememberedImages: (count: Int, bytes: Int, limit: Int) { images.usage }
 }

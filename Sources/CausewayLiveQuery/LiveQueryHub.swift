@@ -24,6 +24,7 @@ public final class LiveQueryHub: Service, Sendable {
     let logger: Logger
     let feed: ChangeFeed.Subscription
     private let sessionEvents: AsyncStream<SessionEvents.Event>?
+    private let gaps: AsyncStream<String>
     let state: Mutex<State>
     /// Polls the collections that declare `liveQuery.poll`; a service of its own beside the hub.
     public let poller: LiveQueryPoller
@@ -69,6 +70,7 @@ public final class LiveQueryHub: Service, Sendable {
         // Subscribed now, so that no change between building and running is missed.
         self.feed = gateway.changes.subscription(classes: Set(settings.classes), bufferSize: 100_000)
         self.sessionEvents = sessions?.events()
+        self.gaps = gateway.changes.gaps()
     }
 
     public func run() async throws {
@@ -80,6 +82,7 @@ public final class LiveQueryHub: Service, Sendable {
                 if let sessionEvents = self.sessionEvents {
                     group.addTask { for await event in sessionEvents { await self.sessionEvent(event) } }
                 }
+                group.addTask { for await className in self.gaps { await self.resync(className) } }
                 for await change in self.feed.changes { await self.deliver(change) }
                 group.cancelAll()
             }

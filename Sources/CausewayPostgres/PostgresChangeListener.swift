@@ -15,7 +15,8 @@ import Synchronization
 ///   a lost connection is reopened with back-off from 100 ms to 2 s, and a heartbeat (`SELECT 1` every
 ///   `heartbeat`, closed when slower than `heartbeatTimeout`) finds one that died silently. Changes made while
 ///   it is not listening are not announced; each time it listens (again) it drops the cached answers of the
-///   trigger-sourced classes, so reads are fresh.
+///   trigger-sourced classes, so reads are fresh, and announces a gap for them on the change feed (LiveQuery
+///   reads again what its subscriptions match).
 /// - Each change also drops the class's cached answers (the source changed behind the cache's back).
 /// - Writes made through this gateway fire the triggers too. They are skipped by the notification's `by` (the
 ///   writer's `application_name`): this connector's own sessions (`causeway/<connector>`, `causeway/<connector>/tx`)
@@ -106,8 +107,14 @@ public final class PostgresChangeListener: Service, Sendable {
         let changed = state.withLock { s -> Bool in defer { s.listening = listening }; return s.listening != listening }
         guard changed else { return }
         if listening {
-            // What changed while nobody listened went unheard: cached answers of these classes may be stale.
-            for names in classes.values { for className in names { gateway.caches.coherence.invalidate(className: className, connector: connectorName) } }
+            // What changed while nobody listened went unheard: cached answers of these classes may be stale, and so
+            // may what LiveQuery remembers of their objects.
+            for names in classes.values {
+                for className in names {
+                    gateway.caches.coherence.invalidate(className: className, connector: connectorName)
+                    gateway.changes.announceGap(className: className)
+                }
+            }
             logger.notice("LiveQuery triggers: listening", metadata: ["causeway.connector": .string(connectorName), "causeway.channel": .string(channel)])
         }
         emit(listening ? .listening : .lost)

@@ -118,4 +118,21 @@ import Testing
             #expect(try await c.expect("create", requestId: 1).object["name"] == .string("last"))
         }
     }
+
+    @Test func aGapInTheSourcesAnnouncementsIsReadAgain() async throws {
+        let f = LiveQueryFixture(collections: [Self.triggerDesk, vaultSchema])
+        try await f.run {
+            var c = try f.client()
+            try await c.connect()
+            _ = try await c.subscribe(1, where: #"{"floor": 1}"#)
+            #expect(f.hub.rememberedImages.count == 0)
+            // Inserted while the listener was reconnecting: nobody heard of it.
+            _ = try await f.connector.create(ParseObject(objectId: "unheard", fields: ["name": .string("u"), "floor": .int(1)]), in: Self.triggerDesk,
+                                             context: ConnectorContext(caller: .master, logger: Gateway.quietLogger))
+            await f.hub.resync("Desk")  // what the listener's gap announcement makes the hub do
+            #expect(f.hub.rememberedImages.count == 1)
+            try await Self.sourceDelete(f, "unheard")
+            #expect(try await c.expect("delete", requestId: 1).object["objectId"] == .string("unheard"))
+        }
+    }
 }

@@ -104,10 +104,14 @@ import Testing
             #expect(deleted.kind == .delete && deleted.objectId == "d2")
             _ = try await next()
 
-            // The listening backend is killed: the listener reconnects and hears the next change.
+            // The listening backend is killed: the listener reconnects, announces a gap for its classes (what
+            // changed meanwhile went unheard) and hears the next change.
+            let gaps = gateway.changes.gaps()
             try await fx.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'causeway/\(name)/listen'")
             _ = try await firstElement(events) { $0 == .lost }
             _ = try await firstElement(events) { $0 == .listening }
+            _ = try await firstElement(gaps) { $0 == "Desk" }
+            _ = try await firstElement(gaps) { $0 == "Seat" }
             try await fx.execute("UPDATE \(fx.schemaName).desks SET name = 'renamed' WHERE id = 'd1'")
             let afterReconnect = try await next()
             #expect(afterReconnect.kind == .update && afterReconnect.objectId == "d1")

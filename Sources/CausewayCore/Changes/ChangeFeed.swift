@@ -24,6 +24,7 @@ public final class ChangeFeed: Sendable {
 
     private let state = Mutex(State())
     private let parent: ChangeFeed?
+    private let gapAnnouncements = Broadcast<String>()
 
     public init() { self.parent = nil }
 
@@ -99,6 +100,19 @@ public final class ChangeFeed: Sendable {
             self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) }
         }
         return Subscription(changes: stream, id: id, feed: self)
+    }
+
+    /// Says that changes of `className` may have gone unannounced (a source's listener was not connected for a
+    /// while): consumers that keep state about its objects (LiveQuery's remembered images) refresh it.
+    public func announceGap(className: String) {
+        if let parent { return parent.announceGap(className: className) }
+        gapAnnouncements.publish(className)
+    }
+
+    /// Classes announced by `announceGap` from now on.
+    public func gaps() -> AsyncStream<String> {
+        if let parent { return parent.gaps() }
+        return gapAnnouncements.subscribe(bufferSize: 1024)
     }
 
     /// Changes dropped because a subscriber's buffer was full, since start.
