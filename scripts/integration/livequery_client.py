@@ -2,7 +2,8 @@
 """LiveQuery end to end: the real `causeway` binary on a copy of the demo configuration, driven over
 WebSocket by Python `websockets` clients and over REST by urllib. Covers every event type, `fields`,
 an ACL change that makes an object leave, a session ended by logout, a slow client being closed
-(close code 4002) while a fast one receives everything, and the metrics. Prints
+(close code 4002) while a fast one receives everything, a configuration reload (SIGHUP) that ends or
+re-filters existing subscriptions and lowers a limit, and the metrics. Prints
 'integration livequery: N passed' or exits non-zero."""
 import asyncio, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
@@ -281,6 +282,49 @@ async def slow_client():
     await fast.close()
 
 
+async def hot_reload():
+    # Subscriptions made under the first configuration, then a reload (SIGHUP) that takes Notice out of
+    # liveQuery.classes, protects Workstation.beaconIdentifier and lowers maxSubscriptionsPerClient to 2.
+    ws = await client()
+    await subscribe(ws, 1, "Notice", {})
+    await subscribe(ws, 2, "Workstation", {"office": "Reload"})
+    await subscribe(ws, 3, "Workstation", {"beaconIdentifier": "B-R1"})
+    with open(config) as f:
+        text = f.read()
+    text = text.replace("classes: [Workstation, Booking, Notice]", "classes: [Workstation, Booking]")
+    text = text.replace("maxSubscriptionsPerClient: 5", "maxSubscriptionsPerClient: 2")
+    with open(config, "w") as f:
+        f.write(text)
+    demo = os.path.join(work, "Connectors", "demo.yaml")
+    with open(demo) as f:
+        text = f.read()
+    marker = "    # Who may do what (filled in by identity providers"
+    check(text.count(marker) == 1, "the demo's Workstation permissions comment is where the protected field goes")
+    text = text.replace(marker, '    protectedFields: { "*": [beaconIdentifier] }\n' + marker)
+    with open(demo, "w") as f:
+        f.write(text)
+    server.send_signal(signal.SIGHUP)
+    # Ended with what a new subscribe would get: the class is no longer live; the where names a protected field.
+    m = await expect(ws, "error", 1)
+    check(m.get("code") == 119 and m.get("reconnect") is False and "no longer enabled" in m.get("error", ""), f"Notice ended by the reload: {m}")
+    m = await expect(ws, "error", 3)
+    check(m.get("code") == 119 and "protected" in m.get("error", ""), f"a where on a now protected field ended: {m}")
+    # The remaining subscription follows the new mapping: the protected field is not in its events.
+    status, body = await rest("POST", "/classes/Workstation", {"name": "Reloaded", "office": "Reload", "beaconIdentifier": "B-R1"})
+    check(status == 201, f"create after the reload: {body}")
+    m = await expect(ws, "create", 2)
+    check(m["object"].get("name") == "Reloaded" and "beaconIdentifier" not in m["object"], f"event under the reloaded protection: {m}")
+    # The reloaded limit: one subscription left, a second is allowed, a third is refused (155).
+    await subscribe(ws, 4, "Workstation", {})
+    await ws.send(json.dumps({"op": "subscribe", "requestId": 5, "query": {"className": "Workstation", "where": {}}}))
+    m = await expect(ws, "error", 5)
+    check(m.get("code") == 155, f"reloaded maxSubscriptionsPerClient: {m}")
+    await ws.send(json.dumps({"op": "subscribe", "requestId": 6, "query": {"className": "Notice", "where": {}}}))
+    m = await expect(ws, "error", 6)
+    check(m.get("code") == 119, f"Notice no longer accepts subscriptions: {m}")
+    await ws.close()
+
+
 def metrics_text():
     req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"X-Parse-Master-Key": MASTER})
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -292,6 +336,7 @@ async def main():
     await permissions_and_sessions()
     await polled_source()
     await slow_client()
+    await hot_reload()
     text = metrics_text()
     check(re.search(r"^causeway_livequery_slow_clients_dropped_total\S* 1(\.0)?$", text, re.M) is not None, "slow client counted in /metrics")
     check(re.search(r'^causeway_livequery_events_total\{event="leave"\} [3-9]', text, re.M) is not None, "events counted by type in /metrics")
