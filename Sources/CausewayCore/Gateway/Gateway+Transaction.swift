@@ -18,13 +18,15 @@ extension Gateway {
         let status = self.status
         let now = self.now
         let others = connectors.filter { $0.name != name }
-        // Writes inside invalidate as they go; invalidating again after the end also drops answers
-        // read by others between a write and the commit.
+        // Reads inside bypass the caches: they see the transaction's own writes, never fill a shared entry with rows
+        // that may be rolled back, and never wait on a single flight led by a request that itself waits for this
+        // transaction's connection (SQLite's one writer). The classes are invalidated once it is over, committed or
+        // not, which also drops answers read by others meanwhile.
         defer { for c in classNames { caches.invalidate(className: c, connector: name) } }
         // Changes inside are held until the transaction has committed (a rollback announces nothing).
         let held = changes.deferred()
         let result = try await connector.withTransaction { bound in
-            try await body(Gateway(config: config, connectors: others + [bound], caches: caches, status: status, changes: held, now: now))
+            try await body(Gateway(config: config, connectors: others + [bound], caches: .none, status: status, changes: held, now: now))
         }
         held.commit()
         return result
