@@ -111,7 +111,9 @@ extension PostgresConnector: RelationConnector {
                                 problems.append("column \(column) does not exist in \(relation.joinTable)")
                                 continue
                             }
-                            if let key, !c.fits(key.type) {
+                            // Keys of another connector's class: a text column holds any of them (as for pointers).
+                            let fits = role == "target" && !elsewhere.isEmpty ? (c.isText || c.fits(key?.type ?? .string)) : c.fits(key?.type ?? .string)
+                            if let key, !fits {
                                 problems.append("column \(column) is \(c.typeName), which cannot hold the \(role)'s \(key.type.rawValue) keys" + (role == "target" ? elsewhere : ""))
                             }
                         }

@@ -121,7 +121,11 @@ extension SQLiteConnector: RelationConnector {
             guard let key, !type.isEmpty else { continue }
             let integral = type.contains("INT")
             let textual = type.contains("CHAR") || type.contains("CLOB") || type.contains("TEXT")
-            if key.type == .integer ? !integral : !textual {
+            // Keys of another connector's class are written as the gateway has them: a text column holds any of them
+            // (a join table this connector creates for such a target is TEXT).
+            let fits = role == "target" && !targetOrigin.isEmpty ? (textual || (integral && key.type == .integer))
+                                                                 : (key.type == .integer ? integral : textual)
+            if !fits {
                 problems.append("column \(column) is declared \(type), which does not fit the \(role)'s \(key.type.rawValue) key" + (role == "target" ? targetOrigin : ""))
             }
         }

@@ -140,7 +140,8 @@ import Testing
         try await withPostgresFixture(setupSQL: """
             CREATE TABLE desks (id text PRIMARY KEY, holder integer, spare text);
             CREATE TABLE desk_users (desk_id text NOT NULL, user_id integer NOT NULL);
-            CREATE TABLE desk_rooms (desk_id text NOT NULL, room_id integer NOT NULL)
+            CREATE TABLE desk_rooms (desk_id text NOT NULL, room_id integer NOT NULL);
+            CREATE TABLE desk_spares (desk_id text NOT NULL, room_id text NOT NULL)
             """) { fx in
             let pg = try await fx.connector("""
                   Desk:
@@ -152,6 +153,7 @@ import Testing
                       spare: { type: pointer, targetClass: Employee }
                       users: { type: relation, targetClass: Employee, joinTable: desk_users, ownerColumn: desk_id, targetColumn: user_id }
                       rooms: { type: relation, targetClass: Room, joinTable: desk_rooms, ownerColumn: desk_id, targetColumn: room_id }
+                      spares: { type: relation, targetClass: Room, joinTable: desk_spares, ownerColumn: desk_id, targetColumn: room_id }
                 """)
             let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
             let room = CollectionSchema(className: "Room", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id", type: .integer))
@@ -169,6 +171,7 @@ import Testing
             #expect(users?.severity == .error && users?.message.contains("user_id is integer, which cannot hold the target's string keys (Employee in connector hr)") == true, "\(text)")
             #expect(users?.location?.keyPath == "collections.Desk.fields.users" && (users?.location?.line ?? 0) > (holder?.location?.line ?? 0), "\(text)")
             #expect(findings.contains { $0.severity == .ok && $0.message.contains("Desk.rooms:") }, "integer keys in an integer column: \(text)")
+            #expect(findings.contains { $0.severity == .ok && $0.message.contains("Desk.spares:") }, "another connector's integer keys in a text column: \(text)")
         }
     }
 }

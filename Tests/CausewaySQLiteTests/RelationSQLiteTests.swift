@@ -250,12 +250,14 @@ import Testing
               name: { type: string }
               members: { type: relation, targetClass: Employee, joinTable: team_members, ownerColumn: team_id, targetColumn: employee_id }
               rooms: { type: relation, targetClass: Room, joinTable: team_rooms, ownerColumn: team_id, targetColumn: room_id }
+              spares: { type: relation, targetClass: Room, joinTable: team_spares, ownerColumn: team_id, targetColumn: room_id }
         """
         let fx = try await SQLiteFixture(yaml: yaml) { dir in
             let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
             for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
                         "CREATE TABLE team_members (team_id TEXT NOT NULL, employee_id INTEGER NOT NULL)",
-                        "CREATE TABLE team_rooms (team_id TEXT NOT NULL, room_id INTEGER NOT NULL)"] {
+                        "CREATE TABLE team_rooms (team_id TEXT NOT NULL, room_id INTEGER NOT NULL)",
+                        "CREATE TABLE team_spares (team_id TEXT NOT NULL, room_id TEXT NOT NULL)"] {
                 _ = try await pool.write { try await $0.query(sql) }
             }
             await pool.close()
@@ -273,6 +275,7 @@ import Testing
         #expect(members?.location?.file.hasSuffix("test.yaml") == true && members?.location?.line == 11
                 && members?.location?.keyPath == "collections.Team.fields.members", "file:line:key: \(text)")
         #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.rooms:") }, "an integer column holds Room's integer keys: \(text)")
+        #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.spares:") }, "a text column holds another connector's keys of any type: \(text)")
     }
 }
 
