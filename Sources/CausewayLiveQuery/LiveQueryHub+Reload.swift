@@ -20,7 +20,7 @@ extension LiveQueryHub {
     /// live any more). Called by the reloader after the new gateway serves, before the reload returns.
     ///
     /// - `classes`, `maxClients`, `maxSubscriptionsPerClient`, `sendQueueSize` (for connections opened from now
-    ///   on), `rememberedObjectsBytes` and `rememberedObjectsPerSubscription` take the new values. Limits that
+    ///   on), `rememberedObjectsBytes`, `rememberedObjectsPerSubscription` and `feedBufferBytes` take the new values. Limits that
     ///   went down end nothing: a connection over the new `maxSubscriptionsPerClient` keeps what it has and is
     ///   refused new ones; a node over `maxClients` refuses new clients until it is below.
     /// - `path`, `pingIntervalSeconds` and `maxMessageBytes` keep their running values: they are part of the
@@ -46,6 +46,7 @@ extension LiveQueryHub {
             s.classes = classes
         }
         feed.setClasses(classes)
+        feed.setMaxBytes(next.feedBufferBytes)
         images.setLimit(next.rememberedObjectsBytes)
         let served = Set(gateway.classNames)
         images.forgetClasses { classes.contains($0) && served.contains($0) }

@@ -68,7 +68,8 @@ public final class LiveQueryHub: Service, Sendable {
         self.images = LiveQueryImages(maxBytes: settings.rememberedObjectsBytes)
         self.imagesForAllClasses = imagesForAllClasses
         // Subscribed now, so that no change between building and running is missed.
-        self.feed = gateway.changes.subscription(classes: Set(settings.classes), bufferSize: 100_000)
+        self.feed = gateway.changes.subscription(classes: Set(settings.classes), bufferSize: Self.feedBufferCount,
+                                                 maxBytes: settings.feedBufferBytes)
         self.sessionEvents = sessions?.events()
         self.gaps = gateway.changes.gaps()
     }
@@ -250,9 +251,13 @@ public final class LiveQueryHub: Service, Sendable {
 
     // MARK: Changes
 
+    /// The most changes waiting for the fan-out (besides `liveQuery.feedBufferBytes`).
+    static let feedBufferCount = 100_000
+
     /// Sends every subscriber the event `change` means for them.
     func deliver(_ change: ObjectChange) async {
         metrics.change()
+        noteDroppedChanges()
         guard classes.contains(change.className) else { return }
         let clients = state.withLock { Array($0.clients.values) }
         guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else { return }
@@ -305,6 +310,15 @@ public final class LiveQueryHub: Service, Sendable {
             // Kept while some subscriber sees the object; forgotten once nobody does (or it is gone).
             if change.kind != .delete, seen, let after { images.remember(after, className: change.className) } else { images.forget(change.className, change.objectId) }
         }
+    }
+
+    /// Changes the feed dropped because the fan-out fell behind by more than its buffer (`feedBufferBytes`,
+    /// 100,000 changes): counted and logged; subscribers missed their events.
+    private func noteDroppedChanges() {
+        let new = metrics.feedDropped(total: feed.dropped)
+        guard new > 0 else { return }
+        logger.warning("LiveQuery fell behind the change feed: changes were dropped and their events not sent", metadata: [
+            "causeway.dropped": .stringConvertible(new), "causeway.feedBufferBytes": .stringConvertible(settings.feedBufferBytes)])
     }
 
     // MARK: Sessions

@@ -10,6 +10,9 @@ final class LiveQueryMetrics: Sendable {
     private let drops: Counter
     private let refused: Counter
     private let unroutedDeletes: Counter
+    private let feedDrops: Counter
+    /// Feed drops counted so far (the feed counts; the metric follows).
+    private let feedDropsSeen = Mutex(0)
     private let events: [LiveQueryReply.Event: Counter]
     private let counts = Mutex((clients: 0, subscriptions: 0))
 
@@ -20,6 +23,7 @@ final class LiveQueryMetrics: Sendable {
         drops = Counter(label: "causeway_livequery_slow_clients_dropped_total", factory: factory)
         refused = Counter(label: "causeway_livequery_clients_refused_total", factory: factory)
         unroutedDeletes = Counter(label: "causeway_livequery_unrouted_deletes_total", factory: factory)
+        feedDrops = Counter(label: "causeway_livequery_changes_dropped_total", factory: factory)
         var events: [LiveQueryReply.Event: Counter] = [:]
         for e in [LiveQueryReply.Event.create, .enter, .update, .leave, .delete] {
             events[e] = Counter(label: "causeway_livequery_events_total", dimensions: [("event", e.rawValue)], factory: factory)
@@ -45,5 +49,11 @@ final class LiveQueryMetrics: Sendable {
     /// A delete announced without the object before it, whose image was not remembered (only master-key
     /// subscriptions without `where` get it).
     func unrouted() { unroutedDeletes.increment() }
+    /// The feed has dropped `total` changes for the hub since start; returns how many are new since the last call.
+    func feedDropped(total: Int) -> Int {
+        let new = feedDropsSeen.withLock { seen -> Int in defer { seen = max(seen, total) }; return total - seen }
+        if new > 0 { feedDrops.increment(by: Int64(new)) }
+        return max(0, new)
+    }
     func delivered(_ event: LiveQueryReply.Event) { events[event]?.increment() }
 }

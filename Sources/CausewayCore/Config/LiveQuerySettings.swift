@@ -11,6 +11,7 @@
 ///   maxMessageBytes: 65536           # largest message a client may send
 ///   rememberedObjectsBytes: 16777216 # last images of objects subscribers see (routes deletes announced without the object)
 ///   rememberedObjectsPerSubscription: 1000  # objects read when a subscription starts on a trigger-fed class
+///   feedBufferBytes: 67108864       # changes waiting for the hub's fan-out (also at most 100,000 of them)
 /// ```
 public struct LiveQuerySettings: Sendable, Equatable {
     public var classes: [String] = []
@@ -26,6 +27,9 @@ public struct LiveQuerySettings: Sendable, Equatable {
     public var rememberedObjectsBytes = 16 << 20
     /// How many matching objects a new subscription on such a class reads (master key) to remember them.
     public var rememberedObjectsPerSubscription = 1000
+    /// The most bytes of changes (`ObjectChange.approximateBytes`, images included) waiting for the hub's fan-out;
+    /// beyond it (or beyond 100,000 changes) further changes are dropped for LiveQuery and counted.
+    public var feedBufferBytes = 64 << 20
 
     public init(classes: [String] = []) { self.classes = classes }
 
@@ -52,6 +56,7 @@ public struct LiveQuerySettings: Sendable, Equatable {
         s.rememberedObjectsBytes = try r.int("rememberedObjectsBytes", default: s.rememberedObjectsBytes, range: 0...(1 << 34))
         s.rememberedObjectsPerSubscription = try r.int("rememberedObjectsPerSubscription", default: s.rememberedObjectsPerSubscription,
                                                        range: 0...10_000)
+        s.feedBufferBytes = try r.int("feedBufferBytes", default: s.feedBufferBytes, range: (1 << 20)...(1 << 34))
         try r.finish()
         return s
     }
