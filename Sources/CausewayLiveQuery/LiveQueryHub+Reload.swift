@@ -44,6 +44,7 @@ extension LiveQueryHub {
         state.withLock { s in
             s.settings = next
             s.classes = classes
+            s.generation += 1
         }
         feed.setClasses(classes)
         feed.setMaxBytes(next.feedBufferBytes)

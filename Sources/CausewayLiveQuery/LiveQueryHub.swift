@@ -39,6 +39,8 @@ public final class LiveQueryHub: Service, Sendable {
         /// The settings in force: those read at start, then each reload's (`reconfigure`).
         var settings: LiveQuerySettings
         var classes: Set<String>
+        /// Counts reloads, so that a subscribe that a reload overtook checks itself again.
+        var generation = 0
     }
 
     /// The `liveQuery` settings in force (a configuration reload may change them; see `reconfigure`).
@@ -193,21 +195,15 @@ public final class LiveQueryHub: Service, Sendable {
             connection.send(LiveQueryReply.error(code: 2, "Can not find this client, make sure you connect to server before subscribing", reconnect: true, requestId: r.requestId))
             return
         }
-        guard classes.contains(r.className) else {
-            return fail(ParseErrorCode.operationForbidden.rawValue, "LiveQuery is not enabled for class \(r.className) (liveQuery.classes in causeway.yaml).")
-        }
-        let schema: CollectionSchema
-        do { schema = try gateway.schema(for: r.className) } catch { return fail(error.code.rawValue, error.message) }
         if let token = r.sessionToken, !identity.caller.isMaster {
             guard let resolved = await resolve(token) else { return fail(ParseErrorCode.invalidSessionToken.rawValue, "Invalid session token") }
             identity = resolved
         }
-        let subscription: LiveQuerySubscription
-        do {
-            subscription = try makeSubscription(r, schema: schema, identity: identity, sessionToken: r.sessionToken ?? connectToken)
-        } catch {
-            return fail(error.code.rawValue, error.message)
-        }
+        let sessionToken = r.sessionToken ?? connectToken
+        var generation = state.withLock { $0.generation }
+        var made: (subscription: LiveQuerySubscription, schema: CollectionSchema)
+        do { made = try validated(r, identity: identity, sessionToken: sessionToken) } catch { return fail(error.code.rawValue, error.message) }
+        let subscription = made.subscription
         let maxSubscriptions = settings.maxSubscriptionsPerClient
         let outcome = connection.state.withLock { s -> Int? in
             let replacing = s.subscriptions[r.requestId] != nil
@@ -220,10 +216,35 @@ public final class LiveQueryHub: Service, Sendable {
         }
         if connection.closeReason != nil { dropSubscriptions(of: connection); return }
         if added > 0 { metrics.adjust(subscriptions: added) }
+        // A reload between the checks and the insertion (it may have passed over this connection already): checked
+        // again under the configuration serving now.
+        while state.withLock({ $0.generation }) != generation {
+            generation = state.withLock { $0.generation }
+            do {
+                made = try validated(r, identity: identity, sessionToken: sessionToken)
+            } catch {
+                if connection.state.withLock({ $0.subscriptions.removeValue(forKey: r.requestId) }) != nil { metrics.adjust(subscriptions: -1) }
+                return fail(error.code.rawValue, error.message)
+            }
+            let replacement = made.subscription
+            connection.state.withLock { s in if s.subscriptions[r.requestId] != nil { s.subscriptions[r.requestId] = replacement } }
+        }
+        let schema = made.schema
         // Before `subscribed`: once the client knows it is subscribed, a delete announced without the object
         // finds the objects it matches remembered.
-        if remembersImages(schema) { await rememberMatches(of: subscription, schema: schema) }
+        if remembersImages(schema) { await rememberMatches(of: made.subscription, schema: schema) }
         connection.send(LiveQueryReply.subscribed(op, clientId: connection.id, installationId: installation, requestId: r.requestId))
+    }
+
+    /// The subscription as the configuration serving now allows it, with its collection, or the refusal.
+    private func validated(_ r: LiveQueryRequest.SubscribeRequest, identity: LiveQueryIdentity,
+                           sessionToken: String?) throws(GatewayError) -> (subscription: LiveQuerySubscription, schema: CollectionSchema) {
+        guard classes.contains(r.className) else {
+            throw GatewayError(.operationForbidden, "LiveQuery is not enabled for class \(r.className) (liveQuery.classes in causeway.yaml).")
+        }
+        let gateway = self.gateway
+        let schema = try gateway.schema(for: r.className)
+        return (try makeSubscription(r, schema: schema, identity: identity, sessionToken: sessionToken, gateway: gateway), schema)
     }
 
     /// The subscription with the subscriber's permission filters, or the error a `find` by them would get.

@@ -97,7 +97,7 @@ extension PostgresConnector {
                 for statement in changeTriggerStatements() { try await c.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 try await c.query("COMMIT", logger: logger)
             } catch {
-                try? await c.query("ROLLBACK", logger: logger)
+                _ = try? await c.query("ROLLBACK", logger: logger)
                 throw error
             }
         } catch {
