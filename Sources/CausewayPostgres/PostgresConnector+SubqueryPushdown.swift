@@ -12,9 +12,14 @@ extension PostgresConnector: SubqueryPushdownConnector {
                            && other.settings.database == settings.database && other.settings.user == settings.user)
     }
 
+    /// Also refused: an outer connector declared without `$in` / `$nin` (what the two-step path would send it), and an
+    /// inner table missing a mapped column (inside the sub-select an unknown column name would silently mean the outer
+    /// table's column of that name; a direct query on such a mapping fails instead).
     public func canEmbed(_ semiJoin: SemiJoin, outer: CollectionSchema) -> Bool {
-        guard let other = semiJoin.innerConnector as? PostgresConnector, sharesDatabase(with: other),
-              let (outerTable, outerColumn, innerTable, keyColumn) = resolve(semiJoin, outer: outer, innerConnector: other) else { return false }
+        guard capabilities.filterOperators.isSuperset(of: [.isIn, .notIn]),
+              let other = semiJoin.innerConnector as? PostgresConnector, sharesDatabase(with: other),
+              let (outerTable, outerColumn, innerTable, keyColumn) = resolve(semiJoin, outer: outer, innerConnector: other),
+              innerTable.mappedColumns().allSatisfy({ innerTable.columns[$0] != nil }) else { return false }
         return Self.comparable(outerTable.info(outerColumn), innerTable.info(keyColumn))
     }
 

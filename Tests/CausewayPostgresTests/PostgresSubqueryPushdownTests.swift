@@ -21,7 +21,8 @@ import Testing
         INSERT INTO bookings SELECT 'b' || lpad(i::text, 3, '0'), 'R' || i,
           CASE WHEN i % 7 = 0 THEN NULL WHEN i % 2 = 0 THEN 'Zurich' WHEN i % 3 = 0 THEN 'Basel' ELSE 'Bern' END,
           CASE WHEN i % 9 = 0 THEN NULL WHEN i % 11 = 0 THEN 'e404' ELSE 'e' || ((i - 1) % 6 + 1) END
-        FROM generate_series(1, 60) AS i
+        FROM generate_series(1, 60) AS i;
+        CREATE INDEX ON bookings (city COLLATE "C")
         """
 
     static let employeeYAML = """
@@ -113,14 +114,17 @@ import Testing
             let recorder = StatementRecorder()
             var logger = Logger(label: "pushdown") { _ in recorder }
             logger.logLevel = .debug
-            let pg = try await fx.connector(Self.employeeYAML + "\n" + Self.bookingYAML, name: "hr", logger: logger)
+            // A low keyset threshold, so that `skip` pages by keyset (order by room, a NOT NULL column).
+            let pg = try await fx.connector(Self.employeeYAML + "\n" + Self.bookingYAML, name: "hr", connectionExtra: "keysetSkipThreshold: 2",
+                                            logger: logger)
             let pushed = Gateway(config: GatewayConfig(), connectors: [pg])
             let twoStep = Gateway(config: GatewayConfig(), connectors: [CountingConnector(wrapping: pg, probe: SourceProbe())])
             var compared = 0
             for (i, (w, isPushed)) in Self.cases.enumerated() {
                 for caller in Self.callers {
                     for extra: [String: JSONValue] in [["limit": .int(100), "order": .string("-city,room")],
-                                                       ["limit": .int(4), "skip": .int(3), "count": .int(1)], ["limit": .int(0), "count": .int(1)]] {
+                                                       ["limit": .int(4), "skip": .int(3), "count": .int(1)], ["limit": .int(0), "count": .int(1)],
+                                                       ["limit": .int(5), "skip": .int(3), "order": .string("room")]] {
                         let params = extra.merging(["where": .object(w)]) { a, _ in a }
                         let first = recorder.statements.count
                         let a = await outcome { try await run(pushed, params, caller: caller, logger: logger) }
@@ -128,7 +132,7 @@ import Testing
                         let b = await outcome { try await run(twoStep, params, caller: caller, logger: logger) }
                         #expect(a == b, "case \(i) as \(caller.user?.username ?? (caller.isMaster ? "master" : "anonymous")) \(extra): \(a) vs \(b)")
                         if isPushed {
-                            let expected = extra["skip"] != nil ? 2 : 1  // a page with a count: the page and the count
+                            let expected = extra["count"] != nil && extra["limit"] != .int(0) ? 2 : 1  // a page with a count: the page and the count
                             let joined = statements.filter { $0.contains("\"employees\"") && $0.contains("\"bookings\"") }
                             // The nested sub-query's inner find runs first, on its own (two steps).
                             var nested = 0
@@ -142,13 +146,19 @@ import Testing
                     }
                 }
             }
-            #expect(compared == Self.cases.count * 12)
+            #expect(compared == Self.cases.count * 16)
+            // Every statement form carried the semi-joins: plain, split (the NULL and non-NULL cities of "-city" with an index
+            // on city) and keyset (skip past the threshold).
+            let all = recorder.statements.filter { $0.contains("\"_cw_s0\"") }
+            #expect(all.contains { $0.contains("_cw_part") }, "split")
+            #expect(all.contains { $0.contains("\"_cw_b\"") }, "keyset: \(all.filter { $0.contains("\"room\" COLLATE") }.prefix(2))")
+            #expect(all.contains { $0.hasPrefix("SELECT count(*)") })
             // Not trivially equal: the cases select different, non-empty sets.
             let zurich = try await run(pushed, ["where": .object(["employee": Self.inQuery("$inQuery", ["city": .string("Zurich")])]), "limit": .int(100)],
                                        caller: .anonymous, logger: logger)
-            let all = try await run(pushed, ["where": .object(["employee": Self.inQuery("$inQuery", [:])]), "limit": .int(100)], caller: .anonymous, logger: logger)
+            let visible = try await run(pushed, ["where": .object(["employee": Self.inQuery("$inQuery", [:])]), "limit": .int(100)], caller: .anonymous, logger: logger)
             let asBoss = try await run(pushed, ["where": .object(["employee": Self.inQuery("$inQuery", [:])]), "limit": .int(100)], caller: Self.boss, logger: logger)
-            #expect(!zurich.0.isEmpty && zurich.0.count < all.0.count && all.0.count < asBoss.0.count, "\(zurich.0.count) \(all.0.count) \(asBoss.0.count)")
+            #expect(!zurich.0.isEmpty && zurich.0.count < visible.0.count && visible.0.count < asBoss.0.count, "\(zurich.0.count) \(visible.0.count) \(asBoss.0.count)")
         }
     }
 
@@ -184,6 +194,40 @@ import Testing
             other.user = "someone_else"
             let elsewhere = PostgresConnector(name: "x", settings: other, tables: [])
             #expect(!bookings.sharesDatabase(with: elsewhere))
+        }
+    }
+
+    @Test func includeOnTopAndAConnectorWithoutInTakesTwoSteps() async throws {
+        try await withPostgresFixture(setupSQL: Self.setupSQL) { fx in
+            let recorder = StatementRecorder()
+            var logger = Logger(label: "pushdown") { _ in recorder }
+            logger.logLevel = .debug
+            let pg = try await fx.connector(Self.employeeYAML + "\n" + Self.bookingYAML, name: "hr", logger: logger)
+            let pushed = Gateway(config: GatewayConfig(), connectors: [pg])
+            let twoStep = Gateway(config: GatewayConfig(), connectors: [CountingConnector(wrapping: pg, probe: SourceProbe())])
+            let params: [String: JSONValue] = ["where": .object(["employee": Self.inQuery("$notInQuery", ["city": .string("Bern")])]),
+                                               "include": .string("employee"), "limit": .int(100), "order": .string("-city,room")]
+            func included(_ gw: Gateway) async throws -> [String] {
+                try await gw.find("Booking", try gw.parseFind("Booking", params), caller: .anonymous, logger: logger).objects.map { o in
+                    if case .object(let e)? = o.fields["employee"], case .string(let name)? = e["name"] { return o.objectId! + ":" + name }
+                    return o.objectId! + ":-"
+                }
+            }
+            let first = recorder.statements.count
+            let a = try await included(pushed)
+            let statements = tableStatements(recorder, from: first)
+            #expect(a == (try await included(twoStep)) && a.contains { $0.hasSuffix(":Ada") })
+            #expect(statements.count == 2 && statements[0].contains("NOT EXISTS") && !statements[1].contains("\"bookings\""),
+                    "the bookings with their sub-query, then the employees they point to: \(statements)")
+            // A connector declared without $in/$nin is not handed a sub-query either.
+            var caps = PostgresConnector.fullCapabilities
+            caps.filterOperators.subtract([.isIn, .notIn])
+            let limited = try await fx.started(pg.withCapabilities(caps), logger: logger)
+            let withoutIn = Gateway(config: GatewayConfig(), connectors: [limited])
+            let second = recorder.statements.count
+            let b = try await included(withoutIn)
+            #expect(a == b)
+            #expect(!tableStatements(recorder, from: second).contains { $0.contains("NOT EXISTS (SELECT 1 FROM") }, "two steps")
         }
     }
 
