@@ -129,7 +129,8 @@ let package = Package(
         .executableTarget(
             name: "causeway-baseline",
             dependencies: ["CausewayCore", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // Test support shared by every connector's tests: sample data and the pushdown conformance check.
         .target(

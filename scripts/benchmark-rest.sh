@@ -2,7 +2,9 @@
 # Benchmark: an uncached GET by id through Causeway's REST connector against the same request sent straight
 # to the upstream, in one run, with two upstreams: a small Python JSON API (scripts/bench/rest_upstream.py,
 # one thread per connection) and causeway-baseline's bare Hummingbird route (`/file/N`, the same bytes),
-# a far faster upstream that shows the connector's own ceiling.
+# a far faster upstream that shows the connector's own ceiling. A third reference per upstream is
+# causeway-baseline's `/proxy/…` (BASELINE_UPSTREAM): Hummingbird + AsyncHTTPClient passing the GET on with
+# no Causeway code, the floor of any gateway built on these two libraries.
 # Not a test: it prints numbers and ratios. Needs wrk (Debian package) and release builds.
 #
 #   scripts/benchmark-rest.sh [seconds-per-run] [connections]
@@ -20,12 +22,14 @@ WORK=$(mktemp -d /tmp/causeway-bench-rest-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
-PORT_C=$(free_port); PORT_P=$(free_port); PORT_B=$(free_port)
+PORT_C=$(free_port); PORT_P=$(free_port); PORT_B=$(free_port); PORT_XP=$(free_port); PORT_XB=$(free_port)
 
 python3 scripts/bench/rest_upstream.py "$PORT_P" & PID_P=$!; PIDS+=($PID_P)
 python3 -c 'import json; print(json.dumps({"id": 7, "title": "ticket 7", "status": "open", "priority": 2, "created": 1700000420}), end="")' > "$WORK/7.json"
 "$BIN/causeway-baseline" "$PORT_B" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" "$WORK/7.json" \
   >"$WORK/baseline.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
+BASELINE_UPSTREAM="http://127.0.0.1:$PORT_P" "$BIN/causeway-baseline" "$PORT_XP" >"$WORK/proxy-python.log" 2>&1 & PID_XP=$!; PIDS+=($PID_XP)
+BASELINE_UPSTREAM="http://127.0.0.1:$PORT_B" "$BIN/causeway-baseline" "$PORT_XB" >"$WORK/proxy-bare.log" 2>&1 & PID_XB=$!; PIDS+=($PID_XB)
 
 mkdir -p "$WORK/Config" "$WORK/Connectors"
 cat > "$WORK/Config/causeway.yaml" <<YAML
@@ -53,8 +57,9 @@ done
 "$BIN/causeway" serve --config "$WORK/Config/causeway.yaml" >"$WORK/causeway.log" 2>&1 & PID_C=$!; PIDS+=($PID_C)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT_C/parse/health" >/dev/null && break; sleep 0.1; done
 H="X-Parse-Application-Id: bench"
-for url in "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "http://127.0.0.1:$PORT_C/parse/classes/Bare/7"; do
-  curl -sf -H "$H" "$url" | grep -q '"title":"ticket 7"' || { echo "$url does not answer the record:"; curl -s -H "$H" "$url"; cat "$WORK/causeway.log"; exit 1; }
+for url in "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "http://127.0.0.1:$PORT_C/parse/classes/Bare/7" \
+           "http://127.0.0.1:$PORT_XP/proxy/tickets/7" "http://127.0.0.1:$PORT_XB/proxy/file/7"; do
+  curl -sf -H "$H" "$url" | grep -q '"title": *"ticket 7"' || { echo "$url does not answer the record:"; curl -s -H "$H" "$url"; cat "$WORK/causeway.log"; exit 1; }
 done
 [ -z "$(curl -s -D - -o /dev/null -H "$H" "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" | grep -i x-causeway-cache)" ] || { echo "answers are cached"; exit 1; }
 
@@ -71,18 +76,22 @@ run() {  # name pid url [header]
   CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
   if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
 }
-# CPU per request: the process that answers wrk (the upstream for the direct runs, Causeway for the
-# gateway runs; the upstream's CPU in a gateway run is not counted in Causeway's figure).
+# CPU per request: the process that answers wrk (the upstream for the direct runs, the proxy or Causeway
+# for the others; the upstream's CPU in those runs is not counted in their figure).
 echo "measuring ($DURATION s each, $CONNS connections)"
 run python_direct $PID_P "http://127.0.0.1:$PORT_P/tickets/7"
+run python_proxy $PID_XP "http://127.0.0.1:$PORT_XP/proxy/tickets/7"
 run python_gateway $PID_C "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "$H"
 run bare_direct $PID_B "http://127.0.0.1:$PORT_B/file/7"
+run bare_proxy $PID_XB "http://127.0.0.1:$PORT_XB/proxy/file/7"
 run bare_gateway $PID_C "http://127.0.0.1:$PORT_C/parse/classes/Bare/7" "$H"
 
 echo
 echo "| run | requests/s | CPU µs/request (the answering process) |"
 echo "|---|---:|---:|"
-for n in python_direct python_gateway bare_direct bare_gateway; do echo "| $n | ${RPS[$n]} | ${CPU[$n]} |"; done
+for n in python_direct python_proxy python_gateway bare_direct bare_proxy bare_gateway; do echo "| $n | ${RPS[$n]} | ${CPU[$n]} |"; done
 echo
 echo "gateway / Python upstream direct:      $(ratio "${RPS[python_gateway]}" "${RPS[python_direct]}")   (aim: 80%)"
+echo "bare proxy / Python upstream direct:   $(ratio "${RPS[python_proxy]}" "${RPS[python_direct]}")   (Hummingbird + AsyncHTTPClient alone)"
 echo "gateway / bare Hummingbird upstream:   $(ratio "${RPS[bare_gateway]}" "${RPS[bare_direct]}")"
+echo "gateway / bare proxy (same upstream):  $(ratio "${RPS[bare_gateway]}" "${RPS[bare_proxy]}")"

@@ -132,9 +132,6 @@ struct RESTPager {
 
     static func queryString(_ params: [String: String]) -> String {
         guard !params.isEmpty else { return "" }
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        return "?" + params.keys.sorted().map { k in
-            "\(k.addingPercentEncoding(withAllowedCharacters: allowed) ?? k)=\(params[k]!.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")"
-        }.joined(separator: "&")
+        return "?" + params.keys.sorted().map { k in "\(RESTURLEncoding.encode(k))=\(RESTURLEncoding.encode(params[k]!))" }.joined(separator: "&")
     }
 }

@@ -7,6 +7,7 @@
 // as a named prepared statement through PostgresNIO (pooled client, connections used directly, or those with
 // the EventLoopFuture API) and encode the row
 // with the same writer: the ceiling of Hummingbird + PostgresNIO with no Causeway code in between.
+import AsyncHTTPClient
 import CausewayCore
 import Foundation
 import Hummingbird
@@ -83,6 +84,24 @@ if let pgPort = ProcessInfo.processInfo.environment["BASELINE_PG_PORT"].flatMap(
         let p = prepared[next.add(1, ordering: .relaxed).newValue % prepared.count]
         for row in try await p.execute([PostgresData(int64: id)]).get() { return json(item(try row.decode(ItemByID.Row.self))) }
         return Response(status: .notFound)
+    }
+}
+// With BASELINE_UPSTREAM (a base URL), `/proxy/PATH` answers what a GET of BASELINE_UPSTREAM/PATH answers, through
+// AsyncHTTPClient configured as the REST connector configures it: the ceiling of Hummingbird + AsyncHTTPClient
+// for an uncached REST get, with no Causeway code in between.
+if let upstream = ProcessInfo.processInfo.environment["BASELINE_UPSTREAM"] {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+    configuration.connectionPool.retryConnectionEstablishment = false
+    configuration.redirectConfiguration = .disallow
+    configuration.tracing.tracer = nil
+    let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    router.get("/proxy/**") { request, context -> Response in
+        var upstreamRequest = HTTPClientRequest(url: upstream + "/" + context.parameters.getCatchAll().joined(separator: "/"))
+        upstreamRequest.headers.add(name: "Accept", value: "application/json")
+        let answer = try await client.execute(upstreamRequest, timeout: .seconds(15))
+        let body = try await answer.body.collect(upTo: 16 << 20)
+        return Response(status: .init(code: Int(answer.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
     }
 }
 let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "baseline"), services: services)
