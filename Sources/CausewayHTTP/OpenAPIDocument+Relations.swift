@@ -41,6 +41,21 @@ extension OpenAPIDocument {
         ])
     }
 
+    /// A relation field in its own class's `where` (the SDKs' `equalTo(relationKey, object)`): the owners linked to a
+    /// target (a pointer or `$eq`), to any of several (`$in`), or not linked (`$ne`, `$nin`).
+    func relationCondition(_ relation: RelationMapping) -> JSONValue {
+        let pointer = pointerOperand(relation.targetClass)
+        let list: JSONValue = .object(["type": .string("array"), "items": pointer])
+        return .object([
+            "description": .string("The objects whose \(relation.name) links to the given \(relation.targetClass) objects (or, with $ne / $nin, does not)."),
+            "anyOf": .array([
+                pointer,
+                .object(["type": .string("object"), "minProperties": .int(1), "maxProperties": .int(1), "additionalProperties": .bool(false),
+                         "properties": .object(["$eq": pointer, "$ne": pointer, "$in": list, "$nin": list])]),
+            ]),
+        ])
+    }
+
     /// `$relatedTo` in the `where` of `c`: one of the relations that link other classes (or `c` itself) to `c`. nil when
     /// no relation targets `c`.
     func relatedToCondition(_ c: CollectionSchema) -> JSONValue? {

@@ -93,6 +93,7 @@ extension OpenAPIDocument {
             properties[logic] = .object(["type": .string("array"), "minItems": .int(1), "items": whereRef])
         }
         if let related = relatedToCondition(c) { properties["$relatedTo"] = related }
+        for (name, relation) in c.relations { properties[name] = relationCondition(relation) }
         var schema: [String: JSONValue] = [
             "type": .string("object"), "properties": .object(properties), "additionalProperties": .bool(false),
             "description": .string("A query on \(c.className)."),

@@ -35,6 +35,28 @@ extension PostgresConnector: RelationConnector {
         return try rows.map { try $0.decode(String.self) }
     }
 
+    public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                         limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await ownerIds(linkedTo: targets, relation: relation, in: collection, limit: limit, on: nil)
+    }
+
+    func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, limit: Int,
+                  on connection: PostgresConnection?) async throws -> [String] {
+        let j = try await joinTable(relation, owner: collection)
+        guard !j.columns.isEmpty else {
+            throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
+                               detail: "join table \(relation.joinTable) not found")
+        }
+        let targetInfo = j.info(relation.targetColumn)
+        let ids = targets.filter { targetInfo.accepts(id: $0) }
+        guard !ids.isEmpty else { return [] }
+        let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
+        let statement = PostgresStatement(
+            sql: "SELECT DISTINCT \(owner)::text FROM \(qualified) WHERE \(targetColumn) = ANY($1::text::text[]::\(targetInfo.castType)[]) ORDER BY 1 LIMIT \(limit)",
+            values: [PostgresValueCodec.arrayLiteral(ids.map(ParseValue.string))])
+        return try await run(statement, on: connection).map { try $0.decode(String.self) }
+    }
+
     public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                                adding: [String], removing: [String], context: ConnectorContext) async throws {
         try await changeRelation(owner: objectId, relation: relation, in: collection, adding: adding, removing: removing, on: nil)

@@ -31,6 +31,21 @@ extension SQLiteConnector: RelationConnector {
         return rows.compactMap { $0.columns.first.flatMap { SQLiteValueCodec.decodeId($0.data) } }
     }
 
+    public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                         limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await ownerIds(linkedTo: targets, relation: relation, target: target, limit: limit, on: nil)
+    }
+
+    func ownerIds(linkedTo targets: [String], relation: RelationMapping, target: ObjectIdMapping, limit: Int,
+                  on c: SQLiteConnection?) async throws -> [String] {
+        let keys = targets.compactMap { SQLiteValueCodec.encodeId($0, target) }
+        guard !keys.isEmpty else { return [] }
+        let j = try JoinStatements(relation)
+        let sql = "SELECT DISTINCT \(j.owner) FROM \(j.table) WHERE \(j.target) IN (\(keys.map { _ in "?" }.joined(separator: ", "))) ORDER BY 1 LIMIT ?"
+        let rows = try await run { try await self.read(sql, keys + [.integer(limit)], on: c) }
+        return rows.compactMap { $0.columns.first.flatMap { SQLiteValueCodec.decodeId($0.data) } }
+    }
+
     public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                                adding: [String], removing: [String], context: ConnectorContext) async throws {
         try await changeRelation(owner: objectId, relation: relation, in: collection, target: target, adding: adding, removing: removing, on: nil)

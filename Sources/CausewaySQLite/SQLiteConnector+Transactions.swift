@@ -70,6 +70,10 @@ struct SQLiteTransactionConnector: RelationConnector, @unchecked Sendable {
                     limit: Int, context: ConnectorContext) async throws -> [String] {
         try await base.relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: connection)
     }
+    func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                  limit: Int, context: ConnectorContext) async throws -> [String] {
+        try await base.ownerIds(linkedTo: targets, relation: relation, target: target, limit: limit, on: connection)
+    }
     func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                         adding: [String], removing: [String], context: ConnectorContext) async throws {
         try await base.changeRelation(owner: objectId, relation: relation, in: collection, target: target,

@@ -63,6 +63,11 @@ import Testing
             let batch = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Batch","ops":[{"__op":"AddRelation","objects":[\#(pointer(ada))]},{"__op":"RemoveRelation","objects":[\#(pointer(ben))]}]}}"#)
             #expect(batch.status == 200, "\(batch.text)")
             #expect(try await members(c, team) == ["Ada"])
+            // The SDKs' equalTo(relationKey, object): owners by their relation field.
+            let byMember = try await c.find("Team", ["where": #"{"members":\#(pointer(ada))}"#])
+            #expect(byMember.status == 200 && byMember.results.compactMap { $0["objectId"]?.stringValue } == [team], "\(byMember.text)")
+            let notByMember = try await c.find("Team", ["where": #"{"members":{"$ne":\#(pointer(ada))}}"#])
+            #expect(notByMember.status == 200 && notByMember.results.isEmpty, "\(notByMember.text)")
             let delete = try await c.request(.put, "/parse/classes/Team/\(team)", #"{"members":{"__op":"Delete"}}"#)
             #expect(delete.status == 400 && delete.code == 119, "\(delete.text)")
 
@@ -130,6 +135,8 @@ import Testing
             #expect(related["properties"]?["key"] == .object(["enum": .array([.string("members")])]))
             #expect(related["properties"]?["object"]?["properties"]?["className"] == .object(["enum": .array([.string("Team")])]))
             #expect(schemas["Team.Where"]?["properties"]?["$relatedTo"] == nil, "no relation targets Team")
+            let byField = try #require(schemas["Team.Where"]?["properties"]?["members"]?["anyOf"]?.arrayValue)
+            #expect(byField.last?["properties"]?.objectValue.map { Set($0.keys) } == ["$eq", "$ne", "$in", "$nin"], "\(byField)")
             for ref in Set(JSONWriter.string(doc).components(separatedBy: "\"#/components/schemas/").dropFirst().map { $0.prefix { $0 != "\"" } }) {
                 #expect(schemas[String(ref)] != nil, "dangling \(ref)")
             }
@@ -137,6 +144,8 @@ import Testing
             let ada = try await create(c, "Employee", #"{"name":"Ada"}"#)
             let team = try await create(c, "Team", #"{"name":"Ops","members":{"__op":"Batch","ops":[{"__op":"AddRelation","objects":[\#(pointer(ada))]}]}}"#)
             #expect(try await members(c, team) == ["Ada"])
+            let byMember = try await c.find("Team", ["where": #"{"members":{"$in":[\#(pointer(ada))]}}"#])
+            #expect(byMember.results.count == 1, "\(byMember.text)")
         }
         let hidden = Self.connectors.replacingOccurrences(of: "targetColumn: employee_id }\n", with: "targetColumn: employee_id }\n    protectedFields:\n      \"*\": [members]\n")
         #expect(hidden.contains("employee_id }\n    protectedFields:\n      \"*\": [members]\n  Employee:"), "\(hidden)")
@@ -145,6 +154,7 @@ import Testing
             let schemas = try #require(doc["components"]?["schemas"]?.objectValue)
             #expect(schemas["Team"]?["properties"]?["members"] == nil && schemas["Team.Input"]?["properties"]?["members"] == nil)
             #expect(schemas["Employee.Where"]?["properties"]?["$relatedTo"] == nil)
+            #expect(schemas["Team.Where"]?["properties"]?["members"] == nil)
         }
     }
 }

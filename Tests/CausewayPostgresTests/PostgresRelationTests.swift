@@ -124,6 +124,14 @@ import Testing
             #expect(try await related(g, "1", logger: log) == ["Ben", "Cleo"], "the removed link is back")
             _ = try await g.update("Team", objectId: "1", body: ["name": .string("Ops"), "members": op("RemoveRelation", ["e3"])], caller: .master)
 
+            // Owners by their relation field (integer owner keys come back as text and find their rows).
+            func teamNames(_ w: String) async throws -> [String] {
+                let r = try await g.find("Team", try g.parseFind("Team", ["where": .string(w), "order": .string("name")]), caller: .master, logger: log)
+                return r.objects.compactMap { $0.fields["name"]?.stringValue }
+            }
+            #expect(try await teamNames(#"{"members":{"__type":"Pointer","className":"Employee","objectId":"e2"}}"#) == ["Board", "Ops"])
+            #expect(try await teamNames(#"{"members":{"$nin":[{"__type":"Pointer","className":"Employee","objectId":"e3"}]}}"#) == ["Ops"])
+
             let findings = await pg.verify(logger: log).filter { $0.subject.contains("join table") }
             let text = findings.map(\.description).joined(separator: "\n")
             #expect(findings.contains { $0.severity == .ok && $0.message.contains("Team.members:") }, "\(text)")

@@ -84,6 +84,38 @@ import Testing
         }
     }
 
+    /// `equalTo(relationKey, object)` as the SDKs send it: the relation field compared with pointers (`$eq`, `$in`,
+    /// `$ne`, `$nin`), resolved to the owners linked in the join table.
+    @Test func ownersFoundByTheirRelationField() async throws {
+        try await with { fx, g, e in
+            func teams(_ w: String) async throws -> [String] {
+                let result = try await g.find("Team", try g.parseFind("Team", ["where": .string(w), "order": .string("name")]), caller: .master, logger: fx.logger)
+                return result.objects.compactMap { $0.fields["name"]?.stringValue }
+            }
+            func p(_ name: String) -> String { #"{"__type":"Pointer","className":"Employee","objectId":"\#(e[name]!)"}"# }
+            _ = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [e["Ada"]!, e["Ben"]!])], caller: .master)
+            _ = try await g.create("Team", body: ["name": .string("Board"), "members": op("AddRelation", [e["Ben"]!])], caller: .master)
+            _ = try await g.create("Team", body: ["name": .string("Empty")], caller: .master)
+            #expect(try await teams(#"{"members":\#(p("Ada"))}"#) == ["Ops"])
+            #expect(try await teams(#"{"members":{"$eq":\#(p("Ben"))}}"#) == ["Board", "Ops"])
+            #expect(try await teams(#"{"members":{"$in":[\#(p("Ada")),\#(p("Cleo"))]}}"#) == ["Ops"])
+            #expect(try await teams(#"{"members":{"$ne":\#(p("Ada"))}}"#) == ["Board", "Empty"])
+            #expect(try await teams(#"{"members":{"$nin":[\#(p("Ben"))]}}"#) == ["Empty"])
+            #expect(try await teams(#"{"members":{"$in":[\#(p("Cleo"))]}}"#) == [])
+            #expect(try await teams(#"{"name":{"$ne":"Ops"},"members":\#(p("Ben"))}"#) == ["Board"], "with other conditions")
+            #expect(try await teams(#"{"$or":[{"members":\#(p("Ada"))},{"name":"Empty"}]}"#) == ["Empty", "Ops"], "inside $or")
+            for w in [#"{"members":{"__type":"Pointer","className":"Team","objectId":"x"}}"#, #"{"members":"x"}"#, #"{"members":{"$exists":true}}"#,
+                      #"{"members":{"$in":"x"}}"#] {
+                do {
+                    _ = try await teams(w)
+                    Issue.record("accepted \(w)")
+                } catch let error as GatewayError {
+                    #expect(error.code == .invalidQuery, "\(w): \(error)")
+                }
+            }
+        }
+    }
+
     @Test func invalidOperationsAndQueries() async throws {
         try await with { fx, g, e in
             let t = try await g.create("Team", body: ["name": .string("Ops")], caller: .master).objectId!
@@ -139,6 +171,14 @@ import Testing
                 #expect(error.code == .operationForbidden, "\(error)")
             }
             #expect(try await g.get("Team", objectId: t, keys: nil, caller: .anonymous).fields["members"] == nil, "hidden in objects too")
+            let byMember = #"{"members":{"__type":"Pointer","className":"Employee","objectId":"\#(ada)"}}"#
+            #expect(try await g.find("Team", try g.parseFind("Team", ["where": .string(byMember)]), caller: .master, logger: fx.logger).objects.count == 1)
+            do {
+                _ = try await g.find("Team", try g.parseFind("Team", ["where": .string(byMember)]), caller: .anonymous, logger: fx.logger)
+                Issue.record("a protected relation was queried by its field")
+            } catch let error as GatewayError {
+                #expect(error.code == .operationForbidden, "\(error)")
+            }
         } catch {
             await fx.close()
             throw error

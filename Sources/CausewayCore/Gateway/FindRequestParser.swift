@@ -39,7 +39,7 @@ public struct FindRequestParser: Sendable {
                 json = whereValue
             }
             try limits.whereClause.check(json)
-            if SubqueryRewriter.contains(json) {
+            if SubqueryRewriter.contains(json) || Gateway.mentionsRelation(json, schema) {
                 try limits.federation.checkSubqueryCount(json)
                 query.pendingWhere = json  // parsed once the gateway has run its sub-queries for the caller
             } else {

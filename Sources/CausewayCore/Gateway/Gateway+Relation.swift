@@ -11,12 +11,16 @@ import Logging
 ///   written, in one transaction with it when the owner's connector has transactions (SQLite and PostgreSQL,
 ///   whose join tables are in the owner's source): a failure of either part answers its Parse error and leaves
 ///   neither written. They never reach the owner's columns.
+/// - A relation field of the queried class compared with pointers (`{"members": pointer}`, `$eq`, `$in`, `$ne`,
+///   `$nin`, as the SDKs' `equalTo(relationKey, object)` sends): the owner's join table gives the owners linked to
+///   those targets, and the condition becomes `objectId $in` (`$nin` for `$ne` / `$nin`) on the owner class, whose
+///   find is gated as usual. Parse Server's `reduceInRelation` does the same.
 /// - Objects show each relation field as `{"__type":"Relation","className":…}`.
 extension Gateway {
     // MARK: Reads
 
-    /// `where` with every `$relatedTo` (top level and in `$and` / `$or` / `$nor` branches) replaced by an
-    /// `objectId $in` condition on `className`.
+    /// `where` with every `$relatedTo` and every condition on a relation field of `className` (top level and in
+    /// `$and` / `$or` / `$nor` branches) replaced by an `objectId` condition on `className`.
     func resolveRelatedTo(_ json: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> JSONValue {
         guard case .object(var object) = json else { return json }
         for key in ["$and", "$or", "$nor"] {
@@ -25,10 +29,91 @@ extension Gateway {
             for branch in branches { resolved.append(try await resolveRelatedTo(branch, className: className, caller: caller, logger: logger)) }
             object[key] = .array(resolved)
         }
-        guard let operand = object.removeValue(forKey: "$relatedTo") else { return .object(object) }
-        let ids = try await relatedIds(operand, className: className, caller: caller, logger: logger)
-        let condition: JSONValue = .object(["objectId": .object(["$in": .array(ids.map(JSONValue.string))])])
-        return object.isEmpty ? condition : .object(["$and": .array([.object(object), condition])])
+        var conditions: [JSONValue] = []
+        if let relations = (try? route(className))?.schema.relations, !relations.isEmpty {
+            for key in object.keys.sorted() {
+                guard let relation = relations[key] else { continue }
+                conditions.append(try await relationFieldCondition(object.removeValue(forKey: key)!, relation, className: className,
+                                                                   caller: caller, logger: logger))
+            }
+        }
+        if let operand = object.removeValue(forKey: "$relatedTo") {
+            let ids = try await relatedIds(operand, className: className, caller: caller, logger: logger)
+            conditions.append(.object(["objectId": .object(["$in": .array(ids.map(JSONValue.string))])]))
+        }
+        guard !conditions.isEmpty else { return .object(object) }
+        if object.isEmpty, conditions.count == 1 { return conditions[0] }
+        return .object(["$and": .array((object.isEmpty ? [] : [.object(object)]) + conditions)])
+    }
+
+    /// Whether `where` names a relation field of `schema` (at the top level or in `$and` / `$or` / `$nor`), so that it is
+    /// resolved through the join table before it is parsed.
+    public static func mentionsRelation(_ json: JSONValue, _ schema: CollectionSchema) -> Bool {
+        guard !schema.relations.isEmpty, case .object(let object) = json else { return false }
+        for (key, value) in object {
+            if schema.relations[key] != nil { return true }
+            if ["$and", "$or", "$nor"].contains(key), case .array(let branches) = value, branches.contains(where: { mentionsRelation($0, schema) }) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// `{"rel": pointer}`, `{"rel": {"$eq" | "$ne": pointer}}`, `{"rel": {"$in" | "$nin": [pointers]}}` on the owner class
+    /// `className`: `objectId $in` (or `$nin`) the owners linked to those targets.
+    private func relationFieldCondition(_ value: JSONValue, _ relation: RelationMapping, className: String, caller: Caller,
+                                        logger: Logger) async throws -> JSONValue {
+        let name = "\(className).\(relation.name)"
+        func usage() -> GatewayError {
+            GatewayError(.invalidQuery, "\(name) is a relation: query it with a pointer to \(relation.targetClass), or $eq, $ne, $in or $nin of such pointers (or use $relatedTo on \(relation.targetClass)).")
+        }
+        func targetId(_ v: JSONValue) throws(GatewayError) -> String {
+            guard case .object(let p) = v, p["__type"] == .string("Pointer"), case .string(let cls)? = p["className"],
+                  case .string(let id)? = p["objectId"] else { throw usage() }
+            guard cls == relation.targetClass else {
+                throw GatewayError(.invalidQuery, "\(name) relates to \(relation.targetClass), not \(LogText.clean(cls, limit: 64)).")
+            }
+            return id
+        }
+        var negated = false
+        var targets: [String]
+        switch value {
+        case .object(let o) where o["__type"] != nil:
+            targets = [try targetId(value)]
+        case .object(let o) where o.count == 1:
+            let (op, operand) = o.first!
+            switch op {
+            case "$eq", "$ne":
+                targets = [try targetId(operand)]
+                negated = op == "$ne"
+            case "$in", "$nin":
+                guard case .array(let items) = operand else { throw usage() }
+                targets = []
+                for item in items { targets.append(try targetId(item)) }
+                negated = op == "$nin"
+            default:
+                throw usage()
+            }
+        default:
+            throw usage()
+        }
+        let owner = try route(className)
+        if owner.schema.access.hiddenFields(caller).contains(relation.name) {
+            throw GatewayError(.operationForbidden, "Permission denied: \(name) is a protected field and cannot be queried.")
+        }
+        let connector = try relationConnector(owner, relation)
+        let cap = config.limits.federation.maxSubqueryResults
+        let target = try route(relation.targetClass).schema.objectId
+        let ids = targets.isEmpty ? [] : try await measured(owner) {
+            try await connector.ownerIds(linkedTo: targets, relation: relation, in: owner.schema, target: target, limit: cap + 1,
+                                         context: ConnectorContext(caller: caller, logger: logger))
+        }
+        guard ids.count <= cap else {
+            throw GatewayError(.invalidQuery, "\(name) links more than \(cap) owners to these objects (limits.maxSubqueryResults); add conditions or raise the limit.")
+        }
+        logger.debug("relation field condition", metadata: ["causeway.class": .string(className), "causeway.relation": .string(relation.name),
+                                                            "causeway.values": .stringConvertible(ids.count)])
+        return .object(["objectId": .object([negated ? "$nin" : "$in": .array(ids.map(JSONValue.string))])])
     }
 
     private func relatedIds(_ operand: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> [String] {
