@@ -19,15 +19,37 @@ public struct LiveQueryCloseReason: Sendable, Equatable {
 /// One client connection, independent of the transport: the transport feeds it the client's text
 /// messages (`receive`), sends what `outbound` yields, and closes the socket when `closeRequested` returns.
 ///
-/// `outbound` is bounded (`sendQueueSize`): when a message does not fit, the connection is closed as a slow
-/// client instead of buffering more, so a client that does not read never grows the server's memory.
+/// `outbound` is bounded (`sendQueueSize` messages and `sendQueueBytes` bytes): when a message does not fit,
+/// the connection is closed as a slow client instead of buffering more, so a client that does not read never
+/// grows the server's memory beyond that.
 public final class LiveQueryConnection: Sendable {
     public let id: Int
     /// The client's address, when known.
     public let remoteAddress: String?
-    /// Messages for the client, in order.
-    public let outbound: AsyncStream<String>
+    /// Messages for the client, in order (taking one frees its bytes in the queue's budget).
+    public let outbound: Outbound
     private let outboundContinuation: AsyncStream<String>.Continuation
+    /// Bytes of the messages queued and not yet taken by the transport.
+    private let queuedBytes = QueuedBytes()
+    private let maxQueuedBytes: Int
+
+    /// A byte count shared by the connection (which queues) and its `Outbound` (which takes).
+    final class QueuedBytes: Sendable {
+        private let value = Mutex(0)
+
+        /// Adds `size` when it fits within `limit` (or nothing is queued); false otherwise.
+        func reserve(_ size: Int, limit: Int) -> Bool {
+            value.withLock { queued in
+                guard queued == 0 || queued + size <= limit else { return false }
+                queued += size
+                return true
+            }
+        }
+
+        func release(_ size: Int) { value.withLock { $0 -= size } }
+
+        var current: Int { value.withLock { $0 } }
+    }
     private let closeStream: AsyncStream<LiveQueryCloseReason>
     private let closeContinuation: AsyncStream<LiveQueryCloseReason>.Continuation
     let hub: LiveQueryHub
@@ -42,11 +64,14 @@ public final class LiveQueryConnection: Sendable {
 
     let state = Mutex(State())
 
-    init(id: Int, hub: LiveQueryHub, queueSize: Int, remoteAddress: String?) {
+    init(id: Int, hub: LiveQueryHub, queueSize: Int, queueBytes: Int = .max, remoteAddress: String?) {
         self.id = id
         self.remoteAddress = remoteAddress
         self.hub = hub
-        (outbound, outboundContinuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(queueSize))
+        self.maxQueuedBytes = queueBytes
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(queueSize))
+        outboundContinuation = continuation
+        outbound = Outbound(stream: stream, queued: queuedBytes)
         (closeStream, closeContinuation) = AsyncStream<LiveQueryCloseReason>.makeStream(bufferingPolicy: .bufferingOldest(1))
     }
 
@@ -75,12 +100,43 @@ public final class LiveQueryConnection: Sendable {
         hub.remove(self)
     }
 
-    /// Queues a message; a full queue closes the connection as a slow client.
+    /// Queues a message; a full queue (messages or bytes) closes the connection as a slow client.
     func send(_ message: String) {
-        if case .dropped = outboundContinuation.yield(message) {
-            hub.metrics.dropped()
-            close(.slowClient)
+        let size = message.utf8.count
+        guard queuedBytes.reserve(size, limit: maxQueuedBytes) else {
+            slow()
+            return
         }
+        if case .dropped = outboundContinuation.yield(message) {
+            queuedBytes.release(size)
+            slow()
+        }
+    }
+
+    private func slow() {
+        guard closeReason == nil else { return }
+        hub.metrics.dropped()
+        close(.slowClient)
+    }
+
+    /// The queued messages as the transport takes them; each one taken frees its bytes.
+    public struct Outbound: AsyncSequence, Sendable {
+        public typealias Element = String
+        let stream: AsyncStream<String>
+        let queued: QueuedBytes
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncStream<String>.AsyncIterator
+            let queued: QueuedBytes
+
+            public mutating func next() async -> String? {
+                guard let message = await base.next() else { return nil }
+                queued.release(message.utf8.count)
+                return message
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: stream.makeAsyncIterator(), queued: queued) }
     }
 
     /// Asks the transport to close the connection (once); its subscriptions end now.
@@ -102,4 +158,7 @@ public final class LiveQueryConnection: Sendable {
     }
 
     public var closeReason: LiveQueryCloseReason? { state.withLock { $0.closing } }
+
+    /// Bytes of messages queued for the client and not yet taken by the transport.
+    public var queuedByteCount: Int { queuedBytes.current }
 }

@@ -19,7 +19,7 @@ extension LiveQueryHub {
     /// Takes the reloaded configuration: `gateway` is the new one (its `config.liveQuery`, absent: no class is
     /// live any more). Called by the reloader after the new gateway serves, before the reload returns.
     ///
-    /// - `classes`, `maxClients`, `maxSubscriptionsPerClient`, `sendQueueSize` (for connections opened from now
+    /// - `classes`, `maxClients`, `maxSubscriptionsPerClient`, `sendQueueSize` and `sendQueueBytes` (for connections opened from now
     ///   on), `rememberedObjectsBytes`, `rememberedObjectsPerSubscription` and `feedBufferBytes` take the new values. Limits that
     ///   went down end nothing: a connection over the new `maxSubscriptionsPerClient` keeps what it has and is
     ///   refused new ones; a node over `maxClients` refuses new clients until it is below.

@@ -99,7 +99,8 @@ public final class LiveQueryHub: Service, Sendable {
     public func open(remoteAddress: String? = nil) -> LiveQueryConnection? {
         let connection = state.withLock { s -> LiveQueryConnection? in
             guard s.clients.count < s.settings.maxClients else { return nil }
-            let c = LiveQueryConnection(id: s.nextId, hub: self, queueSize: s.settings.sendQueueSize, remoteAddress: remoteAddress)
+            let c = LiveQueryConnection(id: s.nextId, hub: self, queueSize: s.settings.sendQueueSize, queueBytes: s.settings.sendQueueBytes,
+                                        remoteAddress: remoteAddress)
             s.nextId += 1
             s.clients[c.id] = c
             return c

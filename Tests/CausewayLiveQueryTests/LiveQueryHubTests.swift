@@ -238,6 +238,34 @@ import Testing
         }
     }
 
+    @Test func theSendQueueIsBoundedByBytesToo() async throws {
+        var settings = LiveQuerySettings(classes: ["Desk"])
+        settings.sendQueueSize = 1_000
+        settings.sendQueueBytes = 64 << 10
+        let f = LiveQueryFixture(settings: settings)
+        try await f.run {
+            var slow = try f.client()
+            try await slow.connect()
+            _ = try await slow.subscribe(1)
+            var fast = try f.client()
+            try await fast.connect()
+            _ = try await fast.subscribe(1)
+            // One message larger than the whole budget reaches a client whose queue is empty.
+            _ = try await f.gateway.create("Desk", body: ["name": .string(String(repeating: "x", count: 100_000))], caller: .anonymous)
+            _ = try await fast.expect("create", requestId: 1)
+            #expect(fast.connection.queuedByteCount == 0)
+            for i in 0..<20 {
+                _ = try await f.gateway.create("Desk", body: ["name": .string("d\(i)" + String(repeating: "y", count: 10_000))], caller: .anonymous)
+                _ = try await fast.expect("create", requestId: 1)
+                #expect(slow.connection.queuedByteCount <= 100_000 + 64 << 10)
+            }
+            // Far fewer than sendQueueSize messages, but more bytes than sendQueueBytes: closed as a slow client.
+            let reason = await slow.connection.closeRequested()
+            #expect(reason == .slowClient)
+            #expect(fast.connection.closeReason == nil)
+        }
+    }
+
     @Test func aLogoutEndsTheSessionsSubscriptions() async throws {
         let f = LiveQueryFixture()
         f.sessions.add("t-ann", user: "ann")

@@ -80,7 +80,7 @@ struct LiveQueryFixture {
 /// One connection seen from the client side.
 struct TestClient {
     let connection: LiveQueryConnection
-    var messages: AsyncStream<String>.AsyncIterator
+    var messages: LiveQueryConnection.Outbound.AsyncIterator
 
     init(_ connection: LiveQueryConnection) {
         self.connection = connection

@@ -40,7 +40,7 @@ import Testing
     /// One client: sends JSON text, reads the hub's messages.
     struct Client {
         let connection: LiveQueryConnection
-        var messages: AsyncStream<String>.AsyncIterator
+        var messages: LiveQueryConnection.Outbound.AsyncIterator
 
         init(_ hub: LiveQueryHub) throws {
             connection = try #require(hub.open())

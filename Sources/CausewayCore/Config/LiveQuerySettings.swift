@@ -7,6 +7,7 @@
 ///   maxClients: 10000                # connections per node; more are refused
 ///   maxSubscriptionsPerClient: 100
 ///   sendQueueSize: 256               # messages waiting for a client; a client that falls further behind is closed
+///   sendQueueBytes: 4194304          # and at most this many bytes of them
 ///   pingIntervalSeconds: 30          # WebSocket ping; no pong before the next ping closes the connection
 ///   maxMessageBytes: 65536           # largest message a client may send
 ///   rememberedObjectsBytes: 16777216 # last images of objects subscribers see (routes deletes announced without the object)
@@ -19,6 +20,9 @@ public struct LiveQuerySettings: Sendable, Equatable {
     public var maxClients = 10_000
     public var maxSubscriptionsPerClient = 100
     public var sendQueueSize = 256
+    /// The most bytes of messages waiting for one client (besides `sendQueueSize`); beyond it the client is
+    /// closed as a slow client. A single larger message still goes to a client whose queue is empty.
+    public var sendQueueBytes = 4 << 20
     public var pingIntervalSeconds = 30
     public var maxMessageBytes = 65_536
     /// Memory (bytes, as encoded JSON) for the last known images of objects that subscribers see, so that a
@@ -51,6 +55,7 @@ public struct LiveQuerySettings: Sendable, Equatable {
         s.maxClients = try r.int("maxClients", default: s.maxClients, range: 1...1_000_000)
         s.maxSubscriptionsPerClient = try r.int("maxSubscriptionsPerClient", default: s.maxSubscriptionsPerClient, range: 1...100_000)
         s.sendQueueSize = try r.int("sendQueueSize", default: s.sendQueueSize, range: 1...1_000_000)
+        s.sendQueueBytes = try r.int("sendQueueBytes", default: s.sendQueueBytes, range: (64 << 10)...(1 << 30))
         s.pingIntervalSeconds = try r.int("pingIntervalSeconds", default: s.pingIntervalSeconds, range: 0...3600)
         s.maxMessageBytes = try r.int("maxMessageBytes", default: s.maxMessageBytes, range: 1024...16_777_216)
         s.rememberedObjectsBytes = try r.int("rememberedObjectsBytes", default: s.rememberedObjectsBytes, range: 0...(1 << 34))
