@@ -43,6 +43,9 @@ final class SQLiteConnectionPool: Sendable {
         return SQLiteConnectionPool(writer: writer, readers: readerConnections)
     }
 
+    /// Tasks waiting for the writer (for tests that hold it in a transaction).
+    var writersWaiting: Int { writeLock.waitingCount }
+
     /// Runs one read-only statement.
     func read(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         guard !readers.isEmpty else {
