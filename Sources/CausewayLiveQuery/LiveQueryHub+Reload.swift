@@ -48,6 +48,7 @@ extension LiveQueryHub {
         }
         feed.setClasses(classes)
         feed.setMaxBytes(next.feedBufferBytes)
+        poller.reconfigure(classes: classes)
         images.setLimit(next.rememberedObjectsBytes)
         let served = Set(gateway.classNames)
         images.forgetClasses { classes.contains($0) && served.contains($0) }

@@ -11,63 +11,91 @@ import Synchronization
 /// source whose clock runs behind shows its changes late by that much). Rows equal to the mark are
 /// remembered by id so that a row sharing the mark's timestamp is announced once. Rows the gateway itself
 /// just wrote (its own feed says so, with the same timestamp) are not announced twice. Deletions cannot be
-/// seen by polling. Runs as a `Service`; the clock is injectable for tests.
+/// seen by polling. Runs as a `Service`; the clock is injectable for tests. A configuration reload
+/// (`reconfigure`) restarts the loops with the collections and classes then configured; a collection whose
+/// `updatedAtField` did not change continues from its mark.
 public final class LiveQueryPoller: Service, Sendable {
     private let currentGateway: @Sendable () -> Gateway
     private let clock: any Clock<Duration>
     private let logger: Logger
-    private let classes: Set<String>
+    private let classes: Mutex<Set<String>>
     /// Objects the gateway announced itself, by class and id: the timestamp they had.
     private let announced = Mutex<[String: ParseValue]>([:])
+    /// Where each collection's poll stands (by class), kept across reloads with its `updatedAtField`.
+    private let marks = Mutex<[String: (field: String, mark: Mark)]>([:])
+    private let reloads: AsyncStream<Void>
+    private let reloadContinuation: AsyncStream<Void>.Continuation
 
     public init(gateway: @escaping @Sendable () -> Gateway, classes: Set<String>, clock: any Clock<Duration> = ContinuousClock(),
                 logger: Logger = Logger(label: "causeway.livequery.poll")) {
         self.currentGateway = gateway
         self.clock = clock
         self.logger = logger
-        self.classes = classes
+        self.classes = Mutex(classes)
+        (reloads, reloadContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// A configuration reload: from now on, the polled collections of the gateway serving now among `classes`.
+    public func reconfigure(classes: Set<String>) {
+        self.classes.withLock { $0 = classes }
+        reloadContinuation.yield()
     }
 
     /// The polled collections of the gateway serving now (only those LiveQuery serves).
     var collections: [(schema: CollectionSchema, connector: String, poll: LiveQueryPoll)] {
-        currentGateway().connectors.flatMap { c in
+        let classes = self.classes.withLock { $0 }
+        return currentGateway().connectors.flatMap { c in
             c.collections.compactMap { s in s.liveQueryPoll.flatMap { classes.contains(s.className) ? (s, c.name, $0) : nil } }
         }
     }
 
     public func run() async throws {
-        let targets = collections
-        guard !targets.isEmpty else {
-            // Nothing to poll: a service still runs until the gateway shuts down.
-            try? await gracefulShutdown()
-            return
-        }
-        let own = currentGateway().changes.subscribe(classes: Set(targets.map(\.schema.className)), bufferSize: 10_000, wantsImages: false)
         await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask {
-                    for await change in own where change.origin != .source {
-                        guard let field = targets.first(where: { $0.schema.className == change.className })?.poll.updatedAtField,
-                              let value = change.object?.value(forPath: field) else { continue }
-                        self.announced.withLock { a in
-                            if a.count > 10_000 { a.removeAll() }
-                            a[change.className + "/" + change.objectId] = value
-                        }
+            var reloads = self.reloads.makeAsyncIterator()
+            while !Task.isCancelled {
+                // Until the next reload: then the loops restart with what is configured then.
+                let targets = self.collections
+                let reloaded = await withDiscardingTaskGroup { group -> Bool in
+                    if !targets.isEmpty { group.addTask { await self.pollAll(targets) } }
+                    let next: Void? = await reloads.next()
+                    group.cancelAll()
+                    return next != nil
+                }
+                if !reloaded { return }
+            }
+        }
+    }
+
+    /// The loops of `targets` and the record of what the gateway announced itself, until cancelled.
+    private func pollAll(_ targets: [(schema: CollectionSchema, connector: String, poll: LiveQueryPoll)]) async {
+        let own = currentGateway().changes.subscribe(classes: Set(targets.map(\.schema.className)), bufferSize: 10_000, wantsImages: false)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await change in own where change.origin != .source {
+                    guard let field = targets.first(where: { $0.schema.className == change.className })?.poll.updatedAtField,
+                          let value = change.object?.value(forPath: field) else { continue }
+                    self.announced.withLock { a in
+                        if a.count > 10_000 { a.removeAll() }
+                        a[change.className + "/" + change.objectId] = value
                     }
                 }
-                for target in targets {
-                    group.addTask { await self.poll(target.schema.className, connector: target.connector, target.poll) }
-                }
+            }
+            for target in targets {
+                group.addTask { await self.poll(target.schema.className, connector: target.connector, target.poll) }
             }
         }
     }
 
     /// One collection's loop until cancelled.
     func poll(_ className: String, connector: String, _ poll: LiveQueryPoll) async {
-        var mark = Mark(value: .date(.now()), started: true)
+        // After a reload, from where the previous loop stood (same field); otherwise from now.
+        var mark = marks.withLock { m in m[className].flatMap { $0.field == poll.updatedAtField ? $0.mark : nil } }
+            ?? Mark(value: .date(.now()), started: true)
         while !Task.isCancelled {
             do {
                 mark = try await pollOnce(className, connector: connector, poll, mark: mark)
+                let reached = mark
+                marks.withLock { $0[className] = (poll.updatedAtField, reached) }
             } catch {
                 logger.warning("LiveQuery poll failed; retrying at the next interval", metadata: [
                     "causeway.class": .string(className), "error": .string(String(describing: error))])

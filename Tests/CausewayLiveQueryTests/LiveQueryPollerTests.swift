@@ -106,4 +106,26 @@ import Testing
         let next = try #require(received.withLock { $0.first })
         #expect(next.kind == .update && next.origin == .source && next.objectId == "z" && next.object?.fields["floor"] == .int(7))
     }
+
+    /// A reload that adds a polled class to liveQuery.classes starts its loop; the loops keep the injected clock.
+    @Test func aReloadStartsTheLoopsOfNewlyLiveClasses() async throws {
+        let connector = MemoryConnector(name: "memory", collections: [Self.polled])
+        let gateway = Gateway(config: GatewayConfig(), connectors: [connector])
+        let clock = ManualClock()
+        let poller = LiveQueryPoller(gateway: { gateway }, classes: [], clock: clock)
+        let feed = gateway.changes.subscribe(classes: ["Desk"])
+        let received = Mutex<[ObjectChange]>([])
+        let reader = Task { for await change in feed { received.withLock { $0.append(change) } } }
+        defer { reader.cancel() }
+        let task = Task { try await poller.run() }
+        defer { task.cancel() }
+        poller.reconfigure(classes: ["Desk"])
+        await clock.waitForSleepers(1)  // Desk's first poll has set its mark
+        let start = ParseDate.now().millisecondsSince1970
+        _ = try await connector.create(ParseObject(objectId: "n", createdAt: Self.date(start + 1000), updatedAt: Self.date(start + 1000),
+                                                   fields: ["name": .string("new")]), in: Self.polled, context: Self.context)
+        clock.advance(by: .seconds(5))
+        while received.withLock({ $0.isEmpty }) { await Task.yield() }
+        #expect(received.withLock { $0.first?.objectId } == "n")
+    }
 }
