@@ -47,11 +47,12 @@ extension PostgresConnector {
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         """
 
-    func introspect(_ table: PostgresTable) async throws -> ([String: PostgresColumn], Bool) {
+    /// `connection`: inside a transaction, its own connection (so that it never waits for a pooled one).
+    func introspect(_ table: PostgresTable, on connection: PostgresConnection? = nil) async throws -> ([String: PostgresColumn], Bool) {
         // Unprepared: this statement's rows are decoded by type, which needs the text/binary format codes right.
         let query = PostgresStatement(sql: Self.introspection, values: [table.schemaName, table.table]).query
         let logger = self.logger
-        let rows = try await statement(on: nil) { c, _ in try await c.query(query, logger: logger).collect() }
+        let rows = try await statement(on: connection) { c, _ in try await c.query(query, logger: logger).collect() }
         var columns: [String: PostgresColumn] = [:]
         var isView = false
         for row in rows {

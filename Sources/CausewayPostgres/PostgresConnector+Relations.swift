@@ -9,12 +9,12 @@ import PostgresNIO
 /// prepared statement would otherwise infer the column's type for a parameter bound as text.
 extension PostgresConnector: RelationConnector {
     /// The join table as a `PostgresTable` (introspected for its column types).
-    func joinTable(_ relation: RelationMapping, owner: CollectionSchema) async throws -> PostgresTable {
+    func joinTable(_ relation: RelationMapping, owner: CollectionSchema, on connection: PostgresConnection? = nil) async throws -> PostgresTable {
         let ownerTable = tableName(owner)
         let shape = CollectionSchema(className: owner.className, connectorName: name, fields: [:],
                                      objectId: ObjectIdMapping(column: relation.ownerColumn))
         var t = try PostgresTable(schema: shape, schemaName: ownerTable.0, table: relation.joinTable)
-        (t.columns, _) = try await introspect(t)
+        (t.columns, _) = try await introspect(t, on: connection)
         return t
     }
 
@@ -42,7 +42,7 @@ extension PostgresConnector: RelationConnector {
 
     func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, limit: Int,
                   on connection: PostgresConnection?) async throws -> [String] {
-        let j = try await joinTable(relation, owner: collection)
+        let j = try await joinTable(relation, owner: collection, on: connection)
         guard !j.columns.isEmpty else {
             throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
                                detail: "join table \(relation.joinTable) not found")
@@ -66,7 +66,7 @@ extension PostgresConnector: RelationConnector {
     /// its own: the INSERT and the DELETE commit together or not at all.
     func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema,
                         adding: [String], removing: [String], on connection: PostgresConnection?) async throws {
-        let j = try await joinTable(relation, owner: collection)
+        let j = try await joinTable(relation, owner: collection, on: connection)
         guard !j.columns.isEmpty else {
             throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
                                detail: "join table \(relation.joinTable) not found")
