@@ -172,7 +172,9 @@ final class TestUpstream: Sendable {
             return fail ? Self.json(.object(["message": .string("busy")]), status: .serviceUnavailable) : Self.json(.array([self.record(Ticket(id: 1, title: "ok", status: "open", created: 0))]))
         }
         router.get("/slow") { _, _ -> Response in
-            try await Task.sleep(for: .seconds(3))
+            // Longer than the connector's 5 s request timeout (which is that long because a busy CI machine once
+            // took over a second for ordinary requests to this upstream).
+            try await Task.sleep(for: .seconds(8))
             return Self.json(.array([]))
         }
         router.get("/broken") { _, _ -> Response in
@@ -229,7 +231,7 @@ final class TestUpstream: Sendable {
         connection:
           baseURL: http://127.0.0.1:\(port)
           auth: { type: bearer, token: upstream-token }
-          requestTimeoutSeconds: 1
+          requestTimeoutSeconds: 5
           retries: 2
           retryBackoffMilliseconds: 10
           maxResponseBytes: 64KiB
