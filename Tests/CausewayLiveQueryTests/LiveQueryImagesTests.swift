@@ -135,4 +135,28 @@ import Testing
             #expect(try await c.expect("delete", requestId: 1).object["objectId"] == .string("unheard"))
         }
     }
+
+    /// On a cluster, other nodes announce writes with keys only: every live class is remembered (not only
+    /// trigger-fed ones), so another node's delete reaches the subscriber who saw the object.
+    @Test func anotherNodesDeleteReachesWhoSawItOnACluster() async throws {
+        let f = LiveQueryFixture(clustered: true)
+        f.sessions.add("t-ann", user: "ann")
+        _ = try await f.connector.create(ParseObject(objectId: "n1", fields: ["name": .string("n"), "floor": .int(1),
+                                                                         "ACL": .object(["ann": .object(["read": .bool(true)])])]),
+                                         in: deskSchema, context: ConnectorContext(caller: .master, logger: Gateway.quietLogger))
+        try await f.run {
+            var ann = try f.client()
+            try await ann.connect(token: "t-ann")
+            _ = try await ann.subscribe(1, where: #"{"floor": 1}"#)
+            var anonymous = try f.client()
+            try await anonymous.connect()
+            _ = try await anonymous.subscribe(1, where: #"{"floor": 1}"#)
+            #expect(f.hub.rememberedImages.count == 1)
+            #expect(try await f.connector.delete(objectId: "n1", in: deskSchema, context: ConnectorContext(caller: .master, logger: Gateway.quietLogger)))
+            f.gateway.changes.publish(ObjectChange(kind: .delete, className: "Desk", connector: "memory", objectId: "n1", origin: .node("n2")))
+            #expect(try await ann.expect("delete", requestId: 1).object["name"] == .string("n"))
+            _ = try await f.gateway.create("Desk", body: ["name": .string("public"), "floor": .int(1)], caller: .master)
+            #expect(try await anonymous.expect("create", requestId: 1).object["name"] == .string("public"))
+        }
+    }
 }

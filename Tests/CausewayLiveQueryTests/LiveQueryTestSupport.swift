@@ -58,13 +58,14 @@ struct LiveQueryFixture {
     let hub: LiveQueryHub
     let sessions = FakeSessions()
 
-    init(settings: LiveQuerySettings = LiveQuerySettings(classes: ["Desk", "Vault"]), collections: [CollectionSchema] = [deskSchema, vaultSchema]) {
+    init(settings: LiveQuerySettings = LiveQuerySettings(classes: ["Desk", "Vault"]), collections: [CollectionSchema] = [deskSchema, vaultSchema],
+         clustered: Bool = false) {
         connector = MemoryConnector(name: "memory", collections: collections)
         gateway = Gateway(config: GatewayConfig(), connectors: [connector])
         hub = LiveQueryHub(gateway: gateway, settings: settings, sessions: sessions, authenticate: { c in
             guard c.applicationId == "app" else { return nil }
             return c.masterKey == "master-key-123" ? .master : .anonymous
-        })
+        }, imagesForAllClasses: clustered)
     }
 
     /// Runs `body` with the hub running; stops it afterwards.
