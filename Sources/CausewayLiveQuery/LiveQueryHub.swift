@@ -282,7 +282,11 @@ public final class LiveQueryHub: Service, Sendable {
         noteDroppedChanges()
         guard classes.contains(change.className) else { return }
         let clients = state.withLock { Array($0.clients.values) }
-        guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else { return }
+        guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else {
+            // Nobody to tell; an image remembered from before would now be stale.
+            images.forget(change.className, change.objectId)
+            return
+        }
         guard let schema = try? gateway.schema(for: change.className) else { return }
         var before = change.original
         var after = change.object
