@@ -25,7 +25,9 @@ enum LiveQueryServer {
         return .framingGuarded(firstRequestTimeout: http1.idleTimeout) { responder in
             HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: ws)) { request, channel, _ in
                 guard isLiveQueryPath(request.path, path) else { return .dontUpgrade }
-                let address = channel.remoteAddress?.ipAddress
+                // Behind a trusted load balancer, the client its X-Forwarded-For names (for masterKeyIps), as for REST.
+                let address = config.server.trustedProxies.clientAddress(
+                    peer: channel.remoteAddress?.ipAddress, forwardedFor: request.headerFields[values: CausewayResponder.forwardedFor])
                 return .upgrade([:]) { inbound, outbound, context in
                     await serve(hub: hub, inbound: inbound, outbound: outbound, address: address,
                                 maxMessageBytes: settings.maxMessageBytes, logger: context.logger)

@@ -20,6 +20,9 @@ with open(config) as f:
     text = f.read()
 # LiveQuery for the demo's two classes, with a small send queue so that a slow client overflows it quickly.
 text = re.sub(r"\nliveQuery:\n(  .*\n)*", "\n", text)
+# The master key only from listed addresses; behind a trusted proxy (here anything on loopback) the client is
+# the address X-Forwarded-For names, on the WebSocket as on REST (server.trustedProxies).
+text = text.replace("\nserver:\n", "\nserver:\n  trustedProxies: [127.0.0.1]\n", 1).replace("\napp:\n", "\napp:\n  masterKeyIps: [127.0.0.1, 198.51.100.0/24]\n", 1)
 text += "\nliveQuery:\n  classes: [Workstation, Booking, Notice]\n  sendQueueSize: 8\n  maxSubscriptionsPerClient: 5\n  pingIntervalSeconds: 30\n"
 with open(config, "w") as f:
     f.write(text)
@@ -331,7 +334,35 @@ def metrics_text():
         return r.read().decode()
 
 
+async def forwarded_master_key():
+    """masterKeyIps with server.trustedProxies: the client named by X-Forwarded-For decides, on both channels."""
+    async def master_connect(forwarded):
+        ws = await ws_connect(ws_url, ping_interval=None, additional_headers={"X-Forwarded-For": forwarded} if forwarded else {})
+        await ws.send(json.dumps({"op": "connect", "applicationId": APP, "masterKey": MASTER}))
+        m = await recv(ws, waiting_for="the answer to a master-key connect")
+        await ws.close()
+        return m
+
+    def rest_master(forwarded):
+        headers = {"X-Parse-Application-Id": APP, "X-Parse-Master-Key": MASTER, "X-Forwarded-For": forwarded}
+        try:
+            with urllib.request.urlopen(urllib.request.Request(base + "/classes/Workstation?limit=1", headers=headers), timeout=20) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    m = await master_connect("198.51.100.7")
+    check(m.get("op") == "connected", f"master key from a listed client behind the proxy: {m}")
+    m = await master_connect("203.0.113.5")
+    check(m.get("op") == "error", f"master key from an unlisted client behind the proxy is refused: {m}")
+    m = await master_connect(None)
+    check(m.get("op") == "connected", f"master key from the listed loopback peer itself: {m}")
+    check(await asyncio.to_thread(rest_master, "198.51.100.7") == 200, "REST: master key from a listed client behind the proxy")
+    check(await asyncio.to_thread(rest_master, "203.0.113.5") == 403, "REST: master key from an unlisted client behind the proxy")
+
+
 async def main():
+    await forwarded_master_key()
     await events_and_fields()
     await permissions_and_sessions()
     await polled_source()
