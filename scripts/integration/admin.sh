@@ -5,16 +5,11 @@
 set -euo pipefail
 binary=${1:?usage: admin.sh path/to/causeway}
 here=$(cd "$(dirname "$0")" && pwd)
+suite=admin; source "$here/lib.bash"
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-  echo "admin: installing chromium and chromium-driver" >&2
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver >&2
+  apt_install chromium chromium-driver
 fi
-if ! python3 -c 'import selenium' 2>/dev/null; then
-  echo "admin: installing selenium from PyPI" >&2
-  python3 -m pip install -q selenium >&2 || python3 -m pip install -q --break-system-packages selenium >&2
-fi
+pip_install selenium selenium
 
 exec python3 "$here/admin_test.py" "$binary"

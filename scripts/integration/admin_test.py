@@ -9,35 +9,23 @@ answering again once it is back (through the page's own auto-refresh); the faile
 with its request id; hostile text shown as text; `causeway check` from its button; a user without the admin
 role refused with 403; a member of the admin role let in; no horizontal overflow at laptop and phone widths.
 Prints 'integration admin: N passed' or exits non-zero."""
-import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+import json, os, shutil, socket, subprocess, sys, time, urllib.error, urllib.parse, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
+
 binary = os.path.abspath(sys.argv[1])
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-work = tempfile.mkdtemp(prefix="causeway-admin-")
-shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
-shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+work = harness.demo_copy("causeway-admin-")
 MASTER = "admin-test-master-key-0123"
-passed = 0
 procs = []
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        print(f"admin FAILED: {what}", file=sys.stderr)
-        sys.exit(1)
-    passed += 1
+free_port = harness.free_port
+suite = harness.Suite("admin")
+check = suite.check
 
 
 # The demo's local accounts: "opsadmin" gets the role Ops, which is the admin role.
@@ -97,13 +85,7 @@ def start_upstream():
 
 
 def stop(p):
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    harness.stop_process(p, wait=20)
 
 
 port = free_port()
@@ -113,13 +95,7 @@ HEADERS = {"X-Parse-Application-Id": "causeway-demo", "Content-Type": "applicati
 
 
 def call(method, path, body=None, extra=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={**HEADERS, **(extra or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
+    return harness.request(method, base + path, body, {**HEADERS, **(extra or {})})
 
 
 driver = None
@@ -284,4 +260,4 @@ finally:
     log.close()
     shutil.rmtree(work, ignore_errors=True)
 
-print(f"integration admin: {passed} passed")
+suite.done()

@@ -9,12 +9,10 @@
 set -euo pipefail
 binary="${1:?usage: $0 path/to/causeway}"
 here="$(cd "$(dirname "$0")" && pwd)"
+suite=cluster; source "$here/lib.bash"
 
 if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
-    echo "cluster: installing haproxy (Debian package)" >&2
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >&2
+    apt_install haproxy
 fi
 
 exec python3 "$here/cluster_check.py" "$binary"

@@ -2,50 +2,26 @@
 """The cluster suite's driver (see cluster.sh): two `causeway serve` processes sharing a PostgreSQL metadata
 store and a PostgreSQL connector, haproxy in front, all on loopback ports in a mktemp folder. Every process
 it starts is ended by its pid. Last line: 'integration cluster: N passed'."""
-import atexit, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.error, urllib.parse, urllib.request
+import atexit, json, os, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
 
 binary = os.path.abspath(sys.argv[1])
-env_pg = {k: os.environ.get("CAUSEWAY_TEST_PG_" + k) for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE", "BIN"]}
-if not all(env_pg[k] for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE"]):
-    print("cluster FAILED: CAUSEWAY_TEST_PG_* is not set (scripts/postgres.sh start, then source the env file it prints)", file=sys.stderr)
-    sys.exit(1)
-psql = os.path.join(env_pg["BIN"] or "/usr/lib/postgresql/15/bin", "psql")
-if not os.path.exists(psql):
-    psql = shutil.which("psql") or psql
-database = "causeway_cluster_" + os.urandom(4).hex()
+pg = harness.Postgres("cluster", "causeway_cluster_")
+env_pg, psql, database, sql = pg.env, pg.psql, pg.database, pg.sql
 work = tempfile.mkdtemp(prefix="causeway-cluster-")
 processes = {}      # name -> Popen
-passed = 0
-
-
-def sql(statement, db=None):
-    out = subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", env_pg["HOST"], "-p", env_pg["PORT"],
-                          "-U", env_pg["USER"], "-d", db or database, "-c", statement],
-                         env=dict(os.environ, PGPASSWORD=env_pg["PASSWORD"]), capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql: {out.stderr}")
-    return out.stdout.strip()
 
 
 def stop(name, sig=signal.SIGTERM, wait=30):
-    p = processes.pop(name, None)
-    if p is None or p.poll() is not None:
-        return p.returncode if p else None
-    p.send_signal(sig)
-    try:
-        return p.wait(timeout=wait)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        return p.wait()
+    return harness.stop_process(processes.pop(name, None), sig, wait)
 
 
 def cleanup():
     for name in list(processes):
         stop(name, signal.SIGKILL, 10)
-    try:
-        sql(f"DROP DATABASE IF EXISTS {database}", db=env_pg["DATABASE"])
-    except Exception as e:  # noqa: BLE001 -- cleanup reports, never masks the result
-        print(f"cluster: could not drop {database}: {e}", file=sys.stderr)
+    pg.drop_database("cluster")
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -53,30 +29,17 @@ def cleanup():
 atexit.register(cleanup)
 
 
-def fail(what):
-    print(f"cluster FAILED: {what}", file=sys.stderr)
+def report(what):
     for name in ("A", "B"):
         log = os.path.join(work, f"{name}.log")
         if os.path.exists(log):
             with open(log) as f:
                 print(f"--- node {name} log (tail) ---\n" + "".join(f.readlines()[-25:]), file=sys.stderr)
     cleanup()
-    sys.exit(1)
 
 
-def check(condition, what):
-    global passed
-    if not condition:
-        fail(what)
-    passed += 1
-    print(f"cluster: ok: {what}", file=sys.stderr)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+suite = harness.Suite("cluster", on_fail=report, echo=True)
+check, fail, free_port = suite.check, suite.fail, harness.free_port
 
 APP = "causeway-cluster"
 ports = {"A": free_port(), "B": free_port(), "LB": free_port()}
@@ -86,18 +49,13 @@ def call(port, method, path, body=None, token=None, timeout=10, extra=None):
     headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json", **(extra or {})}
     if token:
         headers["X-Parse-Session-Token"] = token
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 data=json.dumps(body).encode() if body is not None else None, headers=headers)
+    status, headers, raw = harness.request(method, f"http://127.0.0.1:{port}{path}", body, headers, timeout)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null"), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError:
-            body = {"raw": raw[:200].decode(errors="replace")}   # haproxy's own 502/503 pages
-        return e.code, body, dict(e.headers)
+        return status, harness.json_or_null(raw), headers
+    except ValueError:
+        if status < 400:
+            raise
+        return status, {"raw": raw[:200].decode(errors="replace")}, headers   # haproxy's own 502/503 pages
 
 
 def wait_ready(port, limit=60):
@@ -362,4 +320,4 @@ check(code == 0, f"B exits cleanly after draining (exit {code})")
 check(all(call(ports["LB"], "GET", "/parse/classes/Desk?limit=1")[0] == 200 for _ in range(6)), "haproxy keeps serving through A alone")
 
 cleanup()
-print(f"integration cluster: {passed} passed")
+suite.done()

@@ -5,16 +5,16 @@ an ACL change that makes an object leave, a session ended by logout, a slow clie
 (close code 4002) while a fast one receives everything, a configuration reload (SIGHUP) that ends or
 re-filters existing subscriptions and lowers a limit, and the metrics. Prints
 'integration livequery: N passed' or exits non-zero."""
-import asyncio, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import asyncio, json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.error, urllib.request
 
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
+
 binary = sys.argv[1]
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-work = tempfile.mkdtemp(prefix="causeway-livequery-")
-shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
-shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+work = harness.demo_copy("causeway-livequery-")
 config = os.path.join(work, "Config", "causeway.yaml")
 with open(config) as f:
     text = f.read()
@@ -41,22 +41,14 @@ with open(os.path.join(work, "Connectors", "demo.yaml"), "a") as f:
 """)
 demo_db = os.path.join(work, "data", "demo.sqlite")
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+port = harness.free_port()
 MASTER = "livequery-master-key-1"
 env = dict(os.environ, CAUSEWAY_PORT=str(port), CAUSEWAY_MASTER_KEY=MASTER, CAUSEWAY_LOG_LEVEL="warning")
 base = f"http://127.0.0.1:{port}/parse"
 ws_url = f"ws://127.0.0.1:{port}/parse"
 APP = "causeway-demo"
-passed = 0
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        raise AssertionError(what)
-    passed += 1
+suite = harness.Suite("livequery", raise_on_fail=True)
+check = suite.check
 
 
 def call(method, path, body=None, token=None, master=False):
@@ -65,13 +57,10 @@ def call(method, path, body=None, token=None, master=False):
         headers["X-Parse-Session-Token"] = token
     if master:
         headers["X-Parse-Master-Key"] = MASTER
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    status, _, raw = harness.request(method, base + path, body, headers)
+    if status >= 400:
+        return status, harness.json_or_null(raw)
+    return status, (json.loads(raw) if raw and raw[:1] in b"{[" else raw)
 
 
 async def rest(*args, **kwargs):
@@ -432,4 +421,4 @@ if failed is not None:
     print(out.decode(errors="replace")[-3000:], file=sys.stderr)
     sys.exit(1)
 check(server.returncode == 0, f"clean shutdown (exit {server.returncode})")
-print(f"integration livequery: {passed} passed")
+suite.done()

@@ -3,74 +3,41 @@
 CAUSEWAY_TEST_PG_* server, `causeway live-triggers` (printed, then --apply), `causeway serve` on a loopback
 port with a PostgreSQL collection fed by triggers, WebSocket clients, and changes made with psql. Every
 process it starts is ended by its pid. Last line: 'integration livequery_triggers: N passed'."""
-import asyncio, atexit, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import asyncio, atexit, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 from websockets.asyncio.client import connect as ws_connect
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
+
 binary = os.path.abspath(sys.argv[1])
-env_pg = {k: os.environ.get("CAUSEWAY_TEST_PG_" + k) for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE", "BIN"]}
-if not all(env_pg[k] for k in ["HOST", "PORT", "USER", "PASSWORD", "DATABASE"]):
-    print("livequery_triggers FAILED: CAUSEWAY_TEST_PG_* is not set (scripts/postgres.sh start, then source the env file it prints)", file=sys.stderr)
-    sys.exit(1)
-psql = os.path.join(env_pg["BIN"] or "/usr/lib/postgresql/15/bin", "psql")
-if not os.path.exists(psql):
-    psql = shutil.which("psql") or psql
-database = "causeway_lqt_" + os.urandom(4).hex()
+pg = harness.Postgres("livequery_triggers", "causeway_lqt_", app_name="another-application")
+env_pg, psql, database, sql = pg.env, pg.psql, pg.database, pg.sql
 work = tempfile.mkdtemp(prefix="causeway-lqt-")
 server = None
-passed = 0
 APP = "causeway-lqt"
 MASTER = "lqt-master-" + os.urandom(8).hex()
 
 
-def sql(statement, db=None):
-    out = subprocess.run([psql, "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-h", env_pg["HOST"], "-p", env_pg["PORT"],
-                          "-U", env_pg["USER"], "-d", db or database, "-c", statement],
-                         env=dict(os.environ, PGPASSWORD=env_pg["PASSWORD"], PGAPPNAME="another-application"),
-                         capture_output=True, text=True, timeout=60)
-    if out.returncode != 0:
-        raise RuntimeError(f"psql: {out.stderr}")
-    return out.stdout.strip()
-
-
 def cleanup():
-    global server
-    if server is not None and server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    try:
-        sql(f"DROP DATABASE IF EXISTS {database}", db=env_pg["DATABASE"])
-    except Exception as e:  # noqa: BLE001 -- cleanup reports, never masks the result
-        print(f"livequery_triggers: could not drop {database}: {e}", file=sys.stderr)
+    harness.stop_process(server)
+    pg.drop_database("livequery_triggers")
     shutil.rmtree(work, ignore_errors=True)
 
 
 atexit.register(cleanup)
 
 
-def fail(what):
-    print(f"livequery_triggers FAILED: {what}", file=sys.stderr)
+def report(what):
     log = os.path.join(work, "server.log")
     if os.path.exists(log):
         with open(log) as f:
             print("--- server log (tail) ---\n" + "".join(f.readlines()[-30:]), file=sys.stderr)
-    sys.exit(1)
 
 
-def check(condition, what):
-    global passed
-    if not condition:
-        fail(what)
-    passed += 1
-
-
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+suite = harness.Suite("livequery_triggers", on_fail=report)
+check, fail = suite.check, suite.fail
+port = harness.free_port()
 base = f"http://127.0.0.1:{port}/parse"
 
 
@@ -78,13 +45,10 @@ def call(method, path, body=None, token=None):
     headers = {"X-Parse-Application-Id": APP, "Content-Type": "application/json"}
     if token:
         headers["X-Parse-Session-Token"] = token
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw[:1] in b"{[" else raw.decode())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    status, _, raw = harness.request(method, base + path, body, headers)
+    if status >= 400:
+        return status, harness.json_or_null(raw)
+    return status, (json.loads(raw) if raw[:1] in b"{[" else raw.decode())
 
 
 # --- set-up: the database (rows that exist before the gateway starts), configuration, triggers ----------------
@@ -256,4 +220,4 @@ except subprocess.TimeoutExpired:
     server.kill()
     code = server.wait()
 check(code == 0, f"clean shutdown (exit {code})")
-print(f"integration livequery_triggers: {passed} passed")
+suite.done()

@@ -6,14 +6,10 @@
 set -euo pipefail
 binary="${1:?usage: $0 path/to/causeway}"
 here="$(cd "$(dirname "$0")" && pwd)"
+suite=openapi; source "$here/lib.bash"
 
 # Python packages from PyPI, installed when missing.
-for pkg in openapi_spec_validator:openapi-spec-validator schemathesis:schemathesis; do
-    module="${pkg%%:*}"; dist="${pkg##*:}"
-    if ! python3 -c "import $module" 2>/dev/null; then
-        echo "openapi: installing $dist from PyPI" >&2
-        python3 -m pip install --quiet "$dist" >&2
-    fi
-done
+pip_install openapi_spec_validator openapi-spec-validator
+pip_install schemathesis schemathesis
 
 exec python3 "$here/openapi_check.py" "$binary"

@@ -5,13 +5,13 @@ checks /schemas, runs schemathesis against the gateway (fixed seed, bounded exam
 codes, content types, headers and bodies as documented), then reads the server's log: one JSON object per line,
 access lines with request id, method, path, status and duration, no secrets, no 5xx.
 Prints 'integration openapi: N passed' as its last line or exits non-zero."""
-import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import json, os, re, shutil, subprocess, sys, time, urllib.error
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
 
 binary = os.path.abspath(sys.argv[1])
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-work = tempfile.mkdtemp(prefix="causeway-openapi-")
-shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
-shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+work = harness.demo_copy("causeway-openapi-")
 config = os.path.join(work, "Config", "causeway.yaml")
 with open(config) as f:
     text = f.read()
@@ -20,41 +20,22 @@ assert n == 1, "the demo configuration has no logging block"
 with open(config, "w") as f:
     f.write(text)
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+port = harness.free_port()
 MASTER = "openapi-master-key-4711"
 PASSWORD = "openapi-pw-correct-horse"
 env = dict(os.environ, CAUSEWAY_PORT=str(port), CAUSEWAY_MASTER_KEY=MASTER, CAUSEWAY_LOG_LEVEL="info")
 base = f"http://127.0.0.1:{port}/parse"
 APP = {"X-Parse-Application-Id": "causeway-demo"}
-passed = 0
 log_path = os.path.join(work, "server.log")
 log = open(log_path, "wb")
 server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def fail(what):
-    print(f"integration openapi FAILED: {what} (files in {work})", file=sys.stderr)
-    stop()
-    sys.exit(1)
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        fail(what)
-    passed += 1
+suite = harness.Suite("openapi", on_fail=lambda what: stop(), message="integration openapi FAILED: {what} (files in " + work + ")")
+check, fail = suite.check, suite.fail
 
 
 def call(method, path, body=None, headers=None):
-    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    status, _, raw = harness.request(method, base + path, body, {"Content-Type": "application/json", **(headers or {})})
+    return status, harness.json_or_null(raw)
 
 
 stopped = False
@@ -65,13 +46,7 @@ def stop():
     if stopped:
         return
     stopped = True
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    harness.stop_process(server)
     log.close()
 
 
@@ -120,7 +95,7 @@ try:
         validate(doc)
     except Exception as e:  # noqa: BLE001 - the validator's own error names the problem
         fail(f"openapi-spec-validator: {e}")
-    passed += 1
+    suite.passed += 1
     check({"/classes/Workstation", "/classes/Workstation/{objectId}", "/classes/Booking", "/users", "/login",
            "/logout", "/users/me", "/batch", "/health", "/schemas", "/schemas/{className}"} <= set(doc["paths"]),
           f"paths: {sorted(doc['paths'])}")
@@ -252,4 +227,4 @@ for line in lines:
 check(access >= 200, f"only {access} access lines in {len(lines)} log lines")
 check(not fivexx, f"{len(fivexx)} 5xx answers, e.g. {fivexx[:3]}")
 shutil.rmtree(work, ignore_errors=True)
-print(f"integration openapi: {passed + cases['generated'] + master_cases} passed")
+print(f"integration openapi: {suite.passed + cases['generated'] + master_cases} passed")

@@ -5,10 +5,6 @@
 set -euo pipefail
 binary=${1:?usage: reload.sh path/to/causeway}
 here=$(cd "$(dirname "$0")" && pwd)
-if ! command -v wrk >/dev/null; then
-  echo "reload: installing wrk" >&2
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q wrk >&2
-fi
+suite=reload; source "$here/lib.bash"
+command -v wrk >/dev/null || apt_install wrk
 exec python3 "$here/reload_test.py" "$binary"

@@ -7,32 +7,26 @@ changed (the field beaconIdentifier renamed to beacon: the demo connector restar
 is added (a new class) and SIGHUP is sent. wrk must report no non-2xx answer and no socket error; afterwards
 the new mapping and the new class are served. Then an invalid connector file and SIGHUP: the error is logged
 with file:line, and the previous configuration keeps serving. Prints 'integration reload: N passed'."""
-import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.parse, urllib.request
+import json, os, re, shutil, signal, subprocess, sys, time, urllib.error, urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness
 
 binary = os.path.abspath(sys.argv[1])
-root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-work = tempfile.mkdtemp(prefix="causeway-reload-")
-shutil.copytree(os.path.join(root, "Config"), os.path.join(work, "Config"))
-shutil.copytree(os.path.join(root, "Connectors"), os.path.join(work, "Connectors"))
+work = harness.demo_copy("causeway-reload-")
 MASTER = "reload-test-master-key-0123"
-passed = 0
 
 
-def check(condition, what):
-    global passed
-    if not condition:
-        print(f"reload FAILED: {what}", file=sys.stderr)
-        try:
-            print(open(log_path, errors="replace").read()[-4000:], file=sys.stderr)
-        except OSError:
-            pass
-        sys.exit(1)
-    passed += 1
+def report(what):
+    try:
+        print(open(log_path, errors="replace").read()[-4000:], file=sys.stderr)
+    except OSError:
+        pass
 
 
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
+suite = harness.Suite("reload", on_fail=report)
+check = suite.check
+port = harness.free_port()
 env = dict(os.environ, CAUSEWAY_PORT=str(port), CAUSEWAY_MASTER_KEY=MASTER, CAUSEWAY_LOG_LEVEL="notice")
 base = f"http://127.0.0.1:{port}"
 HEADERS = {"X-Parse-Application-Id": "causeway-demo"}
@@ -44,12 +38,8 @@ ONE_DESK = "/parse/classes/Workstation?" + urllib.parse.urlencode({"where": json
 
 
 def get(path):
-    req = urllib.request.Request(base + path, headers=HEADERS)
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    status, _, raw = harness.request("GET", base + path, headers=HEADERS)
+    return status, harness.json_or_null(raw)
 
 
 def log_text():
@@ -159,4 +149,4 @@ finally:
 
 check(code == 0, f"clean shutdown after reloads (exit {code})")
 shutil.rmtree(work, ignore_errors=True)
-print(f"integration reload: {passed} passed")
+suite.done()
