@@ -9,7 +9,7 @@ import harness
 
 binary = os.path.abspath(sys.argv[1])
 pg = harness.Postgres("cluster", "causeway_cluster_")
-env_pg, psql, database, sql = pg.env, pg.psql, pg.database, pg.sql
+env_pg, database, sql = pg.env, pg.database, pg.sql
 work = tempfile.mkdtemp(prefix="causeway-cluster-")
 processes = {}      # name -> Popen
 
@@ -83,18 +83,11 @@ def within(seconds, probe, step=0.02):
 
 
 # --- set-up: a database, two nodes' configuration, the connector ---------------------------------------
-try:
-    sql(f"CREATE DATABASE {database}", db=env_pg["DATABASE"])
-except Exception as e:  # noqa: BLE001
-    print(f"cluster FAILED: cannot create database {database}: {e}", file=sys.stderr)
-    sys.exit(1)
+pg.create_database(fail)
 sql("CREATE TABLE desks (id text PRIMARY KEY, name text NOT NULL, floor integer NOT NULL)")
 sql("INSERT INTO desks VALUES ('d1', 'Harbour 1', 1), ('d2', 'Harbour 2', 2)")
 
-secret = os.path.join(work, "pg-password")
-with open(secret, "w") as f:
-    f.write(env_pg["PASSWORD"] + "\n")
-os.chmod(secret, 0o600)
+secret = pg.password_file(work)
 os.makedirs(os.path.join(work, "Connectors"))
 connection = f"""  host: {env_pg['HOST']}
   port: {env_pg['PORT']}

@@ -102,8 +102,20 @@ class Postgres:
             raise RuntimeError(f"psql: {out.stderr}")
         return out.stdout.strip()
 
-    def create_database(self):
-        self.sql(f"CREATE DATABASE {self.database}", db=self.env["DATABASE"])
+    def create_database(self, fail):
+        """Creates the suite's database; `fail(what)` when it cannot."""
+        try:
+            self.sql(f"CREATE DATABASE {self.database}", db=self.env["DATABASE"])
+        except Exception as e:  # noqa: BLE001
+            fail(f"cannot create database {self.database}: {e}")
+
+    def password_file(self, folder):
+        """The server's password in `folder`/pg-password, readable by its owner only (a connector's passwordFile)."""
+        secret = os.path.join(folder, "pg-password")
+        with open(secret, "w") as f:
+            f.write(self.env["PASSWORD"] + "\n")
+        os.chmod(secret, 0o600)
+        return secret
 
     def drop_database(self, suite_name):
         try:

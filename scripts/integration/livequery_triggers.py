@@ -12,7 +12,7 @@ import harness
 
 binary = os.path.abspath(sys.argv[1])
 pg = harness.Postgres("livequery_triggers", "causeway_lqt_", app_name="another-application")
-env_pg, psql, database, sql = pg.env, pg.psql, pg.database, pg.sql
+env_pg, database, sql = pg.env, pg.database, pg.sql
 work = tempfile.mkdtemp(prefix="causeway-lqt-")
 server = None
 APP = "causeway-lqt"
@@ -52,17 +52,11 @@ def call(method, path, body=None, token=None):
 
 
 # --- set-up: the database (rows that exist before the gateway starts), configuration, triggers ----------------
-try:
-    sql(f"CREATE DATABASE {database}", db=env_pg["DATABASE"])
-except Exception as e:  # noqa: BLE001
-    fail(f"cannot create database {database}: {e}")
+pg.create_database(fail)
 sql("CREATE TABLE seats (id text PRIMARY KEY, name text NOT NULL, floor integer NOT NULL, acl jsonb)")
 sql("INSERT INTO seats VALUES ('s-old', 'Old', 1, NULL), ('s-up', 'Up', 2, NULL)")
 
-secret = os.path.join(work, "pg-password")
-with open(secret, "w") as f:
-    f.write(env_pg["PASSWORD"] + "\n")
-os.chmod(secret, 0o600)
+secret = pg.password_file(work)
 os.makedirs(os.path.join(work, "Config"))
 os.makedirs(os.path.join(work, "Connectors"))
 os.makedirs(os.path.join(work, "data"))
