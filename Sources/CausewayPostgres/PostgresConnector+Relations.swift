@@ -23,8 +23,8 @@ extension PostgresConnector: RelationConnector {
         try await relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: nil)
     }
 
-    func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
-                    on connection: PostgresConnection?) async throws -> [String] {
+    public func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
+                           on connection: PostgresConnection?) async throws -> [String] {
         let t = try await table(collection)
         guard t.info(t.schema.objectId.column).accepts(id: objectId) else { return [] }
         let (qualified, owner, targetColumn) = try quotedJoin(relation, collection)
@@ -37,11 +37,12 @@ extension PostgresConnector: RelationConnector {
 
     public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                          limit: Int, context: ConnectorContext) async throws -> [String] {
-        try await ownerIds(linkedTo: targets, relation: relation, in: collection, limit: limit, on: nil)
+        try await ownerIds(linkedTo: targets, relation: relation, in: collection, target: target, limit: limit, on: nil)
     }
 
-    func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, limit: Int,
-                  on connection: PostgresConnection?) async throws -> [String] {
+    /// (`target`: unused; the join table's column type decides which ids can match.)
+    public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                         limit: Int, on connection: PostgresConnection?) async throws -> [String] {
         let j = try await joinTable(relation, owner: collection, on: connection)
         guard !j.columns.isEmpty else {
             throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",
@@ -59,13 +60,14 @@ extension PostgresConnector: RelationConnector {
 
     public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                                adding: [String], removing: [String], context: ConnectorContext) async throws {
-        try await changeRelation(owner: objectId, relation: relation, in: collection, adding: adding, removing: removing, on: nil)
+        try await changeRelation(owner: objectId, relation: relation, in: collection, target: target, adding: adding, removing: removing, on: nil)
     }
 
     /// The links' changes on `connection` (inside the caller's transaction) or, without one, as one transaction of
     /// its own: the INSERT and the DELETE commit together or not at all.
-    func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema,
-                        adding: [String], removing: [String], on connection: PostgresConnection?) async throws {
+    /// (`target`: unused; the join table's column types decide.)
+    public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                               adding: [String], removing: [String], on connection: PostgresConnection?) async throws {
         let j = try await joinTable(relation, owner: collection, on: connection)
         guard !j.columns.isEmpty else {
             throw GatewayError(.internalServerError, "The source no longer matches the mapping of \(collection.className); run causeway check.",

@@ -12,7 +12,7 @@ extension PostgresConnector {
         try await create(object, in: collection, on: nil)
     }
 
-    func create(_ object: ParseObject, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject {
+    public func create(_ object: ParseObject, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject {
         let t = try await table(collection)
         try writable(t)
         var translator = PostgresFilterTranslator(table: t)
@@ -70,8 +70,8 @@ extension PostgresConnector {
         try await update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: nil)
     }
 
-    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
+    public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                       in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
         let t = try await table(collection)
         try writable(t)
         let key = t.info(t.schema.objectId.column)
@@ -148,7 +148,7 @@ extension PostgresConnector {
         try await delete(objectId: objectId, in: collection, on: nil)
     }
 
-    func delete(objectId: String, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Bool {
+    public func delete(objectId: String, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Bool {
         let t = try await table(collection)
         try writable(t)
         let key = t.info(t.schema.objectId.column)

@@ -162,8 +162,8 @@ public final class PostgresConnector: Connector {
         try await find(query, in: collection, on: nil, context: context)
     }
 
-    func find(_ query: SourceQuery, in collection: CollectionSchema, on connection: PostgresConnection?,
-              context: ConnectorContext? = nil) async throws -> [ParseObject] {
+    public func find(_ query: SourceQuery, in collection: CollectionSchema, on connection: PostgresConnection?,
+                     context: ConnectorContext? = nil) async throws -> [ParseObject] {
         let t = try await table(collection)
         let (statement, _) = try findStatement(query, t)
         if let context, context.explainRequested { await logPlan(statement, context: context) }
@@ -174,7 +174,7 @@ public final class PostgresConnector: Connector {
         try await count(filter, in: collection, on: nil)
     }
 
-    func count(_ filter: QueryFilter?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> Int {
         let t = try await table(collection)
         var translator = PostgresFilterTranslator(table: t)
         var sql = "SELECT count(*) FROM \(t.qualifiedName)"
@@ -188,7 +188,7 @@ public final class PostgresConnector: Connector {
         try await get(objectId: objectId, fields: fields, in: collection, on: nil)
     }
 
-    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on connection: PostgresConnection?) async throws -> ParseObject? {
         let t = try await table(collection)
         let key = t.info(t.schema.objectId.column)
         guard let literal = PostgresFilterTranslator.keyLiteral(objectId, t.schema.objectId, key) else { return nil }

@@ -21,8 +21,8 @@ extension SQLiteConnector: RelationConnector {
         try await relatedIds(owner: objectId, relation: relation, in: collection, limit: limit, on: nil)
     }
 
-    func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
-                    on c: SQLiteConnection?) async throws -> [String] {
+    public func relatedIds(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, limit: Int,
+                           on c: SQLiteConnection?) async throws -> [String] {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return [] }
         let j = try JoinStatements(relation)
@@ -33,11 +33,12 @@ extension SQLiteConnector: RelationConnector {
 
     public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
                          limit: Int, context: ConnectorContext) async throws -> [String] {
-        try await ownerIds(linkedTo: targets, relation: relation, target: target, limit: limit, on: nil)
+        try await ownerIds(linkedTo: targets, relation: relation, in: collection, target: target, limit: limit, on: nil)
     }
 
-    func ownerIds(linkedTo targets: [String], relation: RelationMapping, target: ObjectIdMapping, limit: Int,
-                  on c: SQLiteConnection?) async throws -> [String] {
+    /// (`collection`: unused; the join table names the owners.)
+    public func ownerIds(linkedTo targets: [String], relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                         limit: Int, on c: SQLiteConnection?) async throws -> [String] {
         let keys = targets.compactMap { SQLiteValueCodec.encodeId($0, target) }
         guard !keys.isEmpty else { return [] }
         let j = try JoinStatements(relation)
@@ -52,8 +53,8 @@ extension SQLiteConnector: RelationConnector {
     }
 
     /// The links' changes on `connection` (inside the caller's transaction) or in one write transaction of their own.
-    func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
-                        adding: [String], removing: [String], on connection: SQLiteConnection?) async throws {
+    public func changeRelation(owner objectId: String, relation: RelationMapping, in collection: CollectionSchema, target: ObjectIdMapping,
+                               adding: [String], removing: [String], on connection: SQLiteConnection?) async throws {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { throw GatewayError.objectNotFound() }
         func targetKey(_ id: String) throws -> SQLiteData {

@@ -155,8 +155,9 @@ public final class SQLiteConnector: Connector {
         try await find(query, in: collection, on: nil)
     }
 
-    /// `on`: the writer connection of a transaction (`SQLiteTransactionConnector`); nil: the pool.
-    func find(_ query: SourceQuery, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> [ParseObject] {
+    /// `on`: the writer connection of a transaction (`TransactionBoundConnector`); nil: the pool. (`context`: unused.)
+    public func find(_ query: SourceQuery, in collection: CollectionSchema, on c: SQLiteConnection?,
+                     context: ConnectorContext? = nil) async throws -> [ParseObject] {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         let (select, _) = selectList(t, fields: query.fields)
@@ -177,7 +178,7 @@ public final class SQLiteConnector: Connector {
         try await count(filter, in: collection, on: nil)
     }
 
-    func count(_ filter: QueryFilter?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Int {
+    public func count(_ filter: QueryFilter?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Int {
         let t = try table(collection)
         var translator = SQLiteFilterTranslator(table: t)
         var sql = "SELECT COUNT(*) FROM \(t.quotedTable)"
@@ -190,7 +191,7 @@ public final class SQLiteConnector: Connector {
         try await get(objectId: objectId, fields: fields, in: collection, on: nil)
     }
 
-    func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject? {
+    public func get(objectId: String, fields: Set<String>?, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: fields)
@@ -252,7 +253,7 @@ public final class SQLiteConnector: Connector {
         try await create(object, in: collection, on: nil)
     }
 
-    func create(_ object: ParseObject, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject {
+    public func create(_ object: ParseObject, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> ParseObject {
         let t = try table(collection)
         var pairs: [(String, SQLiteData)] = []
         if let id = object.objectId, let key = SQLiteValueCodec.encodeId(id, t.schema.objectId) {
@@ -279,8 +280,8 @@ public final class SQLiteConnector: Connector {
         try await update(objectId: objectId, operations: operations, updatedAt: updatedAt, in: collection, on: nil)
     }
 
-    func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
-                in collection: CollectionSchema, on connection: SQLiteConnection?) async throws -> ParseObject? {
+    public func update(objectId: String, operations: [String: UpdateOperation], updatedAt: ParseDate,
+                       in collection: CollectionSchema, on connection: SQLiteConnection?) async throws -> ParseObject? {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return nil }
         let (select, _) = selectList(t, fields: nil)
@@ -309,7 +310,7 @@ public final class SQLiteConnector: Connector {
         try await delete(objectId: objectId, in: collection, on: nil)
     }
 
-    func delete(objectId: String, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Bool {
+    public func delete(objectId: String, in collection: CollectionSchema, on c: SQLiteConnection?) async throws -> Bool {
         let t = try table(collection)
         guard let key = SQLiteValueCodec.encodeId(objectId, t.schema.objectId) else { return false }
         let sql = "DELETE FROM \(t.quotedTable) WHERE \(t.quoted(t.schema.objectId.column)) = ? RETURNING \(t.quoted(t.schema.objectId.column))"
