@@ -12,7 +12,7 @@ source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-16}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+need_wrk
 [ -n "${BENCH_NO_BUILD:-}" ] || swift build -c release --product causeway >/dev/null   # BENCH_NO_BUILD=1: use the release build as it is
 BIN=$(swift build -c release --show-bin-path)
 

@@ -11,7 +11,7 @@ source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-16}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+need_wrk
 swift build -c release --product causeway >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 WORK=$(mktemp -d /tmp/causeway-bench-fed-XXXXXX)
@@ -73,18 +73,7 @@ n=$(curl -s -H "$H" "http://127.0.0.1:$PORT$INCLUDE" | python3 -c 'import json,s
 [ "$n" = 50 ] || { echo "the include answer does not hold 50 included employees ($n)"; exit 1; }
 
 declare -A RPS CPU LAT
-run() {  # name url
-  local name=$1 url=$2 before after out requests
-  wrk -t2 -c"$CONNS" -d2s -H "$H" "http://127.0.0.1:$PORT$url" >/dev/null
-  before=$(cpu_ticks $PID)
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -H "$H" "http://127.0.0.1:$PORT$url")
-  after=$(cpu_ticks $PID)
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  LAT[$name]=$(echo "$out" | awk '/Latency/ {print $2}')
-  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
-  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
-}
+run() { wrk_measure "$@"; }  # name url
 echo "measuring ($DURATION s each, $CONNS connections)"
 run include "$INCLUDE"
 run bookings "$BOOKINGS"

@@ -15,7 +15,7 @@ source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-8}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+need_wrk
 export CAUSEWAY_LDAP_DIR=$(mktemp -d /tmp/causeway-bench-ldap-XXXXXX)
 source "$(bash scripts/ldap.sh start)"
 swift build -c release --product causeway >/dev/null

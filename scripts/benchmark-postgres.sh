@@ -11,7 +11,7 @@ DURATION=${1:-10}
 CONNS=${2:-32}
 ROWS=${BENCH_ROWS:-100000}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+need_wrk
 swift build -c release --product causeway >/dev/null
 swift build -c release --product causeway-baseline >/dev/null
 BIN=$(swift build -c release --show-bin-path)

@@ -10,5 +10,24 @@ TICK=$(getconf CLK_TCK)
 # 100 × a / b as a whole percentage.
 ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
 
+# Debian's wrk, installed when missing.
+need_wrk() { command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; }
+
+# wrk_measure NAME URL: wrk against http://127.0.0.1:$PORT URL with header $H and $CONNS connections, 2 s of
+# warm-up then $DURATION s; sets RPS[NAME], LAT[NAME] (mean latency) and CPU[NAME] (server $PID's CPU µs per
+# request). The caller declares them: declare -A RPS CPU LAT
+wrk_measure() {
+  local name=$1 url=$2 before after out requests
+  wrk -t2 -c"$CONNS" -d2s -H "$H" "http://127.0.0.1:$PORT$url" >/dev/null
+  before=$(cpu_ticks $PID)
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -H "$H" "http://127.0.0.1:$PORT$url")
+  after=$(cpu_ticks $PID)
+  requests=$(echo "$out" | awk '/requests in/ {print $1}')
+  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+  LAT[$name]=$(echo "$out" | awk '/Latency/ {print $2}')
+  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
+  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
+}
+
 # The build needs OpenLDAP's headers.
 bash "$(dirname "${BASH_SOURCE[0]}")/../build-deps.sh"
