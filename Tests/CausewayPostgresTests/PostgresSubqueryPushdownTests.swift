@@ -93,16 +93,7 @@ import Testing
     }
 
     /// A find's object ids and count, or the error code it failed with (both paths must fail alike).
-    func outcome(_ body: () async throws -> ([String], Int?)) async -> String {
-        do {
-            let (ids, count) = try await body()
-            return ids.joined(separator: ",") + " count \(count.map(String.init) ?? "-")"
-        } catch let error as GatewayError {
-            return "error \(error.code)"
-        } catch {
-            return "error \(error)"
-        }
-    }
+    func outcome(_ body: () async throws -> ([String], Int?)) async -> String { await findOutcome(body) }
 
     /// The SQL statements on the two tables since `from` (not the catalog's).
     func tableStatements(_ recorder: StatementRecorder, from: Int) -> [String] {

@@ -32,21 +32,16 @@ import Testing
 
     /// Tables made beforehand: the join table references both sides and refuses the id `banned` (CHECK).
     func with(_ body: (SQLiteFixture, Gateway) async throws -> Void) async throws {
-        let fx = try await SQLiteFixture(yaml: Self.yaml) { dir in
-            let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
-            for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
-                        "CREATE TABLE employees (id TEXT PRIMARY KEY, name TEXT)",
-                        """
-                        CREATE TABLE team_members (team_id TEXT NOT NULL REFERENCES teams(id), employee_id TEXT NOT NULL REFERENCES employees(id)
-                          CHECK (employee_id <> 'banned'), PRIMARY KEY (team_id, employee_id))
-                        """,
-                        "INSERT INTO teams VALUES ('t1', 'Ops')",
-                        "INSERT INTO employees VALUES ('e1', 'Ada'), ('e2', 'Ben'), ('e3', 'Cleo'), ('banned', 'Mallory')",
-                        "INSERT INTO team_members VALUES ('t1', 'e1')"] {
-                _ = try await pool.write { try await $0.query(sql) }
-            }
-            await pool.close()
-        }
+        let fx = try await SQLiteFixture(yaml: Self.yaml, file: "org.sqlite", statements:
+            ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
+             "CREATE TABLE employees (id TEXT PRIMARY KEY, name TEXT)",
+             """
+             CREATE TABLE team_members (team_id TEXT NOT NULL REFERENCES teams(id), employee_id TEXT NOT NULL REFERENCES employees(id)
+               CHECK (employee_id <> 'banned'), PRIMARY KEY (team_id, employee_id))
+             """,
+             "INSERT INTO teams VALUES ('t1', 'Ops')",
+             "INSERT INTO employees VALUES ('e1', 'Ada'), ('e2', 'Ben'), ('e3', 'Cleo'), ('banned', 'Mallory')",
+             "INSERT INTO team_members VALUES ('t1', 'e1')"])
         do {
             try await body(fx, Gateway(config: GatewayConfig(), connectors: [fx.connector]))
         } catch {

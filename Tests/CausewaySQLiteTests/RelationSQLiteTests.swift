@@ -256,15 +256,10 @@ import Testing
             fields:
               staff: { type: relation, targetClass: Employee, joinTable: squad_staff, ownerColumn: squad_id, targetColumn: employee_id }
               crew: { type: relation, targetClass: Employee, joinTable: squad_crew, ownerColumn: squad_id, targetColumn: person }
-        """) { dir in
-            let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
-            for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT, _acl TEXT)", "CREATE TABLE employees (id TEXT PRIMARY KEY, name TEXT)",
-                        "CREATE TABLE squads (id TEXT PRIMARY KEY)", "CREATE TABLE squad_staff (squad_id INTEGER, employee_id TEXT)",
-                        "CREATE TABLE squad_crew (squad_id TEXT, employee_id TEXT)"] {
-                _ = try await pool.write { try await $0.query(sql) }
-            }
-            await pool.close()
-        }
+        """, file: "org.sqlite", statements:
+            ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT, _acl TEXT)", "CREATE TABLE employees (id TEXT PRIMARY KEY, name TEXT)",
+             "CREATE TABLE squads (id TEXT PRIMARY KEY)", "CREATE TABLE squad_staff (squad_id INTEGER, employee_id TEXT)",
+             "CREATE TABLE squad_crew (squad_id TEXT, employee_id TEXT)"])
         let findings = await fx.connector.verify(logger: fx.logger).filter { $0.subject.contains("join table") }
         await fx.close()
         let text = findings.map(\.description).joined(separator: "\n")
@@ -292,16 +287,11 @@ import Testing
               rooms: { type: relation, targetClass: Room, joinTable: team_rooms, ownerColumn: team_id, targetColumn: room_id }
               spares: { type: relation, targetClass: Room, joinTable: team_spares, ownerColumn: team_id, targetColumn: room_id }
         """
-        let fx = try await SQLiteFixture(yaml: yaml) { dir in
-            let pool = try await SQLiteConnectionPool.open(path: dir + "/org.sqlite", readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
-            for sql in ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
-                        "CREATE TABLE team_members (team_id TEXT NOT NULL, employee_id INTEGER NOT NULL)",
-                        "CREATE TABLE team_rooms (team_id TEXT NOT NULL, room_id INTEGER NOT NULL)",
-                        "CREATE TABLE team_spares (team_id TEXT NOT NULL, room_id TEXT NOT NULL)"] {
-                _ = try await pool.write { try await $0.query(sql) }
-            }
-            await pool.close()
-        }
+        let fx = try await SQLiteFixture(yaml: yaml, file: "org.sqlite", statements:
+            ["CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT)",
+             "CREATE TABLE team_members (team_id TEXT NOT NULL, employee_id INTEGER NOT NULL)",
+             "CREATE TABLE team_rooms (team_id TEXT NOT NULL, room_id INTEGER NOT NULL)",
+             "CREATE TABLE team_spares (team_id TEXT NOT NULL, room_id TEXT NOT NULL)"])
         let employee = CollectionSchema(className: "Employee", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id"))
         let room = CollectionSchema(className: "Room", connectorName: "hr", fields: [:], objectId: ObjectIdMapping(column: "id", type: .integer))
         let hr = MemoryConnector(name: "hr", collections: [employee, room])

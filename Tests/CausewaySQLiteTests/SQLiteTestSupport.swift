@@ -35,6 +35,16 @@ struct SQLiteFixture {
         try await connector.start(logger: logger)
     }
 
+    /// The same, with the database `file` (in the fixture's folder) made beforehand by `statements`: tables the
+    /// connector only maps.
+    init(yaml: String, file: String, statements: [String]) async throws {
+        try await self.init(yaml: yaml) { dir in
+            let pool = try await SQLiteConnectionPool.open(path: dir + "/" + file, readers: 1, busyTimeoutMs: 1000, logger: Logger(label: "setup"))
+            for sql in statements { _ = try await pool.write { try await $0.query(sql) } }
+            await pool.close()
+        }
+    }
+
     func gateway(_ connector: (any Connector)? = nil) -> Gateway {
         Gateway(config: GatewayConfig(), connectors: [connector ?? self.connector])
     }
