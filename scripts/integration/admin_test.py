@@ -105,16 +105,7 @@ try:
     upstream = start_upstream()
     server = subprocess.Popen([binary, "serve", "--config", config_path], env=env, stdout=log, stderr=subprocess.STDOUT)
     procs.append(server)
-    status = None
-    for _ in range(600):
-        try:
-            status, _, _ = call("GET", "/parse/health")
-            if status == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)
-    check(status == 200, "the gateway became healthy")
+    check(harness.wait_healthy(base + "/parse/health", headers=HEADERS), "the gateway became healthy")
 
     status, _, body = call("GET", "/parse/classes/Ticket")
     check(status == 200 and len(json.loads(body)["results"]) == 2, f"tickets through the REST connector: {status} {body[:200]}")

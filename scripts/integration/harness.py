@@ -2,7 +2,7 @@
 livequery_triggers.py, openapi_check.py, reload_test.py, admin_test.py): a suite's count of passed checks and
 its last line, a free loopback port, a copy of the demo configuration, plain HTTP calls, the PostgreSQL server of
 scripts/postgres.sh with psql, and ending a started process by its pid."""
-import json, os, shutil, signal, socket, subprocess, sys, tempfile, urllib.error, urllib.request
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -58,6 +58,20 @@ def request(method, url, body=None, headers=None, timeout=20):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def wait_healthy(url, process=None, headers=None, attempts=600, step=0.1):
+    """Polls GET `url` until it answers 200 (True); False once `process` has exited or after `attempts` polls."""
+    for _ in range(attempts):
+        try:
+            if request("GET", url, headers=headers)[0] == 200:
+                return True
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process is not None and process.poll() is not None:
+            return False
+        time.sleep(step)
+    return False
 
 
 def json_or_null(raw):

@@ -365,13 +365,7 @@ async def main():
 server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 failed = None
 try:
-    for _ in range(300):
-        try:
-            if call("GET", "/health")[0] == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)
+    harness.wait_healthy(base + "/health", attempts=300)
     asyncio.run(main())
 except Exception as e:  # noqa: BLE001 - any failure fails the suite with its message
     failed = e

@@ -3,7 +3,7 @@
 CAUSEWAY_TEST_PG_* server, `causeway live-triggers` (printed, then --apply), `causeway serve` on a loopback
 port with a PostgreSQL collection fed by triggers, WebSocket clients, and changes made with psql. Every
 process it starts is ended by its pid. Last line: 'integration livequery_triggers: N passed'."""
-import asyncio, atexit, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import asyncio, atexit, json, os, re, shutil, subprocess, sys, tempfile, urllib.request
 
 from websockets.asyncio.client import connect as ws_connect
 
@@ -110,18 +110,8 @@ check(sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'causeway_changes'") =
 
 log = open(os.path.join(work, "server.log"), "a")
 server = subprocess.Popen([binary, "serve", "--config", config], stdout=log, stderr=subprocess.STDOUT, cwd=work)
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        if call("GET", "/health")[0] == 200:
-            break
-    except (urllib.error.URLError, ConnectionError):
-        pass
-    if server.poll() is not None:
-        fail(f"the gateway exited ({server.returncode})")
-    time.sleep(0.1)
-else:
-    fail("the gateway did not become healthy within 60 s")
+if not harness.wait_healthy(base + "/health", server):
+    fail(f"the gateway exited ({server.returncode})" if server.poll() is not None else "the gateway did not become healthy within 60 s")
 
 
 async def recv(ws, what, timeout=15):
@@ -207,11 +197,6 @@ async def main():
 
 
 asyncio.run(main())
-server.send_signal(signal.SIGTERM)
-try:
-    code = server.wait(timeout=30)
-except subprocess.TimeoutExpired:
-    server.kill()
-    code = server.wait()
+code = harness.stop_process(server)
 check(code == 0, f"clean shutdown (exit {code})")
 suite.done()

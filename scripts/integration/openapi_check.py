@@ -5,7 +5,7 @@ checks /schemas, runs schemathesis against the gateway (fixed seed, bounded exam
 codes, content types, headers and bodies as documented), then reads the server's log: one JSON object per line,
 access lines with request id, method, path, status and duration, no secrets, no 5xx.
 Prints 'integration openapi: N passed' as its last line or exits non-zero."""
-import json, os, re, shutil, subprocess, sys, time, urllib.error
+import json, os, re, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
@@ -51,18 +51,10 @@ def stop():
 
 
 try:
-    status = None
-    for _ in range(600):
-        try:
-            status, _ = call("GET", "/health")
-            if status == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if server.poll() is not None:
-            fail(f"the server exited with {server.returncode}: {open(log_path).read()[-2000:]}")
-        time.sleep(0.1)
-    check(status == 200, "health")
+    healthy = harness.wait_healthy(base + "/health", server)
+    if server.poll() is not None:
+        fail(f"the server exited with {server.returncode}: {open(log_path).read()[-2000:]}")
+    check(healthy, "health")
 
     # causeway check --json (the demo's tables exist now): one JSON document; exit status as without --json.
     out = subprocess.run([binary, "check", "--json", "--config", config], env=env, capture_output=True, text=True, timeout=120)

@@ -7,7 +7,7 @@ changed (the field beaconIdentifier renamed to beacon: the demo connector restar
 is added (a new class) and SIGHUP is sent. wrk must report no non-2xx answer and no socket error; afterwards
 the new mapping and the new class are served. Then an invalid connector file and SIGHUP: the error is logged
 with file:line, and the previous configuration keeps serving. Prints 'integration reload: N passed'."""
-import json, os, re, shutil, signal, subprocess, sys, time, urllib.error, urllib.parse
+import json, os, re, shutil, signal, subprocess, sys, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
@@ -75,16 +75,7 @@ log = open(log_path, "wb")
 server = subprocess.Popen([binary, "serve", "--config", config], env=env, stdout=log, stderr=subprocess.STDOUT)
 wrk = None
 try:
-    status = None
-    for _ in range(600):
-        try:
-            status, _ = get("/parse/health")
-            if status == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)
-    check(status == 200, "the gateway became healthy")
+    check(harness.wait_healthy(base + "/parse/health", headers=HEADERS), "the gateway became healthy")
     status, body = get(ONE_DESK)
     check(status == 200 and "beaconIdentifier" in body["results"][0], f"the original mapping is served: {body}")
 
@@ -138,13 +129,7 @@ finally:
     if wrk is not None and wrk.poll() is None:
         wrk.kill()
         wrk.wait()
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            code = server.wait()
+    code = harness.stop_process(server, wait=60)
     log.close()
 
 check(code == 0, f"clean shutdown after reloads (exit {code})")
