@@ -13,9 +13,7 @@ CONNS=${2:-32}
 for tool in wrk nginx; do
   command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool; }
 done
-swift build -c release --product causeway >/dev/null
-swift build -c release --product causeway-baseline >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+release_build causeway-baseline
 WORK=$(mktemp -d /tmp/causeway-bench-cache-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null; rm -rf "$WORK"; }

@@ -13,8 +13,7 @@ DURATION=${1:-10}
 CONNS=${2:-16}
 
 need_wrk
-[ -n "${BENCH_NO_BUILD:-}" ] || swift build -c release --product causeway >/dev/null   # BENCH_NO_BUILD=1: use the release build as it is
-BIN=$(swift build -c release --show-bin-path)
+release_build   # BENCH_NO_BUILD=1: use the release build as it is
 
 export CAUSEWAY_PG_DIR=$(mktemp -d /tmp/causeway-bench-pg-XXXXXX); chmod 755 "$CAUSEWAY_PG_DIR"
 source "$(bash scripts/postgres.sh start)"

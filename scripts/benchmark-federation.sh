@@ -12,8 +12,7 @@ DURATION=${1:-10}
 CONNS=${2:-16}
 
 need_wrk
-swift build -c release --product causeway >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+release_build
 WORK=$(mktemp -d /tmp/causeway-bench-fed-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }

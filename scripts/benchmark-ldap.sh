@@ -18,8 +18,7 @@ CONNS=${2:-8}
 need_wrk
 export CAUSEWAY_LDAP_DIR=$(mktemp -d /tmp/causeway-bench-ldap-XXXXXX)
 source "$(bash scripts/ldap.sh start)"
-swift build -c release --product causeway >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+release_build
 WORK=$(mktemp -d /tmp/causeway-bench-XXXXXX)
 PIDS=()
 AD_STARTED=""

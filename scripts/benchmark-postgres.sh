@@ -12,9 +12,7 @@ CONNS=${2:-32}
 ROWS=${BENCH_ROWS:-100000}
 
 need_wrk
-swift build -c release --product causeway >/dev/null
-swift build -c release --product causeway-baseline >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+release_build causeway-baseline
 
 export CAUSEWAY_PG_DIR=$(mktemp -d /tmp/causeway-bench-pg-XXXXXX); chmod 755 "$CAUSEWAY_PG_DIR"
 source "$(bash scripts/postgres.sh start)"

@@ -13,8 +13,7 @@ DURATION=${1:-10}
 CONNS=${2:-16}
 
 need_wrk
-swift build -c release --product causeway >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+release_build
 source "$(bash scripts/postgres.sh start)"
 WORK=$(mktemp -d /tmp/causeway-bench-subquery-XXXXXX)
 PIDS=()

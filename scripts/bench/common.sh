@@ -10,6 +10,16 @@ TICK=$(getconf CLK_TCK)
 # 100 × a / b as a whole percentage.
 ratio() { python3 -c "print(f'{$1/$2*100:.0f}%')"; }
 
+# release_build [PRODUCT...]: the release build of causeway and of any other PRODUCT (causeway-baseline); BIN: the
+# folder of the binaries. BENCH_NO_BUILD=1 uses the release build as it is.
+release_build() {
+  local product
+  if [ -z "${BENCH_NO_BUILD:-}" ]; then
+    for product in causeway "$@"; do swift build -c release --product "$product" >/dev/null; done
+  fi
+  BIN=$(swift build -c release --show-bin-path)
+}
+
 # Debian's wrk, installed when missing.
 need_wrk() { command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; }
 
