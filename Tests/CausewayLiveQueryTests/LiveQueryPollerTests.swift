@@ -15,6 +15,21 @@ import Testing
     static func date(_ ms: Int64) -> ParseDate { ParseDate(millisecondsSince1970: ms) }
     static let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
 
+    /// The changes the gateway's feed announced for Desk, as a reader task collects them.
+    final class Received: Sendable {
+        private let changes = Mutex<[ObjectChange]>([])
+        func withLock<R: Sendable>(_ body: (inout [ObjectChange]) -> R) -> R { changes.withLock { body(&$0) } }
+    }
+
+    /// Runs `poller` and a reader of the gateway's Desk feed until `stop` is called.
+    func run(_ poller: LiveQueryPoller, on gateway: Gateway) -> (received: Received, stop: @Sendable () -> Void) {
+        let feed = gateway.changes.subscribe(classes: ["Desk"])
+        let received = Received()
+        let reader = Task { for await change in feed { received.withLock { $0.append(change) } } }
+        let task = Task { try await poller.run() }
+        return (received, { reader.cancel(); task.cancel() })
+    }
+
     @Test func announcesRowsChangedInTheSourceOnce() async throws {
         let connector = MemoryConnector(name: "memory", collections: [Self.polled])
         let gateway = Gateway(config: GatewayConfig(), connectors: [connector])
@@ -86,12 +101,8 @@ import Testing
         let start = ParseDate.now().millisecondsSince1970
         _ = try await connector.create(ParseObject(objectId: "z", createdAt: Self.date(start - 60_000), updatedAt: Self.date(start - 60_000),
                                                    fields: ["name": .string("theirs")]), in: Self.polled, context: Self.context)
-        let feed = gateway.changes.subscribe(classes: ["Desk"])
-        let received = Mutex<[ObjectChange]>([])
-        let reader = Task { for await change in feed { received.withLock { $0.append(change) } } }
-        defer { reader.cancel() }
-        let task = Task { try await poller.run() }
-        defer { task.cancel() }
+        let (received, stop) = run(poller, on: gateway)
+        defer { stop() }
         // The first poll has set the mark and the loop sleeps on the injected clock.
         await clock.waitForSleepers(1)
         // Another application changes z. No poll runs until the clock moves.
@@ -113,12 +124,8 @@ import Testing
         let gateway = Gateway(config: GatewayConfig(), connectors: [connector])
         let clock = ManualClock()
         let poller = LiveQueryPoller(gateway: { gateway }, classes: [], clock: clock)
-        let feed = gateway.changes.subscribe(classes: ["Desk"])
-        let received = Mutex<[ObjectChange]>([])
-        let reader = Task { for await change in feed { received.withLock { $0.append(change) } } }
-        defer { reader.cancel() }
-        let task = Task { try await poller.run() }
-        defer { task.cancel() }
+        let (received, stop) = run(poller, on: gateway)
+        defer { stop() }
         poller.reconfigure(classes: ["Desk"])
         await clock.waitForSleepers(1)  // Desk's first poll has set its mark
         let start = ParseDate.now().millisecondsSince1970
