@@ -18,6 +18,10 @@ struct AdminEndpoint: Sendable {
     let errors: AdminErrorLog
     let reloader: GatewayReloader?
     let sessions = AdminSessions()
+    /// Wrong master keys typed into the sign-in form, per client address: the form is an interactive password
+    /// prompt, so it is throttled like one (10 per address in 5 minutes, then 429 for the rest of the window).
+    /// The `X-Parse-Master-Key` header is not throttled, as in Parse Server.
+    let masterKeyThrottle = LoginThrottle(policy: .init(maxFailures: 10, maxFailuresPerAddress: 10, windowSeconds: 300), capacity: 10_000)
     let check = AdminCheck()
     let logger: Logger
 
@@ -119,8 +123,15 @@ struct AdminEndpoint: Sendable {
         let form = try await formFields(request)
         let app = holder.current.gateway.config.app
         if let key = form["masterKey"], !key.isEmpty {
+            // One counter per address (the "username" names the address, so one client's guesses never lock out another).
+            let throttleKey = "master key from " + (context.remoteAddress ?? "an unknown address")
+            do { try masterKeyThrottle.check(username: throttleKey, address: nil) } catch {
+                logger.notice("admin page: master key sign-in throttled", metadata: ["causeway.address": .string(context.remoteAddress ?? "")])
+                return html(429, AdminPage.login(base: base, message: error.message, identity: auth != nil))
+            }
             guard case .caller(let c) = ParseAuthenticator(app: app).authenticate(.init(applicationId: app.applicationId, masterKey: key),
                                                                                     remoteAddress: context.remoteAddress), c.isMaster else {
+                masterKeyThrottle.recordFailure(username: throttleKey, address: nil)
                 logger.notice("admin page: master key sign-in refused", metadata: ["causeway.address": .string(context.remoteAddress ?? "")])
                 return html(401, AdminPage.login(base: base, message: "That is not the master key (or it may not be used from this address).", identity: auth != nil))
             }

@@ -59,6 +59,19 @@ import Testing
         }
     }
 
+    @Test func wrongMasterKeysInTheFormAreThrottledPerAddress() async throws {
+        try await Self.app().run { c in
+            for _ in 0..<10 {
+                #expect(try await c.request(.post, "/admin/login", "masterKey=guess", headers: Self.form).status == 401)
+            }
+            // The eleventh attempt is refused before the key is looked at, even the right one.
+            let throttled = try await c.request(.post, "/admin/login", "masterKey=\(ParseTestApp.masterKey)", headers: Self.form)
+            #expect(throttled.status == 429 && throttled.headers[.setCookie] == nil && throttled.text.contains("Too many failed logins"), "\(throttled.text)")
+            // Scripts sending the key as a header are not affected (as in Parse Server).
+            #expect(try await c.request(.get, "/admin", headers: ["X-Parse-Master-Key": ParseTestApp.masterKey]).status == 200)
+        }
+    }
+
     @Test func theMasterKeySignsInWithAStrictHttpOnlyCookieAndSeesEveryPart() async throws {
         try await Self.app().run { c in
             let login = try await c.request(.post, "/admin/login", "masterKey=\(ParseTestApp.masterKey)", headers: Self.form)
