@@ -26,6 +26,7 @@ extension LiveQueryHub {
     /// - `path`, `pingIntervalSeconds` and `maxMessageBytes` keep their running values: they are part of the
     ///   HTTP server's channel configuration, which is built once at start (the reloader notes them as needing
     ///   a restart).
+    /// - Remembered images of every live class are dropped and read again under the new configuration (`resync`).
     /// - Every subscription is made again, as its `subscribe` would be now, for the same subscriber (session and
     ///   roles as resolved before): with the new class permissions, row rules, ACL setting, protected fields and
     ///   field mappings (its `where` is parsed again). What `subscribe` would refuse now ends the subscription
@@ -85,6 +86,9 @@ extension LiveQueryHub {
             }
             outcome.ended += end(ended, of: client)
         }
+        // Images were read and recorded under the previous configuration (its field names, mappings, permissions,
+        // perhaps another source): dropped and read again for the subscriptions as they are now, as after a gap.
+        for className in next.classes.sorted() where served.contains(className) { await resync(className) }
         if outcome.ended > 0 {
             logger.notice("LiveQuery: subscriptions the reloaded configuration no longer allows were ended",
                           metadata: ["causeway.ended": .stringConvertible(outcome.ended), "causeway.kept": .stringConvertible(outcome.kept)])

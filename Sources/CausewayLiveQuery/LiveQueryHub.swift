@@ -41,6 +41,10 @@ public final class LiveQueryHub: Service, Sendable {
         var classes: Set<String>
         /// Counts reloads, so that a subscribe that a reload overtook checks itself again.
         var generation = 0
+        /// Gap resyncs completed (tests, diagnostics).
+        var resyncs = 0
+        /// Master reads of images made (subscribe, update, resync, reload; tests, diagnostics).
+        var imageReads = 0
     }
 
     /// The `liveQuery` settings in force (a configuration reload may change them; see `reconfigure`).
@@ -85,7 +89,12 @@ public final class LiveQueryHub: Service, Sendable {
                 if let sessionEvents = self.sessionEvents {
                     group.addTask { for await event in sessionEvents { await self.sessionEvent(event) } }
                 }
-                group.addTask { for await className in self.gaps { await self.resync(className) } }
+                group.addTask {
+                    for await className in self.gaps {
+                        await self.resync(className)
+                        self.state.withLock { $0.resyncs += 1 }
+                    }
+                }
                 for await change in self.feed.changes { await self.deliver(change) }
                 group.cancelAll()
             }
@@ -206,8 +215,10 @@ public final class LiveQueryHub: Service, Sendable {
         do { made = try validated(r, identity: identity, sessionToken: sessionToken) } catch { return fail(error.code.rawValue, error.message) }
         let subscription = made.subscription
         let maxSubscriptions = settings.maxSubscriptionsPerClient
+        var previous: LiveQuerySubscription?
         let outcome = connection.state.withLock { s -> Int? in
-            let replacing = s.subscriptions[r.requestId] != nil
+            previous = s.subscriptions[r.requestId]
+            let replacing = previous != nil
             if !replacing, s.subscriptions.count >= maxSubscriptions { return nil }
             s.subscriptions[r.requestId] = subscription
             return replacing ? 0 : 1
@@ -233,7 +244,11 @@ public final class LiveQueryHub: Service, Sendable {
         let schema = made.schema
         // Before `subscribed`: once the client knows it is subscribed, a delete announced without the object
         // finds the objects it matches remembered.
-        if remembersImages(schema) { await rememberMatches(of: made.subscription, schema: schema) }
+        // An `update` (or a repeated subscribe) with the same query and permission filter matches the objects already
+        // read: no new read, so resending it costs nothing.
+        let sameMatches = previous.map { $0.className == made.subscription.className && $0.query == made.subscription.query
+            && $0.readFilter == made.subscription.readFilter } ?? false
+        if remembersImages(schema), !sameMatches { await rememberMatches(of: made.subscription, schema: schema) }
         connection.send(LiveQueryReply.subscribed(op, clientId: connection.id, installationId: installation, requestId: r.requestId))
     }
 
@@ -268,7 +283,7 @@ public final class LiveQueryHub: Service, Sendable {
         }
         return LiveQuerySubscription(requestId: r.requestId, className: schema.className, query: query, whereJSON: r.where, keys: r.keys.map(Set.init),
                                      identity: identity, sessionToken: sessionToken,
-                                     readFilter: try schema.access.readFilter(caller, schema: schema), hidden: hidden)
+                                     readFilter: try schema.access.readFilter(caller, schema: schema), hidden: hidden, builtWith: gateway)
     }
 
     // MARK: Changes
@@ -279,7 +294,10 @@ public final class LiveQueryHub: Service, Sendable {
     /// Sends every subscriber the event `change` means for them.
     func deliver(_ change: ObjectChange) async {
         metrics.change()
-        noteDroppedChanges()
+        if noteDroppedChanges() {
+            // Changes went unheard: the images of every class that keeps them may be stale (as after a gap).
+            for className in classes.sorted() { await resync(className) }
+        }
         guard classes.contains(change.className) else { return }
         let clients = state.withLock { Array($0.clients.values) }
         guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else {
@@ -287,6 +305,7 @@ public final class LiveQueryHub: Service, Sendable {
             images.forget(change.className, change.objectId)
             return
         }
+        let gateway = self.gateway
         guard let schema = try? gateway.schema(for: change.className) else { return }
         var before = change.original
         var after = change.object
@@ -322,8 +341,9 @@ public final class LiveQueryHub: Service, Sendable {
                 (s.subscriptions.values.filter { $0.className == change.className }.sorted { $0.requestId < $1.requestId }, s.installationId)
             }
             var expired: [LiveQuerySubscription] = []
-            for subscription in subscriptions {
-                if let expiry = subscription.identity.expiresAt, expiry < now { expired.append(subscription); continue }
+            for stored in subscriptions {
+                if let expiry = stored.identity.expiresAt, expiry < now { expired.append(stored); continue }
+                guard let subscription = effective(stored, schema: schema, gateway: gateway) else { continue }
                 guard let (event, object, original) = subscription.event(change.kind, schema: schema, before: before, after: after) else { continue }
                 if event != .leave && event != .delete { seen = true }
                 metrics.delivered(event)
@@ -338,13 +358,37 @@ public final class LiveQueryHub: Service, Sendable {
         }
     }
 
+    /// The subscription as `deliver` applies it under `gateway`, the configuration serving now. A subscription
+    /// that a reload's `reconfigure` has not rebuilt yet (made under the previous gateway) gets the stricter of
+    /// both: its own filters and hidden fields and those the serving configuration gives its subscriber; when
+    /// the serving configuration refuses it, nothing (`reconfigure` ends it). So a reload that adds a protected
+    /// field or a row rule never shows existing subscribers what it hides, not even between the swap and the rebuild.
+    func effective(_ subscription: LiveQuerySubscription, schema: CollectionSchema, gateway: Gateway) -> LiveQuerySubscription? {
+        guard subscription.builtWith !== gateway else { return subscription }
+        let request = LiveQueryRequest.SubscribeRequest(requestId: subscription.requestId, className: subscription.className,
+                                                        where: subscription.whereJSON, keys: subscription.keys.map { $0.sorted() },
+                                                        sessionToken: nil)
+        guard let serving = try? makeSubscription(request, schema: schema, identity: subscription.identity,
+                                                  sessionToken: subscription.sessionToken, gateway: gateway) else { return nil }
+        var strict = subscription
+        strict.hidden.formUnion(serving.hidden)
+        let filters = [subscription.readFilter, serving.readFilter].compactMap { $0 }
+        strict.readFilter = filters.count > 1 ? .and(filters) : filters.first
+        let queries = [subscription.query, serving.query].compactMap { $0 }
+        strict.query = queries.count > 1 ? .and(queries) : queries.first
+        return strict
+    }
+
     /// Changes the feed dropped because the fan-out fell behind by more than its buffer (`feedBufferBytes`,
-    /// 100,000 changes): counted and logged; subscribers missed their events.
-    private func noteDroppedChanges() {
+    /// 100,000 changes): counted and logged; subscribers missed their events. True when some were dropped since
+    /// the last call.
+    @discardableResult
+    private func noteDroppedChanges() -> Bool {
         let new = metrics.feedDropped(total: feed.dropped)
-        guard new > 0 else { return }
+        guard new > 0 else { return false }
         logger.warning("LiveQuery fell behind the change feed: changes were dropped and their events not sent", metadata: [
             "causeway.dropped": .stringConvertible(new), "causeway.feedBufferBytes": .stringConvertible(settings.feedBufferBytes)])
+        return true
     }
 
     // MARK: Sessions

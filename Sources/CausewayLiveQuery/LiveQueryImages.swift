@@ -54,11 +54,12 @@ final class LiveQueryImages: Sendable {
     }
 
     /// Remembers `object` (it replaces an older image unless `ifAbsent`). An object larger than the whole
-    /// budget is not kept.
-    func remember(_ object: ParseObject, className: String, ifAbsent: Bool = false) {
-        guard let id = object.objectId else { return }
+    /// budget is not kept. Returns the image's size in bytes (0: already remembered, with `ifAbsent`).
+    @discardableResult
+    func remember(_ object: ParseObject, className: String, ifAbsent: Bool = false) -> Int {
+        guard let id = object.objectId else { return 0 }
         let key = Key(className: className, objectId: id)
-        if ifAbsent, state.withLock({ $0.entries[key] != nil }) { return }
+        if ifAbsent, state.withLock({ $0.entries[key] != nil }) { return 0 }
         let size = JSONWriter.string(ParseCodec.json(object)).utf8.count + className.utf8.count + id.utf8.count + Self.entryOverhead
         state.withLock { s in
             if ifAbsent, s.entries[key] != nil { return }
@@ -69,6 +70,7 @@ final class LiveQueryImages: Sendable {
             s.bytes += size
             if s.bytes > s.limit { Self.evict(&s) }
         }
+        return size
     }
 
     func forget(_ className: String, _ objectId: String) {

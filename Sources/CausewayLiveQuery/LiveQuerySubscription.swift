@@ -18,6 +18,9 @@ struct LiveQuerySubscription: Sendable {
     var readFilter: QueryFilter?
     /// Protected fields hidden from the subscriber.
     var hidden: Set<String>
+    /// The gateway (configuration) these filters were worked out with: while a reload has swapped the gateway
+    /// and `reconfigure` has not rebuilt this subscription yet, `LiveQueryHub.deliver` applies both.
+    var builtWith: Gateway
 
     /// The event this change means for this subscriber, if any: `enter` / `leave` when the object starts or
     /// stops being both in the query and visible to the subscriber.

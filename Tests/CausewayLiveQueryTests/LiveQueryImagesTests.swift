@@ -19,6 +19,15 @@ import Testing
         f.gateway.changes.publish(ObjectChange(kind: .delete, className: "Desk", connector: "memory", objectId: id, origin: .source))
     }
 
+    /// Waits (bounded) for the hub's own task to reach a state; the condition is checked, never a duration.
+    static func eventually(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for _ in 0..<10_000 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        Issue.record("the condition was not reached", sourceLocation: sourceLocation)
+    }
+
     static func sourceUpdate(_ f: LiveQueryFixture, _ id: String, _ fields: [String: ParseValue]) async throws {
         let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
         _ = try await f.connector.update(objectId: id, operations: fields.mapValues { .set($0) }, updatedAt: .now(), in: triggerDesk, context: context)
@@ -67,7 +76,12 @@ import Testing
             let left = try await ann.expect("leave", requestId: 1)  // ann's next event: bob's desk and upstairs told her nothing
             #expect(left.object["objectId"] == .string(moving) && left.object["floor"] == .int(3) && left.original?["floor"] == .int(1))
             _ = try await bob.expect("leave", requestId: 1)
-            #expect(f.hub.rememberedImages.count == 0)
+            // The hub forgets an image after sending the change's events: a sentinel change's event shows that the
+            // previous change is done with. Only the sentinel is remembered now.
+            _ = try await f.gateway.create("Desk", body: ["name": .string("sentinel"), "floor": .int(1)], caller: .master)
+            _ = try await ann.expect("create", requestId: 1)
+            _ = try await bob.expect("create", requestId: 1)
+            #expect(f.hub.rememberedImages.count == 1)
         }
     }
 
@@ -157,6 +171,74 @@ import Testing
             #expect(try await ann.expect("delete", requestId: 1).object["name"] == .string("n"))
             _ = try await f.gateway.create("Desk", body: ["name": .string("public"), "floor": .int(1)], caller: .master)
             #expect(try await anonymous.expect("create", requestId: 1).object["name"] == .string("public"))
+        }
+    }
+
+    /// Changes the feed dropped (the fan-out fell behind) count as a gap: images of the live classes are read again.
+    @Test func droppedChangesAreReadAgainAsAGap() async throws {
+        var settings = LiveQuerySettings(classes: ["Desk"])
+        settings.feedBufferBytes = 1
+        let f = LiveQueryFixture(settings: settings, collections: [Self.triggerDesk, vaultSchema])
+        _ = try await f.connector.create(ParseObject(objectId: "gone", fields: ["name": .string("g"), "floor": .int(1)]), in: Self.triggerDesk,
+                                         context: ConnectorContext(caller: .master, logger: Gateway.quietLogger))
+        var c = try f.client()
+        try await c.connect()
+        _ = try await c.subscribe(1, where: #"{"floor": 1}"#)
+        #expect(f.hub.rememberedImages.count == 1)
+        // Deleted while the hub is not reading the feed; its announcement and others are dropped (1-byte buffer).
+        let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
+        #expect(try await f.connector.delete(objectId: "gone", in: Self.triggerDesk, context: context))
+        for i in 0..<3 {
+            f.gateway.changes.publish(ObjectChange(kind: .delete, className: "Desk", connector: "memory", objectId: "x\(i)", origin: .source))
+        }
+        #expect(f.gateway.changes.dropped > 0)
+        try await f.run {
+            // The hub reads the change that got through, notes the drops and reads the images again (a second read).
+            try await Self.eventually { f.hub.imageActivity.reads >= 2 }
+            #expect(f.hub.rememberedImages.count == 0, "the stale image of the deleted row was dropped")
+            _ = try await f.gateway.create("Desk", body: ["name": .string("after"), "floor": .int(1)], caller: .master)
+            _ = try await c.expect("create", requestId: 1)
+            #expect(f.hub.rememberedImages.count == 1)
+        }
+    }
+
+    /// Resending `update` with the same query and filters reads nothing again; a new query does.
+    @Test func anUpdateWithTheSameQueryDoesNotReadAgain() async throws {
+        let f = LiveQueryFixture(collections: [Self.triggerDesk, vaultSchema])
+        try await f.run {
+            var c = try f.client()
+            try await c.connect()
+            _ = try await c.subscribe(1, where: #"{"floor": 1}"#)
+            #expect(f.hub.imageActivity.reads == 1)
+            for _ in 0..<3 {
+                await c.send(#"{"op":"update","requestId":1,"query":{"className":"Desk","where":{"floor":1}}}"#)
+                _ = try await c.expect("subscribed", requestId: 1)
+            }
+            #expect(f.hub.imageActivity.reads == 1)
+            await c.send(#"{"op":"update","requestId":1,"query":{"className":"Desk","where":{"floor":2}}}"#)
+            _ = try await c.expect("subscribed", requestId: 1)
+            #expect(f.hub.imageActivity.reads == 2)
+        }
+    }
+
+    /// A resync reads at most the image budget's worth of objects, however many distinct subscriptions there are.
+    @Test func aResyncReadsWithinTheImageBudget() async throws {
+        var settings = LiveQuerySettings(classes: ["Desk"])
+        settings.rememberedObjectsBytes = 2_000
+        let f = LiveQueryFixture(settings: settings, collections: [Self.triggerDesk, vaultSchema])
+        for i in 0..<40 {
+            _ = try await f.connector.create(ParseObject(objectId: "d\(i)", fields: ["name": .string("desk \(i)"), "floor": .int(Int64(i))]),
+                                             in: Self.triggerDesk, context: ConnectorContext(caller: .master, logger: Gateway.quietLogger))
+        }
+        try await f.run {
+            var c = try f.client()
+            try await c.connect()
+            for i in 0..<40 { _ = try await c.subscribe(i + 1, where: "{\"floor\": \(i)}") }
+            #expect(f.hub.imageActivity.reads == 40)
+            await f.hub.resync("Desk")
+            // Each object is about 200 bytes with its overhead: the 2,000-byte budget stops the reads after about ten.
+            let reads = f.hub.imageActivity.reads - 40
+            #expect(reads >= 3 && reads <= 20, "\(reads)")
         }
     }
 }

@@ -160,4 +160,58 @@ import Testing
             _ = try await c.expect("create", requestId: 2)
         }
     }
+
+    /// Between the reloader's swap and `reconfigure`, a subscription made under the old configuration is applied
+    /// with the stricter of both: a field the reload protects is not shown, not even in that window.
+    @Test func aFieldProtectedByAReloadIsHiddenBeforeTheSubscriptionsAreRebuilt() async throws {
+        var open = deskSchema
+        open.access.protectedFields = [:]
+        let first = Gateway(config: GatewayConfig(), connectors: [MemoryConnector(name: "memory", collections: [open])])
+        let box = GatewayBox(first)
+        let hub = LiveQueryHub(gateway: first, current: { box.value }, settings: LiveQuerySettings(classes: ["Desk"]), sessions: nil,
+                               authenticate: { $0.applicationId == "app" ? .anonymous : nil })
+        let task = Task { try await hub.run() }
+        defer { task.cancel() }
+        var c = TestClient(try #require(hub.open()))
+        try await c.connect()
+        _ = try await c.subscribe(1)
+        _ = try await first.create("Desk", body: ["name": .string("before"), "secret": .string("s1")], caller: .master)
+        #expect(try await c.expect("create", requestId: 1).object["secret"] == .string("s1"), "not protected yet")
+        // The reloader has swapped the gateway; `reconfigure` has not run.
+        let next = Gateway(config: GatewayConfig(), connectors: [MemoryConnector(name: "memory", collections: [deskSchema])], changes: first.changes)
+        box.set(next)
+        _ = try await next.create("Desk", body: ["name": .string("in the window"), "secret": .string("s2")], caller: .master)
+        let event = try await c.expect("create", requestId: 1)
+        #expect(event.object["name"] == .string("in the window"))
+        #expect(event.object["secret"] == nil)
+    }
+
+    /// Images remembered under the old configuration are dropped by a reload and read again under the new one.
+    @Test func aReloadReadsTheImagesAgain() async throws {
+        var triggered = deskSchema
+        triggered.liveQueryTriggers = true
+        var config = GatewayConfig()
+        config.liveQuery = LiveQuerySettings(classes: ["Desk"])
+        let old = MemoryConnector(name: "memory", collections: [triggered])
+        let context = ConnectorContext(caller: .master, logger: Gateway.quietLogger)
+        for id in ["a", "b"] { _ = try await old.create(ParseObject(objectId: id, fields: ["floor": .int(1)]), in: triggered, context: context) }
+        let first = Gateway(config: config, connectors: [old])
+        let box = GatewayBox(first)
+        let hub = LiveQueryHub(gateway: first, current: { box.value }, settings: LiveQuerySettings(classes: ["Desk"]), sessions: nil,
+                               authenticate: { $0.applicationId == "app" ? .anonymous : nil })
+        let task = Task { try await hub.run() }
+        defer { task.cancel() }
+        var c = TestClient(try #require(hub.open()))
+        try await c.connect()
+        _ = try await c.subscribe(1, where: #"{"floor": 1}"#)
+        #expect(hub.rememberedImages.count == 2)
+        // The reload points Desk at another source, where only one row matches.
+        let other = MemoryConnector(name: "memory", collections: [triggered])
+        _ = try await other.create(ParseObject(objectId: "c", fields: ["floor": .int(1)]), in: triggered, context: context)
+        let next = Gateway(config: config, connectors: [other], changes: first.changes)
+        box.set(next)
+        let outcome = await hub.reconfigure(next)
+        #expect(outcome.kept == 1)
+        #expect(hub.rememberedImages.count == 1)
+    }
 }
