@@ -334,28 +334,34 @@ public final class LiveQueryHub: Service, Sendable {
         if change.kind == .create { before = nil }
         let now = ParseDate.now()
         var seen = false
+        // The events are worked out first and sent after the images are updated, so that whoever has received a
+        // change's events finds the images as that change left them.
+        var outgoing: [(client: LiveQueryConnection, message: String)] = []
+        var expiredBy: [(client: LiveQueryConnection, requestIds: [Int])] = []
         for client in clients {
             let (subscriptions, installation) = client.state.withLock { s in
                 // In the order they were made (their request ids), so a client sees one change's events in a
                 // stable order.
                 (s.subscriptions.values.filter { $0.className == change.className }.sorted { $0.requestId < $1.requestId }, s.installationId)
             }
-            var expired: [LiveQuerySubscription] = []
+            var expired: [Int] = []
             for stored in subscriptions {
-                if let expiry = stored.identity.expiresAt, expiry < now { expired.append(stored); continue }
+                if let expiry = stored.identity.expiresAt, expiry < now { expired.append(stored.requestId); continue }
                 guard let subscription = effective(stored, schema: schema, gateway: gateway) else { continue }
                 guard let (event, object, original) = subscription.event(change.kind, schema: schema, before: before, after: after) else { continue }
                 if event != .leave && event != .delete { seen = true }
                 metrics.delivered(event)
-                client.send(LiveQueryReply.event(event, clientId: client.id, installationId: installation, requestId: subscription.requestId,
-                                                 className: change.className, object: object, original: original))
+                outgoing.append((client, LiveQueryReply.event(event, clientId: client.id, installationId: installation, requestId: subscription.requestId,
+                                                               className: change.className, object: object, original: original)))
             }
-            if !expired.isEmpty { end(expired.map(\.requestId), of: client) }
+            if !expired.isEmpty { expiredBy.append((client, expired)) }
         }
         if remembers {
             // Kept while some subscriber sees the object; forgotten once nobody does (or it is gone).
             if change.kind != .delete, seen, let after { images.remember(after, className: change.className) } else { images.forget(change.className, change.objectId) }
         }
+        for (client, message) in outgoing { client.send(message) }
+        for (client, ids) in expiredBy { end(ids, of: client) }
     }
 
     /// The subscription as `deliver` applies it under `gateway`, the configuration serving now. A subscription
