@@ -8,13 +8,22 @@ import PostgresNIO
 /// Parameters are sent as text and cast (`$1::text::integer`), as in every statement of this connector: a
 /// prepared statement would otherwise infer the column's type for a parameter bound as text.
 extension PostgresConnector: RelationConnector {
-    /// The join table as a `PostgresTable` (introspected for its column types).
-    func joinTable(_ relation: RelationMapping, owner: CollectionSchema, on connection: PostgresConnection? = nil) async throws -> PostgresTable {
+    /// The join table as a `PostgresTable` (introspected for its column types once, and again after the connector
+    /// restarts; a reload makes a new connector; a join table not found is looked up again on its next use).
+    /// `fresh`: read the catalog even when the table is known (`causeway check`).
+    func joinTable(_ relation: RelationMapping, owner: CollectionSchema, on connection: PostgresConnection? = nil,
+                   fresh: Bool = false) async throws -> PostgresTable {
         let ownerTable = tableName(owner)
+        let key = "\(ownerTable.0).\(relation.joinTable)"
+        if !fresh, let known = state.withLock({ $0.joinTables[key] }) { return known }
         let shape = CollectionSchema(className: owner.className, connectorName: name, fields: [:],
                                      objectId: ObjectIdMapping(column: relation.ownerColumn))
         var t = try PostgresTable(schema: shape, schemaName: ownerTable.0, table: relation.joinTable)
         (t.columns, _) = try await introspect(t, on: connection)
+        state.withLock { [t] in
+            $0.joinTableIntrospections += 1
+            if !t.columns.isEmpty { $0.joinTables[key] = t }
+        }
         return t
     }
 
@@ -122,7 +131,7 @@ extension PostgresConnector: RelationConnector {
                 let subject = "\(name)/\(schema.className) (join table \(relation.joinTable))"
                 let at = "\(relation.origin): \(schema.className).\(relation.name): "
                 do {
-                    let j = try await joinTable(relation, owner: schema)
+                    let j = try await joinTable(relation, owner: schema, fresh: true)
                     var problems: [String] = []
                     if j.columns.isEmpty {
                         problems.append("join table \(tableName(schema).0).\(relation.joinTable) does not exist (or the user may not see it)")

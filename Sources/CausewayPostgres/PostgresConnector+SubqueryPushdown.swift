@@ -24,12 +24,19 @@ extension PostgresConnector: SubqueryPushdownConnector {
     }
 
     /// Column types whose `=` is the equality of the two-step path's values: one type, text with text, or integers.
+    /// Text columns of two different non-default collations are refused: PostgreSQL cannot choose between two implicit
+    /// collations and fails the statement (42P22), while the two-step path compares values and works.
     static func comparable(_ a: PostgresColumn, _ b: PostgresColumn) -> Bool {
         if a.isArray || b.isArray || a.isJSON || b.isJSON { return false }
-        if a.isText && b.isText { return true }
+        if a.isText && b.isText { return collationsCombine(a.collation, b.collation) }
         let integers: Set<String> = ["smallint", "integer", "bigint"]
         if integers.contains(a.castType) && integers.contains(b.castType) { return true }
         return a.castType == b.castType
+    }
+
+    /// Whether two columns' implicit collations combine: the same one, or one of them the database default (or none).
+    static func collationsCombine(_ a: String, _ b: String) -> Bool {
+        a == b || ["", "default"].contains(a) || ["", "default"].contains(b)
     }
 
     private func resolve(_ s: SemiJoin, outer: CollectionSchema, innerConnector: PostgresConnector)

@@ -31,6 +31,10 @@ public final class PostgresConnector: Connector {
         var connections: PostgresConnectionSet?
         /// Tables with their introspected columns, once loaded.
         var tables: [String: PostgresTable]?
+        /// Relations' join tables with their introspected columns, by `schema.table` (PostgresConnector+Relations.swift).
+        var joinTables: [String: PostgresTable] = [:]
+        /// How often a join table was read from the catalog (for tests).
+        var joinTableIntrospections = 0
         var logger = Logger(label: "causeway.postgres")
     }
 
@@ -87,6 +91,7 @@ public final class PostgresConnector: Connector {
     public func start(logger: Logger) async throws {
         let connections = try state.withLock { s throws -> PostgresConnectionSet in
             s.logger = logger
+            s.joinTables = [:]  // introspected again after a restart
             _ = try pooledClient(&s, logger: logger)
             if let c = s.connections { return c }
             let c = PostgresConnectionSet(

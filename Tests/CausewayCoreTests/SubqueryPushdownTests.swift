@@ -18,13 +18,16 @@ import Testing
         let store: MemoryConnector
         let accept: Bool
         let received = Mutex<[SemiJoin]>([])
+        /// The filters of the plain finds on each class (the two-step path's and nested sub-queries' finds).
+        let finds = Mutex<[String: [QueryFilter?]]>([:])
         init(_ store: MemoryConnector, accept: Bool) { self.store = store; self.accept = accept }
         var name: String { store.name }
         var kind: String { "test" }
         var capabilities: ConnectorCapabilities { store.capabilities }
         var collections: [CollectionSchema] { store.collections }
         func find(_ query: SourceQuery, in collection: CollectionSchema, context: ConnectorContext) async throws -> [ParseObject] {
-            try await store.find(query, in: collection, context: context)
+            finds.withLock { $0[collection.className, default: []].append(query.filter) }
+            return try await store.find(query, in: collection, context: context)
         }
         func canEmbed(_ semiJoin: SemiJoin, outer: CollectionSchema) -> Bool { accept && semiJoin.innerConnector.name == name }
 
@@ -52,14 +55,19 @@ import Testing
         }
     }
 
-    static func gateway(accept: Bool, cached: Bool = false) -> (Gateway, SemiJoinConnector) {
+    /// `innerProtected` / `outerProtected`: the fields of Employee / Booking protected from every caller but the master key.
+    static func gateway(accept: Bool, cached: Bool = false, innerProtected: Set<String> = ["salary"],
+                        outerProtected: Set<String> = []) -> (Gateway, SemiJoinConnector) {
         var employee = FederationFixture.employeeSchema(connector: "db")
+        employee.access.protectedFields = ["*": innerProtected]
+        var booking = FederationFixture.bookingSchema(connector: "db")
+        if !outerProtected.isEmpty { booking.access.protectedFields = ["*": outerProtected] }
         employee.access.readRule = .object(["city": .object(["$ne": .string("Basel")])])
         employee.access.exempt = ["role:HR"]
         var bookings = FederationFixture.bookings(count: 20)
         bookings[2].fields["employee"] = nil            // a booking without an employee
         bookings[3].fields["city"] = .null              // and one without a city
-        let store = MemoryConnector(name: "db", collections: [FederationFixture.bookingSchema(connector: "db"), employee,
+        let store = MemoryConnector(name: "db", collections: [booking, employee,
                                                               FederationFixture.secretSchema(connector: "db")],
                                     rows: ["Booking": bookings, "Employee": FederationFixture.employees(), "Secret": FederationFixture.secrets()])
         let connector = SemiJoinConnector(store, accept: accept)
@@ -168,5 +176,49 @@ import Testing
         let a = try await run(gw, params, caller: .anonymous), b = try await run(twoStep, params, caller: .anonymous)
         #expect(a.0 == b.0 && !a.0.isEmpty)
         #expect(connector.received.withLock { $0.isEmpty }, "a cached answer is keyed by the inner values")
+    }
+
+    /// A protected string inner key (of the outer field's type, so that only the hidden-key guard refuses) and a
+    /// protected outer field: not pushed for callers they are hidden from; the answers are the two-step path's.
+    @Test(arguments: [Caller.anonymous, SubqueryPushdownTests.boss, SubqueryPushdownTests.hr, Caller.master])
+    func protectedStringKeysAndOuterFieldsTakeTwoSteps(caller: Caller) async throws {
+        for (inner, outer) in [(Set(["salary", "city"]), Set<String>()), (["salary"], ["city"])] {
+            let (pushed, connector) = Self.gateway(accept: true, innerProtected: inner, outerProtected: outer)
+            let (twoStep, _) = Self.gateway(accept: false, innerProtected: inner, outerProtected: outer)
+            for w: [String: JSONValue] in [["city": Self.select("$select", ["name": .string("Ada")], key: "city")],
+                                           ["city": Self.select("$dontSelect", [:], key: "city")]] {
+                let params: [String: JSONValue] = ["where": .object(w), "limit": .int(100)]
+                let before = connector.received.withLock { $0.count }
+                let a = await outcome { try await run(pushed, params, caller: caller) }
+                let b = await outcome { try await run(twoStep, params, caller: caller) }
+                #expect(a == b, "\(inner) \(outer): \(a) vs \(b)")
+                let got = connector.received.withLock { $0.count } - before
+                #expect(got == (caller.isMaster ? 1 : 0), "\(inner) \(outer): \(got) semi-joins received")
+            }
+        }
+    }
+
+    /// A nested sub-query runs once: before a refusal (the outer source's or a protected field in the inner where),
+    /// the two-step path does not run it again.
+    @Test func aNestedSubqueryRunsOnceWhenThePushdownIsRefused() async throws {
+        func nestedRuns(_ connector: SemiJoinConnector) -> Int {
+            connector.finds.withLock { ($0["Employee"] ?? []).filter { String(describing: $0).contains("\"Ada\"") }.count }
+        }
+        // The outer source refuses every semi-join.
+        let (refusing, r) = Self.gateway(accept: false)
+        let nested: [String: JSONValue] = ["employee": Self.inQuery("$inQuery", ["manager": Self.inQuery("$inQuery", ["name": .string("Ada")])])]
+        let answer = try await run(refusing, ["where": .object(nested), "limit": .int(100)], caller: .master)
+        #expect(!answer.0.isEmpty)
+        #expect(nestedRuns(r) == 1, "\(r.finds.withLock { $0 })")
+        // Accepted by the source, refused after the nested sub-query ran (the inner where reads a protected field).
+        let (gw, c) = Self.gateway(accept: true)
+        let (twoStep, _) = Self.gateway(accept: false)
+        let protected: [String: JSONValue] = ["employee": Self.inQuery("$inQuery", ["salary": .object(["$gt": .int(1)]),
+                                                                                   "manager": Self.inQuery("$inQuery", ["name": .string("Ada")])])]
+        let a = await outcome { try await run(gw, ["where": .object(protected), "limit": .int(100)], caller: .anonymous) }
+        let b = await outcome { try await run(twoStep, ["where": .object(protected), "limit": .int(100)], caller: .anonymous) }
+        #expect(a == b)
+        #expect(c.received.withLock { $0.isEmpty })
+        #expect(nestedRuns(c) == 1, "\(c.finds.withLock { $0 })")
     }
 }

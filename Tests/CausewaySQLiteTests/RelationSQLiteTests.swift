@@ -246,6 +246,38 @@ import Testing
         }
     }
 
+    /// Conditions on relation fields are sub-queries for `limits.maxSubqueries` (each reads the join table), the objects
+    /// they name are at most `limits.maxSubqueryResults` in all, and so are the owners they read, over all conditions.
+    @Test func relationConditionsCountAgainstTheSubqueryLimits() async throws {
+        var config = GatewayConfig()
+        config.limits.federation.maxSubqueryResults = 2
+        try await with(config: config) { fx, g, e in
+            func p(_ name: String) -> JSONValue { pointer(e[name]!) }
+            _ = try await g.create("Team", body: ["name": .string("Ops"), "members": op("AddRelation", [e["Ada"]!, e["Ben"]!])], caller: .master)
+            _ = try await g.create("Team", body: ["name": .string("Board"), "members": op("AddRelation", [e["Ben"]!])], caller: .master)
+            func refused(_ w: JSONValue, _ limit: String) async throws {
+                do {
+                    _ = try await g.find("Team", try g.parseFind("Team", ["where": w]), caller: .master, logger: fx.logger)
+                    Issue.record("accepted \(w)")
+                } catch let error as GatewayError {
+                    #expect(error.code == .invalidQuery && error.message.contains(limit), "\(error)")
+                }
+            }
+            // Eleven conditions (each within every other limit) over a limit of ten sub-queries.
+            try await refused(.object(["$or": .array((0..<11).map { _ in .object(["members": p("Ada")]) })]), "limits.maxSubqueries")
+            // Three objects named over a limit of two, though each condition names fewer.
+            try await refused(.object(["$or": .array([.object(["members": .object(["$in": .array([p("Ada"), p("Ben")])])]),
+                                                      .object(["members": p("Cleo")])])]), "limits.maxSubqueryResults")
+            // Three owners read over a limit of two (Ben's two teams and Ada's one), though each condition reads at most two.
+            try await refused(.object(["$or": .array([.object(["members": p("Ben")]), .object(["members": p("Ada")])])]), "limits.maxSubqueryResults")
+            // Within the limits.
+            let found = try await g.find("Team", try g.parseFind("Team", ["where": .object(["$or": .array([.object(["members": p("Ada")]),
+                                                                                                             .object(["members": p("Cleo")])])])]),
+                                         caller: .master, logger: fx.logger)
+            #expect(found.objects.compactMap { $0.fields["name"]?.stringValue } == ["Ops"])
+        }
+    }
+
     @Test func checkFindsMissingJoinTableAndWrongKeyTypes() async throws {
         let yaml = Self.yaml.replacingOccurrences(of: "path: org.sqlite", with: "path: org.sqlite\n  createMissingTables: false")
             .replacingOccurrences(of: "joinTable: team_members", with: "joinTable: team_links")

@@ -30,9 +30,13 @@ public struct FederationLimits: Sendable, Hashable {
     }
 
     /// Refuses a `where` that holds more than `maxSubqueries` sub-queries, counted at any depth (inside
-    /// `$and`/`$or`/`$nor` and inside the inner queries themselves), before any of them runs.
-    public func checkSubqueryCount(_ json: JSONValue) throws(GatewayError) {
+    /// `$and`/`$or`/`$nor` and inside the inner queries themselves), before any of them runs. With `schema` (the
+    /// queried class), each condition on one of its relation fields (top level and in `$and`/`$or`/`$nor`, where
+    /// they are resolved through the join table) counts as a sub-query too, and the objects those conditions name
+    /// may be at most `maxSubqueryResults` in all.
+    public func checkSubqueryCount(_ json: JSONValue, schema: CollectionSchema? = nil) throws(GatewayError) {
         var count = 0
+        var relationTargets = 0
         func walk(_ value: JSONValue) {
             switch value {
             case .object(let object):
@@ -46,9 +50,35 @@ public struct FederationLimits: Sendable, Hashable {
                 break
             }
         }
-        walk(json)
-        guard count <= maxSubqueries else {
-            throw GatewayError(.invalidQuery, "The where clause holds \(count) sub-queries ($inQuery, $notInQuery, $select, $dontSelect, $relatedTo); at most \(maxSubqueries) are allowed (limits.maxSubqueries).")
+        func walkRelations(_ value: JSONValue, _ relations: [String: RelationMapping]) {
+            guard case .object(let object) = value else { return }
+            for (key, inner) in object {
+                if relations[key] != nil {
+                    count += 1
+                    relationTargets += Self.pointerCount(inner)
+                } else if ["$and", "$or", "$nor"].contains(key), case .array(let branches) = inner {
+                    for branch in branches { walkRelations(branch, relations) }
+                }
+            }
         }
+        walk(json)
+        if let schema, !schema.relations.isEmpty { walkRelations(json, schema.relations) }
+        guard count <= maxSubqueries else {
+            throw GatewayError(.invalidQuery, "The where clause holds \(count) sub-queries ($inQuery, $notInQuery, $select, $dontSelect, $relatedTo, conditions on relation fields); at most \(maxSubqueries) are allowed (limits.maxSubqueries).")
+        }
+        guard relationTargets <= maxSubqueryResults else {
+            throw GatewayError(.invalidQuery, "The where clause's conditions on relation fields name \(relationTargets) objects in all; at most \(maxSubqueryResults) are allowed (limits.maxSubqueryResults).")
+        }
+    }
+
+    /// The objects a relation-field condition names: a pointer, or the items of its `$in` / `$nin` list.
+    static func pointerCount(_ condition: JSONValue) -> Int {
+        guard case .object(let o) = condition else { return 0 }
+        if o["__type"] != nil { return 1 }
+        var n = 0
+        for (_, operand) in o {
+            if case .array(let items) = operand { n += items.count } else { n += 1 }
+        }
+        return n
     }
 }

@@ -40,7 +40,7 @@ public struct FindRequestParser: Sendable {
             }
             try limits.whereClause.check(json)
             if SubqueryRewriter.contains(json) || Gateway.mentionsRelation(json, schema) {
-                try limits.federation.checkSubqueryCount(json)
+                try limits.federation.checkSubqueryCount(json, schema: schema)
                 query.pendingWhere = json  // parsed once the gateway has run its sub-queries for the caller
             } else {
                 query.filter = try QueryParser(schema: schema).parse(json)

@@ -20,13 +20,24 @@ extension Gateway {
     // MARK: Reads
 
     /// `where` with every `$relatedTo` and every condition on a relation field of `className` (top level and in
-    /// `$and` / `$or` / `$nor` branches) replaced by an `objectId` condition on `className`.
+    /// `$and` / `$or` / `$nor` branches) replaced by an `objectId` condition on `className`. The ids those conditions
+    /// read are at most `limits.maxSubqueryResults` in all (102 beyond), however many conditions there are.
+    /// The replacements join the object's other conditions in its `$and` (the other top-level fields stay where they
+    /// are, so a top-level `$inQuery` beside them can still be pushed down).
     func resolveRelatedTo(_ json: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> JSONValue {
+        var budget = config.limits.federation.maxSubqueryResults
+        return try await resolveRelatedTo(json, className: className, caller: caller, logger: logger, budget: &budget)
+    }
+
+    private func resolveRelatedTo(_ json: JSONValue, className: String, caller: Caller, logger: Logger,
+                                  budget: inout Int) async throws -> JSONValue {
         guard case .object(var object) = json else { return json }
         for key in ["$and", "$or", "$nor"] {
             guard case .array(let branches)? = object[key] else { continue }
             var resolved: [JSONValue] = []
-            for branch in branches { resolved.append(try await resolveRelatedTo(branch, className: className, caller: caller, logger: logger)) }
+            for branch in branches {
+                resolved.append(try await resolveRelatedTo(branch, className: className, caller: caller, logger: logger, budget: &budget))
+            }
             object[key] = .array(resolved)
         }
         var conditions: [JSONValue] = []
@@ -34,16 +45,33 @@ extension Gateway {
             for key in object.keys.sorted() {
                 guard let relation = relations[key] else { continue }
                 conditions.append(try await relationFieldCondition(object.removeValue(forKey: key)!, relation, className: className,
-                                                                   caller: caller, logger: logger))
+                                                                   caller: caller, logger: logger, budget: &budget))
             }
         }
         if let operand = object.removeValue(forKey: "$relatedTo") {
-            let ids = try await relatedIds(operand, className: className, caller: caller, logger: logger)
+            let ids = try await relatedIds(operand, className: className, caller: caller, logger: logger, budget: &budget)
             conditions.append(.object(["objectId": .object(["$in": .array(ids.map(JSONValue.string))])]))
         }
         guard !conditions.isEmpty else { return .object(object) }
         if object.isEmpty, conditions.count == 1 { return conditions[0] }
-        return .object(["$and": .array((object.isEmpty ? [] : [.object(object)]) + conditions)])
+        switch object["$and"] {
+        case nil:
+            object["$and"] = .array(conditions)
+        case .array(let existing)?:
+            object["$and"] = .array(existing + conditions)
+        default:  // a malformed $and: the parser refuses it as it stands
+            return .object(["$and": .array([.object(object)] + conditions)])
+        }
+        return .object(object)
+    }
+
+    /// Takes `count` ids from the request's budget of relation ids, or refuses with 102 naming the limit.
+    private func spend(_ count: Int, _ budget: inout Int, _ what: String) throws(GatewayError) {
+        let cap = config.limits.federation.maxSubqueryResults
+        guard count <= budget else {
+            throw GatewayError(.invalidQuery, "\(what) links more than \(cap) objects in this request's relation conditions together (limits.maxSubqueryResults); add conditions or raise the limit.")
+        }
+        budget -= count
     }
 
     /// Whether `where` names a relation field of `schema` (at the top level or in `$and` / `$or` / `$nor`), so that it is
@@ -62,7 +90,7 @@ extension Gateway {
     /// `{"rel": pointer}`, `{"rel": {"$eq" | "$ne": pointer}}`, `{"rel": {"$in" | "$nin": [pointers]}}` on the owner class
     /// `className`: `objectId $in` (or `$nin`) the owners linked to those targets.
     private func relationFieldCondition(_ value: JSONValue, _ relation: RelationMapping, className: String, caller: Caller,
-                                        logger: Logger) async throws -> JSONValue {
+                                        logger: Logger, budget: inout Int) async throws -> JSONValue {
         let name = "\(className).\(relation.name)"
         func usage() -> GatewayError {
             GatewayError(.invalidQuery, "\(name) is a relation: query it with a pointer to \(relation.targetClass), or $eq, $ne, $in or $nin of such pointers (or use $relatedTo on \(relation.targetClass)).")
@@ -104,19 +132,22 @@ extension Gateway {
         let connector = try relationConnector(owner, relation)
         let cap = config.limits.federation.maxSubqueryResults
         let target = try route(relation.targetClass).schema.objectId
+        let limit = min(cap, budget) + 1
         let ids = targets.isEmpty ? [] : try await measured(owner) {
-            try await connector.ownerIds(linkedTo: targets, relation: relation, in: owner.schema, target: target, limit: cap + 1,
+            try await connector.ownerIds(linkedTo: targets, relation: relation, in: owner.schema, target: target, limit: limit,
                                          context: ConnectorContext(caller: caller, logger: logger))
         }
         guard ids.count <= cap else {
             throw GatewayError(.invalidQuery, "\(name) links more than \(cap) owners to these objects (limits.maxSubqueryResults); add conditions or raise the limit.")
         }
+        try spend(ids.count, &budget, name)
         logger.debug("relation field condition", metadata: ["causeway.class": .string(className), "causeway.relation": .string(relation.name),
                                                             "causeway.values": .stringConvertible(ids.count)])
         return .object(["objectId": .object([negated ? "$nin" : "$in": .array(ids.map(JSONValue.string))])])
     }
 
-    private func relatedIds(_ operand: JSONValue, className: String, caller: Caller, logger: Logger) async throws -> [String] {
+    private func relatedIds(_ operand: JSONValue, className: String, caller: Caller, logger: Logger,
+                            budget: inout Int) async throws -> [String] {
         guard case .object(let o) = operand, case .string(let key)? = o["key"], case .object(let pointer)? = o["object"],
               pointer["__type"] == .string("Pointer"), case .string(let ownerClass)? = pointer["className"],
               case .string(let ownerId)? = pointer["objectId"] else {
@@ -143,13 +174,15 @@ extension Gateway {
         }
         let cap = config.limits.federation.maxSubqueryResults
         let target = try route(className).schema.objectId
+        let limit = min(cap, budget) + 1
         let ids = try await measured(owner) {
-            try await connector.relatedIds(owner: ownerId, relation: relation, in: owner.schema, target: target, limit: cap + 1,
+            try await connector.relatedIds(owner: ownerId, relation: relation, in: owner.schema, target: target, limit: limit,
                                            context: ConnectorContext(caller: caller, logger: logger))
         }
         guard ids.count <= cap else {
             throw GatewayError(.invalidQuery, "$relatedTo \(ownerClass).\(key) links more than \(cap) objects (limits.maxSubqueryResults); add conditions on the owner's links or raise the limit.")
         }
+        try spend(ids.count, &budget, "$relatedTo \(ownerClass).\(key)")
         logger.debug("$relatedTo", metadata: ["causeway.class": .string(ownerClass), "causeway.relation": .string(key),
                                              "causeway.values": .stringConvertible(ids.count)])
         return ids
