@@ -256,8 +256,11 @@ import Testing
                 _ = try await run(gw, ["where": .object(w), "limit": .int(100)], caller: .master, logger: logger)
                 let plans = recorder.record.lock.withLock { Array(recorder.record.plans[before...]) }
                 #expect(plans.count == 1, "one statement: \(plans.map(\.sql))")
-                #expect(plans.first?.plan.contains(join) == true && plans.first?.plan.contains("employees") == true
-                        && plans.first?.plan.contains("bookings") == true, "\(plans.first?.sql ?? "") \(plans.first?.plan ?? "none")")
+                // Usually a semi- or anti-join; before autovacuum has analyzed the fresh tables PostgreSQL may also
+                // pick a nested loop or a hashed sub-plan (seen once under load). What matters: one plan reads both tables.
+                let plan = plans.first?.plan ?? ""
+                #expect([join, "Nested Loop", "SubPlan"].contains(where: plan.contains) && plan.contains("employees")
+                        && plan.contains("bookings"), "\(plans.first?.sql ?? "") \(plan)")
             }
             // $inQuery compares with the inner key, which is unique: PostgreSQL joins (a semi-join on a unique key
             // is an inner join); one plan over both tables, no second statement.
@@ -265,7 +268,8 @@ import Testing
             _ = try await run(gw, ["where": .object(["employee": Self.inQuery("$inQuery", ["city": .string("Zurich")])]), "limit": .int(100)],
                               caller: .master, logger: logger)
             let plans = recorder.record.lock.withLock { Array(recorder.record.plans[before...]) }
-            #expect(plans.count == 1 && plans[0].plan.contains("Join") && plans[0].plan.contains("employees") && plans[0].sql.contains(" IN (SELECT "),
+            #expect(plans.count == 1 && ["Join", "Nested Loop", "SubPlan"].contains(where: plans[0].plan.contains) && plans[0].plan.contains("employees")
+                    && plans[0].plan.contains("bookings") && plans[0].sql.contains(" IN (SELECT "),
                     "\(plans.map(\.plan))")
         }
     }
