@@ -2,6 +2,7 @@ import CausewayCore
 import Foundation
 import Logging
 import Metrics
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -100,7 +101,9 @@ public final class GatewayReloader: Sendable {
         logger.info("reloading configuration", metadata: ["causeway.trigger": .string(trigger)])
         var loaded: LoadedConfiguration
         do {
-            loaded = try load()
+            // Reading and validating files blocks: on NIO's blocking-work pool, never on a concurrency thread.
+            let load = self.load
+            loaded = try await NIOThreadPool.singleton.runIfActive { try load() }
         } catch let errors as ConfigErrors {
             return finish(.init(at: .now(), trigger: trigger, ok: false,
                                 summary: "The configuration is invalid; the previous one keeps serving (\(errors.errors.count) problem(s)).",
