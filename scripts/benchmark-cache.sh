@@ -72,19 +72,8 @@ for url in "http://127.0.0.1:$PORT_B/file/1" "http://127.0.0.1:$PORT_N/find.json
 done
 
 nginx_ticks() { local t=0; for p in $(pgrep -f "nginx: (master|worker)" ); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
-declare -A RPS CPU
-run() {  # name ticks-command url [header]
-  local name=$1 ticks=$2 url=$3 header=${4:-}
-  wrk -t2 -c"$CONNS" -d2s ${header:+-H "$header"} "$url" >/dev/null
-  local before after out requests
-  before=$($ticks)
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${header:+-H "$header"} "$url")
-  after=$($ticks)
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
-  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
-}
+declare -A RPS CPU LAT
+run() { wrk_run "$@"; }  # name ticks-command url [header]
 echo "measuring ($DURATION s each, $CONNS connections); by-id body $(wc -c < "$WORK/www/byid.json") bytes, find body $(wc -c < "$WORK/www/find.json") bytes"
 run nginx_byid nginx_ticks "http://127.0.0.1:$PORT_N/byid.json"
 run bare_byid "cpu_ticks $PID_B" "http://127.0.0.1:$PORT_B/file/0"

@@ -14,10 +14,8 @@ source scripts/bench/common.sh
 DURATION=${1:-10}
 CONNS=${2:-32}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-swift build -c release --product causeway >/dev/null
-swift build -c release --product causeway-baseline >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+need_wrk
+release_build causeway-baseline
 WORK=$(mktemp -d /tmp/causeway-bench-rest-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
@@ -64,19 +62,8 @@ for url in "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" "http://127.0.0.1:$
 done
 [ -z "$(curl -s -D - -o /dev/null -H "$H" "http://127.0.0.1:$PORT_C/parse/classes/Ticket/7" | grep -i x-causeway-cache)" ] || { echo "answers are cached"; exit 1; }
 
-declare -A RPS CPU
-run() {  # name pid url [header]
-  local name=$1 pid=$2 url=$3 header=${4:-}
-  wrk -t2 -c"$CONNS" -d2s ${header:+-H "$header"} "$url" >/dev/null
-  local before after out requests
-  before=$(cpu_ticks "$pid")
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${header:+-H "$header"} "$url")
-  after=$(cpu_ticks "$pid")
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
-  if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
-}
+declare -A RPS CPU LAT
+run() { wrk_run "$1" "cpu_ticks $2" "$3" "${4:-}"; }  # name pid url [header]
 # CPU per request: the process that answers wrk (the upstream for the direct runs, the proxy or Causeway
 # for the others; the upstream's CPU in those runs is not counted in their figure).
 echo "measuring ($DURATION s each, $CONNS connections)"

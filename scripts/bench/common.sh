@@ -23,21 +23,25 @@ release_build() {
 # Debian's wrk, installed when missing.
 need_wrk() { command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; }
 
-# wrk_measure NAME URL: wrk against http://127.0.0.1:$PORT URL with header $H and $CONNS connections, 2 s of
-# warm-up then $DURATION s; sets RPS[NAME], LAT[NAME] (mean latency) and CPU[NAME] (server $PID's CPU µs per
-# request). The caller declares them: declare -A RPS CPU LAT
-wrk_measure() {
-  local name=$1 url=$2 before after out requests
-  wrk -t2 -c"$CONNS" -d2s -H "$H" "http://127.0.0.1:$PORT$url" >/dev/null
-  before=$(cpu_ticks $PID)
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" -H "$H" "http://127.0.0.1:$PORT$url")
-  after=$(cpu_ticks $PID)
+# wrk_run NAME TICKS URL [HEADER]: wrk against URL (with HEADER when given) and $CONNS connections, 2 s of warm-up
+# then $DURATION s; sets RPS[NAME], LAT[NAME] (mean latency) and CPU[NAME]: CPU µs per request of the process whose
+# clock ticks the command TICKS prints ("cpu_ticks PID", or a function summing several processes). The caller
+# declares them: declare -A RPS CPU LAT
+wrk_run() {
+  local name=$1 ticks=$2 url=$3 header=${4:-} before after out requests
+  wrk -t2 -c"$CONNS" -d2s ${header:+-H "$header"} "$url" >/dev/null
+  before=$($ticks)
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${header:+-H "$header"} "$url")
+  after=$($ticks)
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
   LAT[$name]=$(echo "$out" | awk '/Latency/ {print $2}')
   CPU[$name]=$(python3 -c "print(f'{($after-$before)/$TICK*1e6/$requests:.1f}')")
   if echo "$out" | grep -q "Non-2xx"; then echo "WARNING: $name had non-2xx responses"; fi
 }
+
+# wrk_measure NAME URL: wrk_run against http://127.0.0.1:$PORT URL with header $H, CPU of server $PID.
+wrk_measure() { wrk_run "$1" "cpu_ticks $PID" "http://127.0.0.1:$PORT$2" "$H"; }
 
 # The build needs OpenLDAP's headers.
 bash "$(dirname "${BASH_SOURCE[0]}")/../build-deps.sh"
