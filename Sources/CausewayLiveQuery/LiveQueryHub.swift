@@ -299,8 +299,17 @@ public final class LiveQueryHub: Service, Sendable {
             for className in classes.sorted() { await resync(className) }
         }
         guard classes.contains(change.className) else { return }
+        // One pass over the clients: each one's subscriptions to this class, in the order they were made (their
+        // request ids), so a client sees one change's events in a stable order.
         let clients = state.withLock { Array($0.clients.values) }
-        guard clients.contains(where: { c in c.state.withLock { s in s.subscriptions.values.contains { $0.className == change.className } } }) else {
+        var interested: [(client: LiveQueryConnection, subscriptions: [LiveQuerySubscription], installation: String?)] = []
+        for client in clients {
+            let (subscriptions, installation) = client.state.withLock { s in
+                (s.subscriptions.values.filter { $0.className == change.className }, s.installationId)
+            }
+            if !subscriptions.isEmpty { interested.append((client, subscriptions.sorted { $0.requestId < $1.requestId }, installation)) }
+        }
+        guard !interested.isEmpty else {
             // Nobody to tell; an image remembered from before would now be stale.
             images.forget(change.className, change.objectId)
             return
@@ -338,12 +347,7 @@ public final class LiveQueryHub: Service, Sendable {
         // change's events finds the images as that change left them.
         var outgoing: [(client: LiveQueryConnection, message: String)] = []
         var expiredBy: [(client: LiveQueryConnection, requestIds: [Int])] = []
-        for client in clients {
-            let (subscriptions, installation) = client.state.withLock { s in
-                // In the order they were made (their request ids), so a client sees one change's events in a
-                // stable order.
-                (s.subscriptions.values.filter { $0.className == change.className }.sorted { $0.requestId < $1.requestId }, s.installationId)
-            }
+        for (client, subscriptions, installation) in interested {
             var expired: [Int] = []
             for stored in subscriptions {
                 if let expiry = stored.identity.expiresAt, expiry < now { expired.append(stored.requestId); continue }
