@@ -115,7 +115,7 @@ extension PostgresFixture {
         s.user = db.user
         s.password = db.password
         s.poolSize = 2
-        s.connectTimeoutMs = 5000
+        s.connectTimeoutMs = 15000  // 5 s once ran out with six stores connecting at once in a clean-clone run
         return s
     }
 
