@@ -126,9 +126,13 @@ final class PostgresFixture: Sendable {
     /// service retries it; on a loaded machine a 1 s connect timeout is sometimes missed once.
     func connector(_ collectionsYAML: String, name: String = "pg", tls: String = "disable", connectionExtra: String = "",
                    caFile: String? = nil, logger: Logger? = nil, startAttempts: Int = 3) async throws -> PostgresConnector {
+        // Connections are opened at start, poolSize of them (default 10). Some 40 tests run at once, several with two
+        // or three connectors: at 10 each they held 380 of the test server's connections at peak and a clean-clone
+        // run saw "cannot be reached" when they ran out. Tests that need more say so.
+        let extra = connectionExtra.contains("poolSize:") ? connectionExtra : "  poolSize: 4\n" + connectionExtra
         let yaml = """
         kind: postgres
-        \(db.connectionYAML(tls: tls, extra: connectionExtra, caFile: caFile))
+        \(db.connectionYAML(tls: tls, extra: extra, caFile: caFile))
         collections:
         \(collectionsYAML.replacingOccurrences(of: "SCHEMA", with: schemaName))
         """
