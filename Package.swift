@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "CausewayCore",
                 "CausewayLiveQuery",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -8,8 +8,9 @@ import NIOCore
 ///
 /// Who may use it: the master key (typed once into the form, or sent as `X-Parse-Master-Key` by scripts)
 /// and users whose roles include `admin.role`. A browser signs in with a small form; the answer sets a
-/// cookie (HttpOnly, SameSite=Strict, scoped to the admin path) naming an `AdminSessions` entry. Every
-/// POST from the page carries that session's CSRF token. Signed-in users without the role get a 403 page.
+/// cookie (HttpOnly, SameSite=Strict, scoped to the admin path) carrying a sign-in that every node sharing
+/// the metadata store honours (`AdminSessions`). Every POST from the page carries that sign-in's CSRF
+/// token. Signed-in users without the role get a 403 page.
 struct AdminEndpoint: Sendable {
     let settings: AdminSettings
     let holder: GatewayHolder
@@ -17,7 +18,7 @@ struct AdminEndpoint: Sendable {
     let status: ComponentStatus
     let errors: AdminErrorLog
     let reloader: GatewayReloader?
-    let sessions = AdminSessions()
+    let sessions: AdminSessions
     /// Wrong master keys typed into the sign-in form, per client address: the form is an interactive password
     /// prompt, so it is throttled like one (10 per address in 5 minutes, then 429 for the rest of the window).
     /// The `X-Parse-Master-Key` header is not throttled, as in Parse Server.
@@ -55,12 +56,8 @@ struct AdminEndpoint: Sendable {
             }
         case (.post, "/login"): return try await login(request, context)
         case (.post, "/logout"):
-            // Ends whatever session the cookie names (also a refused user's); a forged sign-out harms nothing.
-            let id = cookie(request)
-            if let id, let session = sessions.session(id) {
-                sessions.end(id)
-                if let token = session.parseToken { try? await auth?.logOut(token: token) }
-            }
+            // Ends whatever sign-in the cookie names (also a refused user's), on every node; a forged sign-out harms nothing.
+            if let token = cookie(request) { await sessions.end(token) }
             var r = redirect(base + "/")
             r.headers[.setCookie] = "\(AdminEndpoint.cookieName)=; Path=\(base); HttpOnly; SameSite=Strict; Max-Age=0"
             return r
@@ -95,18 +92,18 @@ struct AdminEndpoint: Sendable {
             }
             return .none
         }
-        guard let id = cookie(request), let session = sessions.session(id) else { return .none }
-        guard let token = session.parseToken else {
+        guard let token = cookie(request) else { return .none }
+        switch await sessions.resolve(token) {
+        case nil:
+            return .none
+        case .master(let session):
             // The master key's authority is still subject to `masterKeyIps`.
             if !app.masterKeyIPs.isEmpty, !(context.remoteAddress.map(app.masterKeyIPs.contains) ?? false) { return .none }
             return .admin(session, who: "master key")
+        case .user(let session, let user):
+            guard let role = settings.role, user.roles.contains(role) else { return .refused(user.username) }
+            return .admin(session, who: user.username)
         }
-        guard let auth, let (user, _) = try? await auth.validate(token: token) else {
-            sessions.end(id)
-            return .none
-        }
-        guard let role = settings.role, user.roles.contains(role) else { return .refused(user.username) }
-        return .admin(session, who: user.username)
     }
 
     func cookie(_ request: Request) -> String? {
@@ -135,7 +132,11 @@ struct AdminEndpoint: Sendable {
                 logger.notice("admin page: master key sign-in refused", metadata: ["causeway.address": .string(context.remoteAddress ?? "")])
                 return html(401, AdminPage.login(base: base, message: "That is not the master key (or it may not be used from this address).", identity: auth != nil))
             }
-            return signedIn(sessions.create(parseToken: nil, username: "master key"))
+            do {
+                return signedIn(try await sessions.createMaster())
+            } catch let error as GatewayError {
+                return html(error.httpStatus >= 500 ? error.httpStatus : 503, AdminPage.login(base: base, message: error.message, identity: auth != nil))
+            }
         }
         guard let auth else {
             return html(401, AdminPage.login(base: base, message: "This gateway has no users: sign in with the master key.", identity: false))
@@ -151,7 +152,7 @@ struct AdminEndpoint: Sendable {
                 logger.notice("admin page: user without the admin role refused", metadata: ["causeway.username": .string(LogText.clean(username, limit: 128))])
                 return html(403, AdminPage.refused(base: base, username: user.username, role: settings.role))
             }
-            return signedIn(sessions.create(parseToken: token, username: user.username))
+            return signedIn(sessions.user(parseToken: token))
         } catch let error as GatewayError {
             let code = error.code == .requestLimitExceeded ? 429 : error.httpStatus >= 500 ? error.httpStatus : 401
             return html(code, AdminPage.login(base: base, message: error.message, identity: true))
@@ -160,7 +161,7 @@ struct AdminEndpoint: Sendable {
 
     func signedIn(_ session: AdminSessions.Session) -> Response {
         var r = redirect(base + "/")
-        r.headers[.setCookie] = "\(AdminEndpoint.cookieName)=\(session.id); Path=\(base); HttpOnly; SameSite=Strict; Max-Age=\(AdminSessions.lifetimeMs / 1000)"
+        r.headers[.setCookie] = "\(AdminEndpoint.cookieName)=\(session.token); Path=\(base); HttpOnly; SameSite=Strict; Max-Age=\(AdminSessions.lifetimeMs / 1000)"
             + (holder.current.gateway.config.server.publicURL?.hasPrefix("https://") == true ? "; Secure" : "")
         return r
     }

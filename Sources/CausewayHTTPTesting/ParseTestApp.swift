@@ -81,7 +81,7 @@ public struct ParseTestApp: Sendable {
     """
 
     public let root: String
-    public let configuration: LoadedConfiguration
+    public var configuration: LoadedConfiguration
     /// Where the app's caches read the time (cache tests pass a `ManualClock`).
     public let cacheClock: any Clock<Duration>
 

@@ -38,6 +38,9 @@ extension PostgresMetadataStore {
                 """,
             ]
         },
+        Migration(version: 2, name: "admin-page sign-ins") { s in
+            [#"CREATE TABLE "\#(s)".admin_sessions (token_hash text PRIMARY KEY, expires_at bigint NOT NULL)"#]
+        },
     ]
 
     /// The version this build brings the schema to.

@@ -202,8 +202,24 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
     /// Also forgets failed-login counters idle for a day (the longest throttle window).
     public func deleteExpiredSessions(before: ParseDate) async throws -> Int {
         let deleted = try await rows("DELETE FROM \(unescaped: table("sessions")) WHERE expires_at <= \(before.millisecondsSince1970) RETURNING 1")
+        _ = try await rows("DELETE FROM \(unescaped: table("admin_sessions")) WHERE expires_at <= \(before.millisecondsSince1970)")
         _ = try await rows("DELETE FROM \(unescaped: table("login_failures")) WHERE last_failure_ms < \(before.millisecondsSince1970 - 86_400_000)")
         return deleted.count
+    }
+
+    // MARK: Admin-page sign-ins
+
+    public func insertAdminSession(tokenHash: String, expiresAt: ParseDate) async throws {
+        _ = try await rows("INSERT INTO \(unescaped: table("admin_sessions")) (token_hash, expires_at) VALUES (\(tokenHash), \(expiresAt.millisecondsSince1970))")
+    }
+
+    public func adminSessionExpiry(tokenHash: String) async throws -> ParseDate? {
+        let found = try await rows("SELECT expires_at FROM \(unescaped: table("admin_sessions")) WHERE token_hash = \(tokenHash)", retry: true)
+        return try found.first.map { ParseDate(millisecondsSince1970: try $0.decode(Int64.self)) }
+    }
+
+    public func deleteAdminSession(tokenHash: String) async throws {
+        _ = try await rows("DELETE FROM \(unescaped: table("admin_sessions")) WHERE token_hash = \(tokenHash)")
     }
 
     // MARK: Shared login counters

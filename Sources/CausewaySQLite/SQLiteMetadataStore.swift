@@ -28,6 +28,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         """,
         "CREATE INDEX IF NOT EXISTS causeway_sessions_user ON causeway_sessions (user_id)",
         "CREATE INDEX IF NOT EXISTS causeway_sessions_expiry ON causeway_sessions (expires_at)",
+        "CREATE TABLE IF NOT EXISTS causeway_admin_sessions (token_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
     ]
 
     public func start(logger: Logger) async throws {
@@ -186,8 +187,34 @@ public final class SQLiteMetadataStore: MetadataStore {
         try await run {
             try await self.connections().write { c in
                 _ = try await c.query("DELETE FROM causeway_sessions WHERE expires_at <= ?", [.integer(Int(before.millisecondsSince1970))])
-                return Int(try await c.query("SELECT changes() AS n").first?.column("n")?.integer ?? 0)
+                let n = Int(try await c.query("SELECT changes() AS n").first?.column("n")?.integer ?? 0)
+                _ = try await c.query("DELETE FROM causeway_admin_sessions WHERE expires_at <= ?", [.integer(Int(before.millisecondsSince1970))])
+                return n
             }
+        }
+    }
+
+    // MARK: Admin-page sign-ins
+
+    public func insertAdminSession(tokenHash: String, expiresAt: ParseDate) async throws {
+        try await run {
+            _ = try await self.connections().write { c in
+                try await c.query("INSERT INTO causeway_admin_sessions (token_hash, expires_at) VALUES (?,?)",
+                                  [.text(tokenHash), .integer(Int(expiresAt.millisecondsSince1970))])
+            }
+        }
+    }
+
+    public func adminSessionExpiry(tokenHash: String) async throws -> ParseDate? {
+        let rows = try await run {
+            try await self.connections().read("SELECT expires_at FROM causeway_admin_sessions WHERE token_hash = ?", [.text(tokenHash)])
+        }
+        return rows.first.map { ParseDate(millisecondsSince1970: Int64($0.column("expires_at")?.integer ?? 0)) }
+    }
+
+    public func deleteAdminSession(tokenHash: String) async throws {
+        try await run {
+            _ = try await self.connections().write { c in try await c.query("DELETE FROM causeway_admin_sessions WHERE token_hash = ?", [.text(tokenHash)]) }
         }
     }
 

@@ -513,4 +513,7 @@ struct SQLiteMetadataStoreStub: MetadataStore {
     func deleteSessions(userId: String) async throws {}
     func deleteExpiredSessions(before: ParseDate) async throws -> Int { 0 }
     func usersWithSessions(now: ParseDate) async throws -> [UserRecord] { [] }
+    func insertAdminSession(tokenHash: String, expiresAt: ParseDate) async throws {}
+    func adminSessionExpiry(tokenHash: String) async throws -> ParseDate? { nil }
+    func deleteAdminSession(tokenHash: String) async throws {}
 }

@@ -34,6 +34,35 @@ import Testing
         }
     }
 
+    @Test func adminSignInsAreSharedByTheNodesAndASchemaAtVersionOneIsUpgraded() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let schema = fx.schemaName + "_admin"
+            defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
+            // A schema as a gateway of version 1 left it: no admin sign-ins table. The next start adds it.
+            let first = fx.metadataStore(schema: schema)
+            try await first.start(logger: fx.logger)
+            await first.shutdown()
+            try await fx.execute("DROP TABLE \(schema).admin_sessions")
+            try await fx.execute("DELETE FROM \(schema).schema_migrations WHERE version = 2")
+            let a = fx.metadataStore(schema: schema, nodeId: "A"), b = fx.metadataStore(schema: schema, nodeId: "B")
+            try await a.start(logger: fx.logger)
+            try await b.start(logger: fx.logger)
+            defer { Task { await a.shutdown(); await b.shutdown() } }
+            #expect(try await fx.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM \(schema).schema_migrations") == "1,2")
+            // Written by one node, read and ended by the other.
+            let now = ParseDate.now().millisecondsSince1970
+            try await a.insertAdminSession(tokenHash: "h1", expiresAt: ParseDate(millisecondsSince1970: now + 60_000))
+            try await a.insertAdminSession(tokenHash: "h2", expiresAt: ParseDate(millisecondsSince1970: now - 1))
+            #expect(try await b.adminSessionExpiry(tokenHash: "h1")?.millisecondsSince1970 == now + 60_000)
+            #expect(try await b.adminSessionExpiry(tokenHash: "nope") == nil)
+            try await b.deleteAdminSession(tokenHash: "h1")
+            #expect(try await a.adminSessionExpiry(tokenHash: "h1") == nil)
+            // The periodic clean-up removes expired ones.
+            _ = try await b.deleteExpiredSessions(before: .now())
+            #expect(try await fx.scalar("SELECT count(*)::text FROM \(schema).admin_sessions") == "0")
+        }
+    }
+
     @Test func usersAndSessionsThroughTheAuthService() async throws {
         try await withPostgresFixture(setupSQL: "") { fx in
             let node = try await fx.authNode(schema: fx.schemaName)

@@ -2,7 +2,7 @@
 """The cluster suite's driver (see cluster.sh): two `causeway serve` processes sharing a PostgreSQL metadata
 store and a PostgreSQL connector, haproxy in front, all on loopback ports in a mktemp folder. Every process
 it starts is ended by its pid. Last line: 'integration cluster: N passed'."""
-import atexit, json, os, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.parse
+import atexit, http.client, json, os, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness
@@ -42,6 +42,7 @@ suite = harness.Suite("cluster", on_fail=report, echo=True)
 check, fail, free_port = suite.check, suite.fail, harness.free_port
 
 APP = "causeway-cluster"
+MASTER_KEY = "cluster-master-key-" + os.urandom(8).hex()
 ports = {"A": free_port(), "B": free_port(), "LB": free_port()}
 
 
@@ -122,6 +123,7 @@ for name in ("A", "B"):
   trustedProxies: [127.0.0.1]
 app:
   applicationId: {APP}
+  masterKey: {MASTER_KEY}
 metadataStore:
   postgres:
 {connection.replace('  ', '    ', 5)}    schema: causeway
@@ -150,7 +152,7 @@ check(out.returncode == 0 and "schema causeway is missing" in out.stdout, f"chec
 # Both nodes start at once on the empty schema: one migrates, the other waits for its advisory lock.
 start("A"); start("B")
 check(wait_ready(ports["A"]) and wait_ready(ports["B"]), "both nodes start at once on one empty schema and become ready")
-check(sql("SELECT count(*) FROM causeway.schema_migrations") == "1", "the schema was migrated once")
+check(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM causeway.schema_migrations") == "1,2", "each migration ran once")
 out = subprocess.run([binary, "check", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
 check(out.returncode == 0 and "(current)" in out.stdout, f"check reports the current schema: {out.stdout}")
 out = subprocess.run([binary, "check", "--json", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
@@ -244,6 +246,30 @@ status, body, _ = call(ports["LB"], "POST", "/parse/login", {"username": "carol"
 check(status == 200 and "sessionToken" in body, f"client Y behind the same haproxy is not: {status} {body}")
 status, body, _ = call(ports["LB"], "POST", "/parse/login", {"username": "carol", "password": "carol's password"})
 check(status == 200, f"nor a client that sends no X-Forwarded-For (its address is haproxy's peer, 127.0.0.1): {status} {body}")
+
+# --- the admin page behind haproxy: a sign-in on one node holds on the other ------------------------------
+def admin(port, method, path, form=None, cookie=None):
+    """(status, Set-Cookie, page) of one admin-page request on its own connection; redirects are not followed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request(method, path, body=urllib.parse.urlencode(form) if form is not None else None, headers=headers)
+    r = conn.getresponse()
+    page = r.read().decode(errors="replace")
+    conn.close()
+    return r.status, r.getheader("Set-Cookie"), page
+
+
+status, set_cookie, _ = admin(ports["LB"], "POST", "/admin/login", {"masterKey": MASTER_KEY})
+check(status == 303 and set_cookie and set_cookie.startswith("causeway_admin="), f"master-key sign-in on the admin page through haproxy: {status} {set_cookie}")
+admin_cookie = (set_cookie or "").split(";")[0]
+pages = [admin(port, "GET", "/admin/", cookie=admin_cookie) for port in (ports["A"], ports["B"], ports["LB"], ports["LB"], ports["LB"], ports["LB"])]
+check(all(p[0] == 200 and 'data-connector="desks"' in p[2] for p in pages),
+      f"the sign-in holds on node A, node B and every request through haproxy: {[(p[0], 'data-connector' in p[2]) for p in pages]}")
+status, _, _ = admin(ports["B"], "POST", "/admin/logout", {}, cookie=admin_cookie)
+status, _, page = admin(ports["A"], "GET", "/admin/", cookie=admin_cookie)
+check(status == 200 and 'id="login-master"' in page and "data-connector" not in page, "signed out on B, the cookie is nobody on A")
 
 # --- SIGKILL during a stream of writes through haproxy ---------------------------------------------------
 acked, failures, lock = [], [], threading.Lock()

@@ -18,12 +18,19 @@ public protocol MetadataStore: Sendable {
     func session(tokenHash: String) async throws -> SessionRecord?
     func deleteSession(tokenHash: String) async throws
     func deleteSessions(userId: String) async throws
-    /// Removes expired sessions; returns how many.
+    /// Removes expired sessions (and expired admin-page sign-ins); returns how many sessions.
     func deleteExpiredSessions(before: ParseDate) async throws -> Int
     /// Users with at least one unexpired session (whose roles are kept fresh).
     func usersWithSessions(now: ParseDate) async throws -> [UserRecord]
     /// How many users have at least one unexpired session (the admin page), counted by the store.
     func countUsersWithSessions(now: ParseDate) async throws -> Int
+
+    /// Admin-page sign-ins with the master key, by the hash of their cookie's token: kept here so that every
+    /// node sharing the store honours them and a sign-out on one ends them on all.
+    func insertAdminSession(tokenHash: String, expiresAt: ParseDate) async throws
+    /// When the admin sign-in ends, or nil if there is none (signed out, or removed as expired).
+    func adminSessionExpiry(tokenHash: String) async throws -> ParseDate?
+    func deleteAdminSession(tokenHash: String) async throws
 
     /// `causeway check`: whether the store is reachable and its schema current, changing nothing.
     func verify(logger: Logger) async -> [CheckFinding]
