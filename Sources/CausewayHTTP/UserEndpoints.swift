@@ -148,12 +148,11 @@ struct UserEndpoints: Sendable {
     func findUsers(_ call: ParseCall, caller: Caller) async throws -> ParseReply {
         try requireReader(caller)
         let query = try FindRequestParser(schema: userSchema, limits: config.limits).parse(call.parameters)
-        let all = try await auth.store.allUsers().map { u in
-            u.parseObject(includeEmail: caller.isMaster || caller.user?.objectId == u.objectId)
-        }
-        var page = QueryEvaluator.run(all, filter: query.filter, sort: query.sort, skip: query.skip, limit: query.limit)
+        // The store runs what it can on its columns (a lookup by username reads one row); the rest runs here on
+        // what it returns, as each caller may see it (a user sees only their own email).
+        var (page, count) = try await UserQueryPlan.plan(query, emailVisible: caller.isMaster)
+            .run(query, store: auth.store) { u in caller.isMaster || caller.user?.objectId == u.objectId }
         if query.keys != nil || !query.excludeKeys.isEmpty { page = page.map { $0.projected(keys: query.keys, excluding: query.excludeKeys) } }
-        let count = query.count ? QueryEvaluator.run(all, filter: query.filter, sort: [], skip: 0, limit: nil).count : nil
         return .json(200) { w in ParseCodec.writeFindResponse(page, count: count, to: &w) }
     }
 

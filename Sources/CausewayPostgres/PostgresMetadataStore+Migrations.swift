@@ -41,6 +41,15 @@ extension PostgresMetadataStore {
         Migration(version: 2, name: "admin-page sign-ins") { s in
             [#"CREATE TABLE "\#(s)".admin_sessions (token_hash text PRIMARY KEY, expires_at bigint NOT NULL)"#]
         },
+        // GET /users sorts and ranges text by code point, as Parse does (COLLATE "C"), whatever the database's
+        // collation: without these an ordered page of users read and sorted the whole table.
+        Migration(version: 3, name: "user indexes in code-point order") { s in
+            [
+                #"CREATE INDEX users_object_id_c ON "\#(s)".users (object_id COLLATE "C")"#,
+                #"CREATE INDEX users_username_c ON "\#(s)".users (username COLLATE "C")"#,
+                #"CREATE INDEX users_created_at ON "\#(s)".users (created_at)"#,
+            ]
+        },
     ]
 
     /// The version this build brings the schema to.

@@ -101,6 +101,31 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         try await users("ORDER BY object_id", [])
     }
 
+    public func findUsers(_ query: UserQuery) async throws -> UserQueryResult {
+        let (select, count) = findUsersStatements(query)
+        let users = try await rows(select, retry: true).map(decodeUser)
+        guard let count else { return UserQueryResult(users: users, count: nil) }
+        return UserQueryResult(users: users, count: try await rows(count, retry: true).first.map { try $0.decode(Int.self) } ?? 0)
+    }
+
+    /// The page's SELECT and, when the query counts, the count's. Text is ordered by code point (`COLLATE "C"`,
+    /// matched by the indexes of migration 3) and a missing email sorts first ascending, as in Parse.
+    func findUsersStatements(_ query: UserQuery) -> (select: PostgresQuery, count: PostgresQuery?) {
+        let sql = query.sql(placeholder: { "$\($0)" }, byteOrder: #" COLLATE "C""#, nullsExplicit: true)
+        var bindings = PostgresBindings()
+        for v in sql.binds {
+            switch v {
+            case .text(let s): bindings.append(s)
+            case .millis(let m): bindings.append(m)
+            }
+        }
+        var text = "SELECT \(Self.userColumns) FROM \(table("users")) WHERE \(sql.whereClause) ORDER BY \(sql.orderBy)"
+        if let limit = query.limit { text += " LIMIT \(limit)" }
+        if query.skip > 0 { text += " OFFSET \(query.skip)" }
+        let count = query.count ? PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table("users")) WHERE \(sql.whereClause)", binds: bindings) : nil
+        return (PostgresQuery(unsafeSQL: text, binds: bindings), count)
+    }
+
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {
         var bindings = PostgresBindings()
         bindings.append(now.millisecondsSince1970)

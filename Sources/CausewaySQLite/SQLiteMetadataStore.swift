@@ -29,6 +29,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         "CREATE INDEX IF NOT EXISTS causeway_sessions_user ON causeway_sessions (user_id)",
         "CREATE INDEX IF NOT EXISTS causeway_sessions_expiry ON causeway_sessions (expires_at)",
         "CREATE TABLE IF NOT EXISTS causeway_admin_sessions (token_hash TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS causeway_users_created ON causeway_users (created_at)",
     ]
 
     public func start(logger: Logger) async throws {
@@ -70,6 +71,22 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     public func allUsers() async throws -> [UserRecord] {
         try await users("ORDER BY object_id", [])
+    }
+
+    public func findUsers(_ query: UserQuery) async throws -> UserQueryResult {
+        let sql = query.sql(placeholder: { _ in "?" }, byteOrder: "", nullsExplicit: false)
+        let binds = sql.binds.map { v -> SQLiteData in
+            switch v {
+            case .text(let s): return .text(s)
+            case .millis(let m): return .integer(Int(m))
+            }
+        }
+        // LIMIT -1: no limit, for an OFFSET alone.
+        let page = query.limit.map { " LIMIT \($0) OFFSET \(query.skip)" } ?? (query.skip > 0 ? " LIMIT -1 OFFSET \(query.skip)" : "")
+        let users = try await users("WHERE \(sql.whereClause) ORDER BY \(sql.orderBy)\(page)", binds)
+        guard query.count else { return UserQueryResult(users: users, count: nil) }
+        let rows = try await run { try await self.connections().read("SELECT count(*) AS n FROM causeway_users WHERE \(sql.whereClause)", binds) }
+        return UserQueryResult(users: users, count: rows.first?.column("n")?.integer ?? 0)
     }
 
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {

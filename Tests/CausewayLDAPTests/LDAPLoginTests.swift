@@ -504,6 +504,7 @@ struct SQLiteMetadataStoreStub: MetadataStore {
     func user(objectId: String) async throws -> UserRecord? { nil }
     func user(username: String) async throws -> UserRecord? { nil }
     func allUsers() async throws -> [UserRecord] { [] }
+    func findUsers(_ query: UserQuery) async throws -> UserQueryResult { UserQueryResult(users: [], count: nil) }
     func insertUser(_ user: UserRecord) async throws {}
     func updateUser(_ user: UserRecord) async throws {}
     func deleteUser(objectId: String) async throws {}

@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayTesting
 @testable import CausewayPostgres
 import Foundation
 import Logging
@@ -38,17 +39,18 @@ import Testing
         try await withPostgresFixture(setupSQL: "") { fx in
             let schema = fx.schemaName + "_admin"
             defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
-            // A schema as a gateway of version 1 left it: no admin sign-ins table. The next start adds it.
+            // A schema as a gateway of version 1 left it: no admin sign-ins table, no code-point indexes. The next start adds them.
             let first = fx.metadataStore(schema: schema)
             try await first.start(logger: fx.logger)
             await first.shutdown()
             try await fx.execute("DROP TABLE \(schema).admin_sessions")
-            try await fx.execute("DELETE FROM \(schema).schema_migrations WHERE version = 2")
+            for index in ["users_object_id_c", "users_username_c", "users_created_at"] { try await fx.execute("DROP INDEX \(schema).\(index)") }
+            try await fx.execute("DELETE FROM \(schema).schema_migrations WHERE version >= 2")
             let a = fx.metadataStore(schema: schema, nodeId: "A"), b = fx.metadataStore(schema: schema, nodeId: "B")
             try await a.start(logger: fx.logger)
             try await b.start(logger: fx.logger)
             defer { Task { await a.shutdown(); await b.shutdown() } }
-            #expect(try await fx.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM \(schema).schema_migrations") == "1,2")
+            #expect(try await fx.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM \(schema).schema_migrations") == "1,2,3")
             // Written by one node, read and ended by the other.
             let now = ParseDate.now().millisecondsSince1970
             try await a.insertAdminSession(tokenHash: "h1", expiresAt: ParseDate(millisecondsSince1970: now + 60_000))
@@ -60,6 +62,57 @@ import Testing
             // The periodic clean-up removes expired ones.
             _ = try await b.deleteExpiredSessions(before: .now())
             #expect(try await fx.scalar("SELECT count(*)::text FROM \(schema).admin_sessions") == "0")
+        }
+    }
+
+    @Test func userQueriesRunInTheStoreAgreeWithParseSemantics() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let schema = fx.schemaName + "_users"
+            defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
+            let store = fx.metadataStore(schema: schema)
+            try await store.start(logger: fx.logger)
+            defer { Task { await store.shutdown() } }
+            try await UserQueryConformance.seed(store)
+            let problems = try await UserQueryConformance.check(store)
+            #expect(problems.isEmpty, "\(problems.count) disagreements, first: \(problems.prefix(3))")
+        }
+    }
+
+    /// With 20,000 users the planner has a choice: a lookup by name, a page in name order, the default page
+    /// (objectId order) and the newest users each read an index, not the table.
+    @Test func userQueriesUseTheIndexes() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let schema = fx.schemaName + "_uidx"
+            defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
+            let store = fx.metadataStore(schema: schema)
+            try await store.start(logger: fx.logger)
+            defer { Task { await store.shutdown() } }
+            try await fx.execute("""
+                INSERT INTO \(schema).users (object_id, username, email, provider, roles_refreshed_at, created_at, updated_at)
+                SELECT md5(i::text), 'user' || i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'u' || i || '@example.com' END, 'corp', 0, i, i
+                FROM generate_series(1, 20000) AS i
+                """)
+            try await fx.execute("ANALYZE \(schema).users")
+            func plan(_ query: UserQuery) async throws -> String {
+                let select = store.findUsersStatements(query).select
+                let rows = try await store.rows(PostgresQuery(unsafeSQL: "EXPLAIN " + select.sql, binds: select.binds))
+                return try rows.map { try $0.decode(String.self) }.joined(separator: "\n")
+            }
+            let cases: [(String, UserQuery)] = [
+                ("users_username_key", UserQuery(conditions: [.compare(.username, .equal, .text("user42"))], limit: 100)),
+                ("users_username_c", UserQuery(sort: [.init(.username, descending: false)], limit: 100)),
+                ("users_username_c", UserQuery(conditions: [.compare(.username, .greater, .text("user5"))], sort: [.init(.username, descending: false)], limit: 100)),
+                ("users_object_id_c", UserQuery(limit: 100)),
+                ("users_created_at", UserQuery(sort: [.init(.createdAt, descending: true)], limit: 100)),
+            ]
+            for (index, query) in cases {
+                let text = try await plan(query)
+                #expect(text.contains(index) && !text.contains("Seq Scan"), "\(query): \(text)")
+            }
+            // The answers themselves.
+            #expect(try await store.findUsers(UserQuery(conditions: [.compare(.username, .equal, .text("user42"))], limit: 100)).users.map(\.username) == ["user42"])
+            let page = try await store.findUsers(UserQuery(sort: [.init(.createdAt, descending: true)], limit: 3, count: true))
+            #expect(page.users.map(\.username) == ["user20000", "user19999", "user19998"] && page.count == 20000)
         }
     }
 

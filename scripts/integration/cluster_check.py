@@ -152,7 +152,7 @@ check(out.returncode == 0 and "schema causeway is missing" in out.stdout, f"chec
 # Both nodes start at once on the empty schema: one migrates, the other waits for its advisory lock.
 start("A"); start("B")
 check(wait_ready(ports["A"]) and wait_ready(ports["B"]), "both nodes start at once on one empty schema and become ready")
-check(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM causeway.schema_migrations") == "1,2", "each migration ran once")
+check(sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM causeway.schema_migrations") == "1,2,3", "each migration ran once")
 out = subprocess.run([binary, "check", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)
 check(out.returncode == 0 and "(current)" in out.stdout, f"check reports the current schema: {out.stdout}")
 out = subprocess.run([binary, "check", "--json", "--config", os.path.join(work, "causeway-A.yaml")], capture_output=True, text=True, timeout=120, cwd=work)

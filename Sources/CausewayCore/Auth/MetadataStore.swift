@@ -9,6 +9,8 @@ public protocol MetadataStore: Sendable {
     /// Usernames are unique across providers (compared exactly).
     func user(username: String) async throws -> UserRecord?
     func allUsers() async throws -> [UserRecord]
+    /// `GET /users`: the users matching `query` on the store's own columns, sorted and paged by the store.
+    func findUsers(_ query: UserQuery) async throws -> UserQueryResult
     /// Throws 202 for a taken username and 203 for a taken email.
     func insertUser(_ user: UserRecord) async throws
     func updateUser(_ user: UserRecord) async throws
