@@ -57,7 +57,7 @@ struct AdminEndpoint: Sendable {
         case (.post, "/login"): return try await login(request, context)
         case (.post, "/logout"):
             // Ends whatever sign-in the cookie names (also a refused user's), on every node; a forged sign-out harms nothing.
-            if let token = cookie(request) { await sessions.end(token) }
+            if let token = cookie(request) { await sessions.end(token, masterKey: holder.current.gateway.config.app.masterKey) }
             var r = redirect(base + "/")
             r.headers[.setCookie] = "\(AdminEndpoint.cookieName)=; Path=\(base); HttpOnly; SameSite=Strict; Max-Age=0"
             return r
@@ -93,7 +93,7 @@ struct AdminEndpoint: Sendable {
             return .none
         }
         guard let token = cookie(request) else { return .none }
-        switch await sessions.resolve(token) {
+        switch await sessions.resolve(token, masterKey: app.masterKey) {
         case nil:
             return .none
         case .master(let session):
@@ -132,11 +132,7 @@ struct AdminEndpoint: Sendable {
                 logger.notice("admin page: master key sign-in refused", metadata: ["causeway.address": .string(context.remoteAddress ?? "")])
                 return html(401, AdminPage.login(base: base, message: "That is not the master key (or it may not be used from this address).", identity: auth != nil))
             }
-            do {
-                return signedIn(try await sessions.createMaster())
-            } catch let error as GatewayError {
-                return html(error.httpStatus >= 500 ? error.httpStatus : 503, AdminPage.login(base: base, message: error.message, identity: auth != nil))
-            }
+            return signedIn(await sessions.createMaster(masterKey: key))
         }
         guard let auth else {
             return html(401, AdminPage.login(base: base, message: "This gateway has no users: sign in with the master key.", identity: false))
@@ -146,13 +142,14 @@ struct AdminEndpoint: Sendable {
             return html(401, AdminPage.login(base: base, message: "Enter a username and a password.", identity: true))
         }
         do {
-            let (user, token) = try await auth.logIn(username: username, password: password, address: context.remoteAddress, installationId: nil)
+            let (user, token) = try await auth.logIn(username: username, password: password, address: context.remoteAddress, installationId: nil,
+                                                     forAdminPage: true)
             guard let role = settings.role, user.roles.contains(role) else {
                 try? await auth.logOut(token: token)
                 logger.notice("admin page: user without the admin role refused", metadata: ["causeway.username": .string(LogText.clean(username, limit: 128))])
                 return html(403, AdminPage.refused(base: base, username: user.username, role: settings.role))
             }
-            return signedIn(sessions.user(parseToken: token))
+            return signedIn(sessions.user(token: token))
         } catch let error as GatewayError {
             let code = error.code == .requestLimitExceeded ? 429 : error.httpStatus >= 500 ? error.httpStatus : 401
             return html(code, AdminPage.login(base: base, message: error.message, identity: true))

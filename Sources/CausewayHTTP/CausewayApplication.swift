@@ -55,7 +55,7 @@ public enum CausewayApplication {
         let errors = AdminErrorLog()
         let admin = configuration.gateway.admin.enabled
             ? AdminEndpoint(settings: configuration.gateway.admin, holder: holder, auth: auth, status: status, errors: errors,
-                            reloader: reloader, sessions: AdminSessions(auth: auth), logger: logger)
+                            reloader: reloader, sessions: AdminSessions(auth: auth, logger: logger), logger: logger)
             : nil
         let liveQuery = LiveQueryServer.hub(configuration, gateway: gateway, holder: holder, auth: auth, registry: registry, logger: logger)
         if let liveQuery { services.append(contentsOf: [liveQuery, liveQuery.poller] as [any Service]) }

@@ -148,6 +148,10 @@ struct UserEndpoints: Sendable {
     func findUsers(_ call: ParseCall, caller: Caller) async throws -> ParseReply {
         try requireReader(caller)
         let query = try FindRequestParser(schema: userSchema, limits: config.limits).parse(call.parameters)
+        // The parser leaves a `where` with sub-queries for the gateway to run; users are not a connector's class.
+        guard query.pendingWhere == nil else {
+            throw GatewayError(.invalidQuery, "Sub-queries ($inQuery, $notInQuery, $select, $dontSelect, $relatedTo) are not supported in queries on _User.")
+        }
         // The store runs what it can on its columns (a lookup by username reads one row); the rest runs here on
         // what it returns, as each caller may see it (a user sees only their own email).
         var (page, count) = try await UserQueryPlan.plan(query, emailVisible: caller.isMaster)

@@ -77,6 +77,9 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         guard let info = e.serverInfo else {
             return GatewayError(.connectionFailed, "The metadata store cannot be reached; retry shortly.", detail: "metadata store: \(String(reflecting: e))")
         }
+        if info[.sqlState] == "22021" {
+            return GatewayError(.validationError, "Text may not contain the NUL character (\\u0000).")
+        }
         if info[.sqlState] == "23505" {
             let constraint = info[.constraintName] ?? ""
             if constraint.contains("email") { return GatewayError(.emailTaken, "Account already exists for this email address.") }
@@ -139,6 +142,8 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
     }
 
     private func users(_ clause: String, _ texts: [String]) async throws -> [UserRecord] {
+        // PostgreSQL text cannot hold NUL (it refuses the value): no stored user has one.
+        if texts.contains(where: { $0.utf8.contains(0) }) { return [] }
         var bindings = PostgresBindings()
         for t in texts { bindings.append(t) }
         let sql = "SELECT \(Self.userColumns) FROM \(table("users")) \(clause)"
@@ -249,7 +254,13 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
 
     // MARK: Shared login counters
 
+    /// A counter's key as stored: PostgreSQL text cannot hold NUL, and a username may (it is a failed login).
+    static func storedKey(_ key: String) -> String {
+        key.utf8.contains(0) ? key.replacingOccurrences(of: "\u{0}", with: "\\u0000") : key
+    }
+
     public func recordLoginFailure(keys: [String], now: ParseDate, windowSeconds: Int) async throws {
+        let keys = keys.map(Self.storedKey)
         let windowMs = Int64(windowSeconds) * 1000
         let t = table("login_failures")
         // One statement: atomic per key however many nodes count at once.
@@ -263,16 +274,18 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
     }
 
     public func loginFailures(keys: [String]) async throws -> [String: LoginFailureCount] {
-        let found = try await rows("SELECT key, failures, last_failure_ms FROM \(unescaped: table("login_failures")) WHERE key = ANY(\(keys)::text[])", retry: true)
+        let original = Dictionary(keys.map { (Self.storedKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+        let stored = Array(original.keys)
+        let found = try await rows("SELECT key, failures, last_failure_ms FROM \(unescaped: table("login_failures")) WHERE key = ANY(\(stored)::text[])", retry: true)
         var out: [String: LoginFailureCount] = [:]
         for row in found {
             let (key, failures, last) = try row.decode((String, Int32, Int64).self)
-            out[key] = LoginFailureCount(failures: Int(failures), lastFailure: ParseDate(millisecondsSince1970: last))
+            out[original[key] ?? key] = LoginFailureCount(failures: Int(failures), lastFailure: ParseDate(millisecondsSince1970: last))
         }
         return out
     }
 
     public func clearLoginFailures(key: String) async throws {
-        _ = try await rows("DELETE FROM \(unescaped: table("login_failures")) WHERE key = \(key)")
+        _ = try await rows("DELETE FROM \(unescaped: table("login_failures")) WHERE key = \(Self.storedKey(key))")
     }
 }

@@ -52,4 +52,13 @@ import Testing
         #expect(sql.orderBy == #"email COLLATE "C" ASC NULLS FIRST, object_id COLLATE "C" ASC"#)
         #expect(sql.binds == [.text("a"), .text("b"), .text("m")])
     }
+
+    @Test func listsBeyondTheBindBudgetAndNULsStayInMemory() throws {
+        let list = (0..<6000).map { "\"n\($0)\"" }.joined(separator: ",")
+        let query = FindQuery(filter: try filter(#"{"username":{"$in":[\#(list)]},"objectId":{"$nin":[\#(list)]},"authProvider":"corp"}"#))
+        let plan = UserQueryPlan.plan(query, emailVisible: true)
+        #expect(plan.store.conditions.count == 2 && plan.residualFilter?.conjuncts.count == 1 && !plan.pagedInStore)
+        let nul = UserQueryPlan.plan(FindQuery(filter: try filter(#"{"username":"a\u0000b"}"#)), emailVisible: true)
+        #expect(nul.store.conditions.isEmpty && nul.residualFilter != nil)
+    }
 }

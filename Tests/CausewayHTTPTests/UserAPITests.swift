@@ -174,4 +174,24 @@ import Testing
             #expect(r.code == 108 && r.errorMessage.contains("identityProviders"))
         }
     }
+
+    /// Queries on `_User` run in the metadata store where they can; sub-queries cannot run there and are refused
+    /// (they were once dropped, which answered every user), and a NUL in a value answers nothing, not a 500.
+    @Test func queriesOnUsersFilterInTheStoreAndRefuseSubQueries() async throws {
+        try await ParseTestApp(identity: Self.identity).run { c in
+            for name in ["ann", "bob", "cyd"] { #expect(try await Self.signUp(c, name).status == 201) }
+            let master = ParseClient.standardHeaders.merging(["X-Parse-Master-Key": ParseTestApp.masterKey]) { $1 }
+            func find(_ query: String) async throws -> ParseResult {
+                try await c.get("/parse/users?" + query.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "=&")))!,
+                                headers: master)
+            }
+            #expect(try await find(#"where={"username":{"$in":["ann","cyd"]}}&order=-username&count=1"#).ids("username") == ["cyd", "ann"])
+            #expect(try await find(#"where={"username":"al\u0000ice"}"#).ids("username") == [])
+            for sub in [#"{"username":{"$select":{"query":{"className":"Workstation"},"key":"name"}}}"#,
+                        #"{"objectId":{"$inQuery":{"className":"Workstation"}}}"#] {
+                let r = try await find("where=" + sub)
+                #expect(r.status == 400 && r.code == 102 && r.errorMessage.contains("not supported"), "\(sub): \(r.text)")
+            }
+        }
+    }
 }

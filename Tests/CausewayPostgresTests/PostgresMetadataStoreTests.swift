@@ -65,16 +65,42 @@ import Testing
         }
     }
 
+    /// In a database whose collation is ICU's en-US (dictionary order: "_svc, alice, ALICE, Bob"), so that text
+    /// compared or sorted without `COLLATE "C"` would disagree with Parse's code-point order.
     @Test func userQueriesRunInTheStoreAgreeWithParseSemantics() async throws {
         try await withPostgresFixture(setupSQL: "") { fx in
-            let schema = fx.schemaName + "_users"
-            defer { Task { try? await fx.execute("DROP SCHEMA IF EXISTS \(schema) CASCADE") } }
-            let store = fx.metadataStore(schema: schema)
-            try await store.start(logger: fx.logger)
-            defer { Task { await store.shutdown() } }
-            try await UserQueryConformance.seed(store)
-            let problems = try await UserQueryConformance.check(store)
-            #expect(problems.isEmpty, "\(problems.count) disagreements, first: \(problems.prefix(3))")
+            let database = fx.schemaName + "_icu"
+            try await fx.execute("CREATE DATABASE \(database) TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'")
+            var settings = fx.storeSettings()
+            settings.database = database
+            let store = PostgresMetadataStore(settings: settings, schema: "causeway", nodeId: nil)
+            do {
+                try await store.start(logger: fx.logger)
+                try await UserQueryConformance.seed(store)
+                let problems = try await UserQueryConformance.check(store)
+                #expect(problems.isEmpty, "\(problems.count) disagreements, first: \(problems.prefix(3))")
+            } catch {
+                Issue.record(error)
+            }
+            await store.shutdown()
+            try await fx.execute("DROP DATABASE \(database) WITH (FORCE)")
+        }
+    }
+
+    /// PostgreSQL text cannot hold NUL: a sign-up with one is a 142, a lookup finds nobody; never a 500.
+    @Test func aNULInAUsernameIsAClearErrorNotAnInternalOne() async throws {
+        try await withPostgresFixture(setupSQL: "") { fx in
+            let node = try await fx.authNode(schema: fx.schemaName)
+            defer { Task { await node.shutdown() } }
+            do {
+                _ = try await node.signUp(.init(username: "a\u{0}b", password: "correct horse", email: nil, attributes: [:]), installationId: nil)
+                Issue.record("a NUL in a username was stored")
+            } catch let e as GatewayError { #expect(e.code == .validationError, "\(e)") }
+            #expect(try await node.store.user(username: "a\u{0}b") == nil)
+            do {
+                _ = try await node.logIn(username: "a\u{0}b", password: "x", address: nil, installationId: nil)
+                Issue.record("a login with a NUL in the username succeeded")
+            } catch let e as GatewayError { #expect(e.code == .objectNotFound, "\(e)") }
         }
     }
 

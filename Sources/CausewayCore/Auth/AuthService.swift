@@ -123,7 +123,10 @@ public final class AuthService: Sendable {
     /// Checks the password with each provider in order. The same 101 answer whether the username is unknown
     /// or the password is wrong; 155 when throttled; 100 (retryable) when a directory that might know the
     /// user could not be asked.
-    public func logIn(username: String, password: String, address: String?, installationId: String?) async throws -> (UserRecord, String) {
+    /// `forAdminPage`: the session is an admin-page sign-in (`SessionRecord.adminAction`, 8 hours), which the Parse
+    /// API refuses and only `validateAdmin` accepts.
+    public func logIn(username: String, password: String, address: String?, installationId: String?,
+                      forAdminPage: Bool = false) async throws -> (UserRecord, String) {
         try await throttle.admit(username: username, address: address)
         var unreachable: GatewayError?
         for provider in providers {
@@ -149,7 +152,7 @@ public final class AuthService: Sendable {
             case .authenticated(let identity):
                 await throttle.succeeded(username: username)
                 let user = try await upsert(identity)
-                let token = try await openSession(for: user, action: "login", installationId: installationId)
+                let token = try await openSession(for: user, action: forAdminPage ? SessionRecord.adminAction : "login", installationId: installationId)
                 logger.info("login", metadata: ["causeway.user": .string(user.objectId), "causeway.provider": .string(provider.name)])
                 return (user, token)
             }
@@ -192,20 +195,34 @@ public final class AuthService: Sendable {
     }
 
     func openSession(for user: UserRecord, action: String, installationId: String?) async throws -> String {
+        let lifetime = action == SessionRecord.adminAction ? min(SessionRecord.adminLifetimeSeconds, settings.sessionLifetimeSeconds) : settings.sessionLifetimeSeconds
         let token = SessionToken.make()
         let now = ParseDate.now()
         let session = SessionRecord(objectId: ObjectIdGenerator.make(), tokenHash: SessionToken.hash(token), userId: user.objectId,
                                     action: action, authProvider: user.provider == "local" ? "password" : user.provider,
                                     installationId: installationId, createdAt: now,
-                                    expiresAt: ParseDate(millisecondsSince1970: now.millisecondsSince1970 + Int64(settings.sessionLifetimeSeconds) * 1000))
+                                    expiresAt: ParseDate(millisecondsSince1970: now.millisecondsSince1970 + Int64(lifetime) * 1000))
         try await store.insertSession(session)
         return token
     }
 
     // MARK: Sessions
 
-    /// The user and session behind a token, or 209.
+    /// The user and session behind a token of the Parse API, or 209 (also for an admin-page sign-in's token).
     public func validate(token: String) async throws -> (UserRecord, SessionRecord) {
+        let (user, session) = try await validateAny(token: token)
+        guard session.action != SessionRecord.adminAction else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
+        return (user, session)
+    }
+
+    /// The user and session behind an admin-page sign-in's token, or 209 (also for a Parse API token).
+    public func validateAdmin(token: String) async throws -> (UserRecord, SessionRecord) {
+        let (user, session) = try await validateAny(token: token)
+        guard session.action == SessionRecord.adminAction else { throw GatewayError(.invalidSessionToken, "Invalid session token") }
+        return (user, session)
+    }
+
+    private func validateAny(token: String) async throws -> (UserRecord, SessionRecord) {
         let hash = SessionToken.hash(token)
         let now = ParseDate.now()
         let reuse = reusesSessions.load(ordering: .relaxed)

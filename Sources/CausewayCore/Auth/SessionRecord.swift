@@ -3,7 +3,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var objectId: String
     public var tokenHash: String
     public var userId: String
-    /// `login` or `signup`.
+    /// `login` or `signup`; `admin` for a sign-in to the admin page (`SessionRecord.adminAction`), which the
+    /// Parse API refuses.
     public var action: String
     public var authProvider: String
     public var installationId: String?
@@ -21,4 +22,8 @@ public struct SessionRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
     }
+
+    /// The action of admin-page sign-ins: good for the admin page only, for at most `adminLifetimeSeconds`.
+    public static let adminAction = "admin"
+    public static let adminLifetimeSeconds = 8 * 3600
 }

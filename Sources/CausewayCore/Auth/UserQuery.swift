@@ -46,6 +46,15 @@ public struct UserQuery: Sendable, Hashable {
         case isIn(Column, [Value], negated: Bool)
         /// `$exists`, and equality with null (`false`) or inequality with it (`true`).
         case exists(Column, Bool)
+
+        /// How many values the condition binds.
+        var bindCount: Int {
+            switch self {
+            case .compare: return 1
+            case .isIn(_, let values, _): return values.count
+            case .exists: return 0
+            }
+        }
     }
 
     public struct Order: Sendable, Hashable {
@@ -99,8 +108,15 @@ public struct UserQueryPlan: Sendable {
     public static func plan(_ query: FindQuery, emailVisible: Bool) -> UserQueryPlan {
         var pushed: [UserQuery.Condition] = []
         var residual: [QueryFilter] = []
+        var binds = 0
         for conjunct in query.filter?.conjuncts ?? [] {
-            if let c = condition(conjunct, emailVisible: emailVisible) { pushed.append(c) } else { residual.append(conjunct) }
+            // Within the bind budget (long `$in` lists beyond it run in memory).
+            if let c = condition(conjunct, emailVisible: emailVisible), binds + c.bindCount <= maxBinds {
+                pushed.append(c)
+                binds += c.bindCount
+            } else {
+                residual.append(conjunct)
+            }
         }
         var sort: [UserQuery.Order] = []
         var sortPushable = true
@@ -129,12 +145,17 @@ public struct UserQueryPlan: Sendable {
         return (page, count)
     }
 
+    /// Values bound in one statement at most: far below PostgreSQL's 65,535 and SQLite's 32,766 (its default
+    /// build; sqlite-nio allows more).
+    public static let maxBinds = 10_000
+
     static func condition(_ filter: QueryFilter, emailVisible: Bool) -> UserQuery.Condition? {
         guard case .field(let path, let condition) = filter, let column = UserQuery.Column(field: path),
               column != .email || emailVisible else { return nil }
         func value(_ v: ParseValue) -> UserQuery.Value? {
             switch (v, column.isText) {
-            case (.string(let s), true): return .text(s)
+            // PostgreSQL text cannot hold NUL (SQLSTATE 22021): such a value matches nothing stored, in memory.
+            case (.string(let s), true): return s.utf8.contains(0) ? nil : .text(s)
             case (.date(let d), false): return .millis(d.millisecondsSince1970)
             default: return nil
             }
