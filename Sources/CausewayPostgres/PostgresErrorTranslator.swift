@@ -42,10 +42,11 @@ enum PostgresErrorTranslator {
             return GatewayError(.validationError, "The value refers to a row that does not exist\(constraint).", detail: detail)
         case "23514", "23P01":
             return GatewayError(.validationError, "The values violate a rule of the source\(constraint).", detail: detail)
-        case "22P02", "22003", "22007", "22008", "22001", "22023", "2202E":
+        case "22P02", "22003", "22007", "22008", "22001", "22023", "2202E", "22021", "22P05":
             // PostgreSQL's own text stays in the log; the client learns which kind of misfit it was.
             let kind = ["22003": "a number out of range", "22007": "an invalid date or time", "22008": "a date or time out of range",
-                        "22001": "a text longer than the column allows"][state] ?? "a value of the wrong form"
+                        "22001": "a text longer than the column allows", "22021": "a text with a NUL character (\\u0000)",
+                        "22P05": "a text the database's encoding cannot hold"][state] ?? "a value of the wrong form"
             return GatewayError(.incorrectType, "A value does not fit its column\(column): \(kind).", detail: detail)
         case "57014":
             return GatewayError(.timeout, "The PostgreSQL statement timed out; retry the request or narrow the query.", detail: detail)

@@ -24,4 +24,27 @@ import Testing
             }
         }
     }
+
+    /// PostgreSQL text cannot hold NUL: a value with one, in a condition or a write, is the client's misfit (111),
+    /// not an internal error.
+    @Test func aNULInATextValueIsTheClientsMisfit() async throws {
+        try await withPostgresFixture(setupSQL: "CREATE TABLE things (id text PRIMARY KEY, label text)") { fx in
+            let connector = try await fx.connector("""
+                  Thing:
+                    schema: SCHEMA
+                    table: things
+                    fields:
+                      label: { type: string }
+                """)
+            let schema = try #require(connector.collections.first)
+            let find = await #expect(throws: GatewayError.self) {
+                _ = try await connector.find(SourceQuery(filter: .field("label", .equal(.string("a\u{0}b")))), in: schema, context: .system(fx.logger))
+            }
+            #expect(find?.code == .incorrectType && find?.message.contains("NUL") == true, "\(String(describing: find))")
+            let write = await #expect(throws: GatewayError.self) {
+                _ = try await connector.create(ParseObject(objectId: "t1", fields: ["label": .string("a\u{0}b")]), in: schema, context: .system(fx.logger))
+            }
+            #expect(write?.code == .incorrectType, "\(String(describing: write))")
+        }
+    }
 }
