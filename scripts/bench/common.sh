@@ -23,15 +23,18 @@ release_build() {
 # Debian's wrk, installed when missing.
 need_wrk() { command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }; }
 
-# wrk_run NAME TICKS URL [HEADER]: wrk against URL (with HEADER when given) and $CONNS connections, 2 s of warm-up
-# then $DURATION s; sets RPS[NAME], LAT[NAME] (mean latency) and CPU[NAME]: CPU µs per request of the process whose
-# clock ticks the command TICKS prints ("cpu_ticks PID", or a function summing several processes). The caller
-# declares them: declare -A RPS CPU LAT
+# wrk_run NAME TICKS URL [HEADER...]: wrk against URL (with each HEADER given) and $CONNS connections, 2 s of
+# warm-up then $DURATION s; sets RPS[NAME], LAT[NAME] (mean latency) and CPU[NAME]: CPU µs per request of the
+# process whose clock ticks the command TICKS prints ("cpu_ticks PID", or a function summing several processes).
+# The caller declares them: declare -A RPS CPU LAT
 wrk_run() {
-  local name=$1 ticks=$2 url=$3 header=${4:-} before after out requests
-  wrk -t2 -c"$CONNS" -d2s ${header:+-H "$header"} "$url" >/dev/null
+  local name=$1 ticks=$2 url=$3 before after out requests h
+  shift 3
+  local headers=()
+  for h in "$@"; do [ -n "$h" ] && headers+=(-H "$h"); done
+  wrk -t2 -c"$CONNS" -d2s "${headers[@]}" "$url" >/dev/null
   before=$($ticks)
-  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" ${header:+-H "$header"} "$url")
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" "${headers[@]}" "$url")
   after=$($ticks)
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   RPS[$name]=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
