@@ -225,11 +225,6 @@ struct UserEndpoints: Sendable {
         for key in call.parameters.keys where !["where", "limit", "skip", "order", "count", "keys"].contains(key) {
             throw GatewayError(.invalidQuery, "Invalid parameter for query: \(key)")
         }
-        let users = try await auth.store.allUsers()
-        var members: [String: [String]] = [:]
-        for u in users { for r in u.roles { members[r, default: []].append(u.objectId) } }
-        var names = Set(members.keys)
-        for p in auth.providers { if let local = p as? LocalIdentityProvider { names.formUnion(local.allRoleNames) } }
         var constraints: [String: JSONValue] = [:]
         if let w = call.parameters["where"] {
             let parsed: JSONValue
@@ -260,6 +255,22 @@ struct UserEndpoints: Sendable {
         for key in constraints.keys where !["name", "objectId", "users"].contains(key) {
             throw GatewayError(.invalidQuery, "Roles can be queried by name, objectId and users only, not \(key).")
         }
+        // Members matter only to a `users` condition: then only the users it names are read; otherwise the store
+        // collects the role names (it no longer reads every user).
+        var members: [String: [String]] = [:]
+        var names: Set<String>
+        if let condition = constraints["users"] {
+            let ids = try UserEndpoints.referencedUserIds(condition)
+            guard ids.count <= UserQueryPlan.maxBinds else {
+                throw GatewayError(.invalidQuery, "A role query may name at most \(UserQueryPlan.maxBinds) users.")
+            }
+            let named = ids.isEmpty ? [] : try await auth.store.findUsers(UserQuery(conditions: [.isIn(.objectId, ids.map { .text($0) }, negated: false)])).users
+            for u in named { for r in u.roles { members[r, default: []].append(u.objectId) } }
+            names = Set(members.keys)
+        } else {
+            names = Set(try await auth.store.roleNames())
+        }
+        for p in auth.providers { if let local = p as? LocalIdentityProvider { names.formUnion(local.allRoleNames) } }
         var results: [ParseObject] = []
         for name in names.sorted() {
             let id = UserEndpoints.roleId(name)
@@ -278,6 +289,21 @@ struct UserEndpoints: Sendable {
             return role
         }
         return .json(200) { w in ParseCodec.writeFindResponse(roles, count: wantsCount ? total : nil, to: &w) }
+    }
+
+    /// The user ids a role query's `users` condition names: a pointer, an id, or `$in` of them; 102 otherwise.
+    static func referencedUserIds(_ condition: JSONValue) throws(GatewayError) -> [String] {
+        func id(_ v: JSONValue) -> String? {
+            if let s = v.stringValue { return s }
+            if case .object(let p) = v, p["__type"]?.stringValue == "Pointer" { return p["objectId"]?.stringValue }
+            return nil
+        }
+        if let single = id(condition) { return single.utf8.contains(0) ? [] : [single] }
+        guard case .object(let o) = condition, o.count == 1, case .array(let list)? = o["$in"] else {
+            throw GatewayError(.invalidQuery, "Roles can be queried by name, objectId and users with equality or $in only.")
+        }
+        // A NUL matches no stored id (and PostgreSQL text cannot hold one).
+        return list.compactMap(id).filter { !$0.utf8.contains(0) }
     }
 
     static func integer(_ v: JSONValue?, _ name: String) throws(GatewayError) -> Int? {

@@ -129,6 +129,11 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         return (PostgresQuery(unsafeSQL: text, binds: bindings), count)
     }
 
+    public func roleNames() async throws -> [String] {
+        let found = try await rows("SELECT DISTINCT jsonb_array_elements_text(roles::jsonb) FROM \(unescaped: table("users"))", retry: true)
+        return try found.map { try $0.decode(String.self) }
+    }
+
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {
         var bindings = PostgresBindings()
         bindings.append(now.millisecondsSince1970)

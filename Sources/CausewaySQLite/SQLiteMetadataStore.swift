@@ -89,6 +89,13 @@ public final class SQLiteMetadataStore: MetadataStore {
         return UserQueryResult(users: users, count: rows.first?.column("n")?.integer ?? 0)
     }
 
+    public func roleNames() async throws -> [String] {
+        let rows = try await run {
+            try await self.connections().read("SELECT DISTINCT r.value AS name FROM causeway_users, json_each(causeway_users.roles) AS r", [])
+        }
+        return rows.compactMap { $0.column("name")?.string }
+    }
+
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {
         try await users("WHERE object_id IN (SELECT user_id FROM causeway_sessions WHERE expires_at > ?)", [.integer(Int(now.millisecondsSince1970))])
     }

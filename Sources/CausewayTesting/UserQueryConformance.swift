@@ -2,7 +2,8 @@ import CausewayCore
 
 /// Checks a metadata store's `findUsers` (with the part of each query that stays in memory) against the
 /// in-memory evaluator over every user, which is Parse's semantics: the same users in the same order, and the
-/// same count, for filters, sorts and pages of the kinds `GET /users` sends. Each store's tests run it.
+/// same count, for filters, sorts and pages of the kinds `GET /users` sends; and the role names `GET /roles`
+/// lists. Each store's tests run it.
 public enum UserQueryConformance {
     static let base: Int64 = 1_700_000_000_000
 
@@ -21,7 +22,8 @@ public enum UserQueryConformance {
             let created = ParseDate(millisecondsSince1970: base + r.3)
             let n = (i * 7) % 12  // objectId order is not insertion order
             return UserRecord(objectId: "u" + (n < 10 ? "0" : "") + String(n) + "x", username: r.0, email: r.1, provider: r.2,
-                              attributes: r.4.map { ["department": $0] } ?? [:], rolesRefreshedAt: created, createdAt: created,
+                              attributes: r.4.map { ["department": $0] } ?? [:], roles: [[], ["Staff"], ["Staff", "Ops"], ["Zoë's team"]][i % 4],
+                              rolesRefreshedAt: created, createdAt: created,
                               updatedAt: ParseDate(millisecondsSince1970: base + 20000 - r.3))
         }
     }()
@@ -66,6 +68,8 @@ public enum UserQueryConformance {
     public static func check(_ store: any MetadataStore) async throws -> [String] {
         var problems: [String] = []
         let all = try await store.allUsers()
+        let roles = Set(try await store.roleNames()), expectedRoles = Set(all.flatMap(\.roles))
+        if roles != expectedRoles { problems.append("roleNames \(roles.sorted()), expected \(expectedRoles.sorted())") }
         for emailVisible in [true, false] {
             // (The long lists' where is printed by its start only.)
             let reference = all.map { $0.parseObject(includeEmail: emailVisible) }

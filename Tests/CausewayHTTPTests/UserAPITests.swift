@@ -125,6 +125,15 @@ import Testing
             let his = try await c.find("_Role", ["where": #"{"users":{"__type":"Pointer","className":"_User","objectId":"\#(gusId)"}}"#],
                                        headers: ParseClient.session(gus))
             #expect(his.ids() == ["Employee"])
+            let both = try await c.find("_Role", ["where": #"{"users":{"$in":["\#(gusId)",{"__type":"Pointer","className":"_User","objectId":"\#(rootId)"}]}}"#],
+                                        headers: ParseClient.session(gus))
+            #expect(Set(both.ids()) == ["Admin", "Employee"])
+            let nobody = try await c.find("_Role", ["where": #"{"users":{"__type":"Pointer","className":"_User","objectId":"nobody"}}"#],
+                                          headers: ParseClient.session(gus))
+            #expect(nobody.status == 200 && nobody.ids() == [])
+            let admin = try await c.find("_Role", ["where": #"{"name":"Admin"}"#, "count": "1"], headers: ParseClient.session(gus))
+            #expect(admin.ids() == ["Admin"] && admin["count"] == .int(1))
+            #expect(try await c.find("_Role", ["where": #"{"users":{"$gt":"a"}}"#], headers: ParseClient.session(gus)).code == 102)
             #expect(try await c.request(.post, "/parse/roles", #"{"name":"Mine"}"#, headers: ParseClient.session(gus)).code == 119)
         }
     }

@@ -505,6 +505,7 @@ struct SQLiteMetadataStoreStub: MetadataStore {
     func user(username: String) async throws -> UserRecord? { nil }
     func allUsers() async throws -> [UserRecord] { [] }
     func findUsers(_ query: UserQuery) async throws -> UserQueryResult { UserQueryResult(users: [], count: nil) }
+    func roleNames() async throws -> [String] { [] }
     func insertUser(_ user: UserRecord) async throws {}
     func updateUser(_ user: UserRecord) async throws {}
     func deleteUser(objectId: String) async throws {}

@@ -11,6 +11,8 @@ public protocol MetadataStore: Sendable {
     func allUsers() async throws -> [UserRecord]
     /// `GET /users`: the users matching `query` on the store's own columns, sorted and paged by the store.
     func findUsers(_ query: UserQuery) async throws -> UserQueryResult
+    /// Every role some user holds (`GET /roles`), collected by the store.
+    func roleNames() async throws -> [String]
     /// Throws 202 for a taken username and 203 for a taken email.
     func insertUser(_ user: UserRecord) async throws
     func updateUser(_ user: UserRecord) async throws
