@@ -283,12 +283,13 @@ import Testing
 
     /// Runs `body` with `Note` (one row, "n1") and `SlowNote`, the same row through a view that takes
     /// `sleepSeconds` to answer, cleaned up afterwards (`withPostgresFixture`).
-    static func withSlowNotes(sleepSeconds: Int, name: String, connectionExtra: String,
+    /// `pause`: what a read of SlowNote waits for (by default `pg_sleep` of `sleepSeconds`).
+    static func withSlowNotes(sleepSeconds: Int = 0, pause: String? = nil, name: String, connectionExtra: String,
                               _ body: (PostgresFixture, PostgresConnector) async throws -> Void) async throws {
         try await withPostgresFixture(setupSQL: """
             CREATE TABLE notes (id text PRIMARY KEY, body text);
             INSERT INTO notes VALUES ('n1', 'fast');
-            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, pg_sleep(\(sleepSeconds)) AS pause;
+            CREATE VIEW slow_notes AS SELECT n.id, n.body FROM notes n, \(pause ?? "pg_sleep(\(sleepSeconds))") AS pause;
             """) { fx in
             let connector = try await fx.connector("""
                   Note:
@@ -307,30 +308,33 @@ import Testing
         }
     }
 
+    /// The slow statement waits for an advisory lock the test holds, so it is still running, whatever the
+    /// machine's speed, until the test lets it go: 30 reads meanwhile prove no read queued behind it. (It
+    /// compared clocks against an 8 s sleep before, and failed once by 80 ms on a loaded machine.)
     @Test func sharedConnectionsKeepASlowStatementFromHoldingUpOthers() async throws {
-        try await Self.withSlowNotes(sleepSeconds: 8, name: "shared", connectionExtra: "  poolSize: 3") { fx, connector in
+        let lock = 7_310_042
+        try await Self.withSlowNotes(pause: "(SELECT pg_advisory_xact_lock(\(lock)))", name: "shared", connectionExtra: "  poolSize: 3") { fx, connector in
             let g = gateway(connector)
             // Exactly poolSize connections serve statements, opened at start.
             #expect(try await fx.scalar("SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'causeway/shared'") == "3")
-            let clock = ContinuousClock()
-            let started = clock.now
-            async let slow: (ParseObject, ContinuousClock.Instant) = (g.get("SlowNote", objectId: "n1", keys: nil, caller: .anonymous), clock.now)
-            try await Task.sleep(for: .milliseconds(300))  // the 8 s statement is running on one of the connections
-            var slowest = Duration.zero
+            try await fx.execute("SELECT pg_advisory_lock(\(lock))")
+            let waiting = "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'causeway/shared' AND wait_event_type = 'Lock'"
+            async let slow = g.get("SlowNote", objectId: "n1", keys: nil, caller: .anonymous)
+            // The slow statement is blocked on one of the three connections (polled, not slept for).
+            var blocked = false
+            for _ in 0..<500 where !blocked {
+                blocked = try await fx.scalar(waiting) == "1"
+                if !blocked { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(blocked, "the slow statement never started")
             for _ in 0..<30 {
-                let t = clock.now
                 let note = try await g.get("Note", objectId: "n1", keys: nil, caller: .anonymous)
                 #expect(note.fields["body"] == .string("fast"))
-                slowest = max(slowest, clock.now - t)
             }
-            let readsDone = clock.now
-            // A read queued behind the slow statement would wait for the rest of its 8 s. (8 s, not less: the
-            // PostgreSQL suites run in parallel on a shared 2-core machine, and 30 reads once took 2.5 s.)
-            #expect(slowest < .seconds(4), "a read waited behind the slow statement: \(slowest)")
-            let (slowNote, slowDone) = try await slow
+            #expect(try await fx.scalar(waiting) == "1", "the reads ran while the slow statement was still waiting")
+            try await fx.execute("SELECT pg_advisory_unlock(\(lock))")
+            let slowNote = try await slow
             #expect(slowNote.fields["body"] == .string("fast"))
-            #expect(slowDone - started >= .seconds(8))
-            #expect(readsDone < slowDone, "the reads ran while the slow statement was running")
         }
     }
 
