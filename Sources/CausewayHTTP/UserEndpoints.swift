@@ -255,12 +255,15 @@ struct UserEndpoints: Sendable {
         for key in constraints.keys where !["name", "objectId", "users"].contains(key) {
             throw GatewayError(.invalidQuery, "Roles can be queried by name, objectId and users only, not \(key).")
         }
+        // Every condition's form is checked before anything is read, so the answer to a malformed one never
+        // depends on which roles exist.
+        for key in constraints.keys { _ = try accepts(key, []) }
         // Members matter only to a `users` condition: then only the users it names are read; otherwise the store
         // collects the role names (it no longer reads every user).
         var members: [String: [String]] = [:]
         var names: Set<String>
         if let condition = constraints["users"] {
-            let ids = try UserEndpoints.referencedUserIds(condition)
+            let ids = UserEndpoints.referencedUserIds(condition)
             guard ids.count <= UserQueryPlan.maxBinds else {
                 throw GatewayError(.invalidQuery, "A role query may name at most \(UserQueryPlan.maxBinds) users.")
             }
@@ -291,19 +294,24 @@ struct UserEndpoints: Sendable {
         return .json(200) { w in ParseCodec.writeFindResponse(roles, count: wantsCount ? total : nil, to: &w) }
     }
 
-    /// The user ids a role query's `users` condition names: a pointer, an id, or `$in` of them; 102 otherwise.
-    static func referencedUserIds(_ condition: JSONValue) throws(GatewayError) -> [String] {
-        func id(_ v: JSONValue) -> String? {
-            if let s = v.stringValue { return s }
-            if case .object(let p) = v, p["__type"]?.stringValue == "Pointer" { return p["objectId"]?.stringValue }
-            return nil
+    /// The user ids a role query's `users` condition names, read as `accepts` matches them: an id, a pointer, or
+    /// `$in` of ids and objects with an `objectId`. Ids that cannot be stored (NUL) are left out: they match nobody.
+    static func referencedUserIds(_ condition: JSONValue) -> [String] {
+        var ids: [String] = []
+        switch condition {
+        case .string(let s): ids = [s]
+        case .object(let o) where o["__type"]?.stringValue == "Pointer": ids = [o["objectId"]?.stringValue ?? ""]
+        case .object(let o):
+            if case .array(let list)? = o["$in"] {
+                ids = list.compactMap { v in
+                    if let s = v.stringValue { return s }
+                    if case .object(let p) = v { return p["objectId"]?.stringValue ?? "" }
+                    return nil
+                }
+            }
+        default: break
         }
-        if let single = id(condition) { return single.utf8.contains(0) ? [] : [single] }
-        guard case .object(let o) = condition, o.count == 1, case .array(let list)? = o["$in"] else {
-            throw GatewayError(.invalidQuery, "Roles can be queried by name, objectId and users with equality or $in only.")
-        }
-        // A NUL matches no stored id (and PostgreSQL text cannot hold one).
-        return list.compactMap(id).filter { !$0.utf8.contains(0) }
+        return Array(Set(ids.filter { !$0.isEmpty && !$0.utf8.contains(0) }))
     }
 
     static func integer(_ v: JSONValue?, _ name: String) throws(GatewayError) -> Int? {

@@ -129,9 +129,10 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         return (PostgresQuery(unsafeSQL: text, binds: bindings), count)
     }
 
+    /// The distinct role lists, parsed here as a user's are (leniently: whatever is not a list of strings is none).
     public func roleNames() async throws -> [String] {
-        let found = try await rows("SELECT DISTINCT jsonb_array_elements_text(roles::jsonb) FROM \(unescaped: table("users"))", retry: true)
-        return try found.map { try $0.decode(String.self) }
+        let found = try await rows("SELECT DISTINCT roles FROM \(unescaped: table("users"))", retry: true)
+        return RoleList.names(try found.map { try $0.decode(String.self) })
     }
 
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {
@@ -162,8 +163,7 @@ public final class PostgresMetadataStore: MetadataStore, SharedLoginCounters {
         if case .object(let o)? = try? JSONParser.parse(Array(attributesText.utf8)) {
             for (k, v) in o { if let s = v.stringValue { attributes[k] = s } }
         }
-        var roles: [String] = []
-        if case .array(let list)? = try? JSONParser.parse(Array(rolesText.utf8)) { roles = list.compactMap(\.stringValue) }
+        let roles = RoleList.parse(rolesText)
         return UserRecord(objectId: objectId, username: username, email: email, provider: provider, externalId: externalId,
                           passwordHash: passwordHash, attributes: attributes, roles: roles,
                           rolesRefreshedAt: ParseDate(millisecondsSince1970: refreshed),

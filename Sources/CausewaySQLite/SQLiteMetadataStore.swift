@@ -89,11 +89,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         return UserQueryResult(users: users, count: rows.first?.column("n")?.integer ?? 0)
     }
 
+    /// The distinct role lists, parsed here as a user's are (leniently: whatever is not a list of strings is none).
     public func roleNames() async throws -> [String] {
-        let rows = try await run {
-            try await self.connections().read("SELECT DISTINCT r.value AS name FROM causeway_users, json_each(causeway_users.roles) AS r", [])
-        }
-        return rows.compactMap { $0.column("name")?.string }
+        let rows = try await run { try await self.connections().read("SELECT DISTINCT roles FROM causeway_users", []) }
+        return RoleList.names(rows.compactMap { $0.column("roles")?.string })
     }
 
     public func usersWithSessions(now: ParseDate) async throws -> [UserRecord] {
@@ -117,8 +116,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             if let a = text("attributes"), case .object(let o)? = try? JSONParser.parse(Array(a.utf8)) {
                 for (k, v) in o { if let s = v.stringValue { attributes[k] = s } }
             }
-            var roles: [String] = []
-            if let r = text("roles"), case .array(let list)? = try? JSONParser.parse(Array(r.utf8)) { roles = list.compactMap(\.stringValue) }
+            let roles = text("roles").map(RoleList.parse) ?? []
             return UserRecord(objectId: text("object_id") ?? "", username: text("username") ?? "", email: text("email"),
                               provider: text("provider") ?? "", externalId: text("external_id"), passwordHash: text("password_hash"),
                               attributes: attributes, roles: roles, rolesRefreshedAt: date("roles_refreshed_at"),

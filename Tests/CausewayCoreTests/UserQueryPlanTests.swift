@@ -62,3 +62,14 @@ import Testing
         #expect(nul.store.conditions.isEmpty && nul.residualFilter != nil)
     }
 }
+
+/// Users' role lists as the stores keep them (JSON text), read leniently.
+@Suite struct RoleListTests {
+    @Test func aDamagedListIsNoRolesAndNamesAreListedOnce() {
+        #expect(RoleList.parse(#"["Staff","Ops"]"#) == ["Staff", "Ops"])
+        #expect(RoleList.parse(#"["Staff",1,null,{"a":"b"}]"#) == ["Staff"])
+        #expect(RoleList.parse("not json") == [] && RoleList.parse(#"{"a":"Staff"}"#) == [] && RoleList.parse("") == [])
+        #expect(RoleList.parse(#"["a\u0000b"]"#) == ["a\u{0}b"])
+        #expect(Set(RoleList.names([#"["Staff"]"#, #"["Staff","Ops"]"#, "garbage"])) == ["Staff", "Ops"])
+    }
+}

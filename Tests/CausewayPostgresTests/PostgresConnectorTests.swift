@@ -308,8 +308,8 @@ import Testing
         }
     }
 
-    /// The slow statement waits for an advisory lock the test holds, so it is still running, whatever the
-    /// machine's speed, until the test lets it go: 30 reads meanwhile prove no read queued behind it. (It
+    /// The slow statement waits for an advisory lock the test holds, so it is still running until the test lets
+    /// it go (or the 10 s statement timeout ends it): 30 reads meanwhile prove no read queued behind it. (It
     /// compared clocks against an 8 s sleep before, and failed once by 80 ms on a loaded machine.)
     @Test func sharedConnectionsKeepASlowStatementFromHoldingUpOthers() async throws {
         let lock = 7_310_042
