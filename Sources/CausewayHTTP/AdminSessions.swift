@@ -118,6 +118,6 @@ final class AdminSessions: Sendable {
     /// HMAC-SHA256 keyed with the cookie token, as hex.
     static func csrf(for token: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array("causeway admin csrf".utf8), using: SymmetricKey(data: Array(token.utf8)))
-        return mac.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return SessionToken.hex(mac)
     }
 }
