@@ -106,16 +106,21 @@ import Testing
         }
     }
 
+    /// Employee and Booking in one connector, Booking with a `guests` relation to Employee; and a pointer to e1.
+    static func withGuests(_ fx: PostgresFixture, logger: Logger) async throws -> (PostgresConnector, Gateway, JSONValue) {
+        let booking = PostgresSubqueryPushdownTests.bookingYAML
+            + "\n      guests: { type: relation, targetClass: Employee, joinTable: booking_guests, ownerColumn: booking_id, targetColumn: employee_id }"
+        let pg = try await fx.connector(PostgresSubqueryPushdownTests.employeeYAML + "\n" + booking, name: "hr", logger: logger)
+        let guest: JSONValue = .object(["__type": .string("Pointer"), "className": .string("Employee"), "objectId": .string("e1")])
+        return (pg, Gateway(config: GatewayConfig(), connectors: [pg]), guest)
+    }
+
     /// A relation-field condition beside a top-level `$inQuery` keeps the one-statement plan for the `$inQuery`.
     @Test func aRelationConditionBesideASubqueryKeepsThePushdown() async throws {
         try await withPostgresFixture(setupSQL: Self.setupSQL) { fx in
             let recorder = StatementRecorder()
             let logger = logger(recorder)
-            let booking = PostgresSubqueryPushdownTests.bookingYAML
-                + "\n      guests: { type: relation, targetClass: Employee, joinTable: booking_guests, ownerColumn: booking_id, targetColumn: employee_id }"
-            let pg = try await fx.connector(PostgresSubqueryPushdownTests.employeeYAML + "\n" + booking, name: "hr", logger: logger)
-            let gw = Gateway(config: GatewayConfig(), connectors: [pg])
-            let guest: JSONValue = .object(["__type": .string("Pointer"), "className": .string("Employee"), "objectId": .string("e1")])
+            let (_, gw, guest) = try await Self.withGuests(fx, logger: logger)
             let zurich = PostgresSubqueryPushdownTests.inQuery("$inQuery", ["city": .string("Zurich")])
             let withGuest = try await ids(gw, "Booking", ["guests": guest], logger: logger)
             let inZurich = try await ids(gw, "Booking", ["employee": zurich], logger: logger)
@@ -135,11 +140,7 @@ import Testing
         try await withPostgresFixture(setupSQL: Self.setupSQL) { fx in
             let recorder = StatementRecorder()
             let logger = logger(recorder)
-            let booking = PostgresSubqueryPushdownTests.bookingYAML
-                + "\n      guests: { type: relation, targetClass: Employee, joinTable: booking_guests, ownerColumn: booking_id, targetColumn: employee_id }"
-            let pg = try await fx.connector(PostgresSubqueryPushdownTests.employeeYAML + "\n" + booking, name: "hr", logger: logger)
-            let gw = Gateway(config: GatewayConfig(), connectors: [pg])
-            let guest: JSONValue = .object(["__type": .string("Pointer"), "className": .string("Employee"), "objectId": .string("e1")])
+            let (pg, gw, guest) = try await Self.withGuests(fx, logger: logger)
             let before = pg.state.withLock { $0.joinTableIntrospections }
             for _ in 0..<3 { #expect(try await ids(gw, "Booking", ["guests": guest], logger: logger) == ["b001", "b002", "b004"]) }
             let introspections = pg.state.withLock { $0.joinTableIntrospections } - before
